@@ -1,0 +1,74 @@
+"""The ``tracer`` command: ``demo``, ``sql`` and ``sentiment``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from tracer_assets.analytics.sql_models import ReadOnlyViolation, assert_read_only
+    from tracer_assets.lake import Lake
+    from tracer_assets.settings import TracerSettings
+
+    if (args.query is None) == (args.file is None):
+        print("tracer sql: give a query or --file, not both", file=sys.stderr)
+        return 2
+    sql = Path(args.file).read_text() if args.file else args.query
+    try:
+        assert_read_only(sql)
+    except ReadOnlyViolation as exc:
+        print(f"tracer sql: {exc}", file=sys.stderr)
+        return 2
+    lake = Lake(args.lake or TracerSettings().lake_root)
+    import duckdb
+
+    try:
+        df = lake.query(sql)
+    except duckdb.Error as exc:
+        print(f"tracer sql: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    if args.format == "csv":
+        print(df.to_csv(index=False), end="")
+    elif args.format == "json":
+        print(df.to_json(orient="records", date_format="iso"))
+    else:
+        shown = df.head(args.limit)
+        print(shown.to_markdown(index=False, tablefmt="simple") if len(shown) else "(no rows)")
+        if len(df) > args.limit:
+            print(f"... {len(df) - args.limit} more rows (--limit)")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from tracer_assets.demo import run_demo
+
+    return run_demo(days=args.days)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "sentiment":
+        from tracer_assets.sentiment.cli import sentiment_main
+
+        return sentiment_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="tracer", description="Tracer: news-and-price signals as a Dagster asset DAG.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="backfill the whole DAG on the offline sim world and print the digest")
+    demo.add_argument("--days", type=int, default=60, help="daily partitions ending yesterday (default 60)")
+    demo.set_defaults(func=_demo)
+    sql = sub.add_parser("sql", help="query the lake read-only through DuckDB")
+    sql.add_argument("query", nargs="?", help="a SELECT statement")
+    sql.add_argument("--file", help="read the query from a .sql file")
+    sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sql.add_argument("--limit", type=int, default=50, help="rows shown in table format")
+    sql.add_argument("--lake", help="lake root (default: TRACER_LAKE_ROOT)")
+    sql.set_defaults(func=_sql)
+    sub.add_parser("sentiment", help="score texts: tracer sentiment [--model NAME] FILE|-")
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

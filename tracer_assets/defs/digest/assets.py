@@ -1,0 +1,54 @@
+"""Digest domain: the day's ranked top-N signals as chat text, delivered once per content."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from tracer_assets.defs.common import DAILY_FRESHNESS, DAY, clip_to_now, partition_days, table_result
+from tracer_assets.defs.partitions import DAILY
+from tracer_assets.defs.polymarket.assets import polymarket_markets
+from tracer_assets.defs.resources import TracerResource
+from tracer_assets.defs.signals.assets import signals
+
+
+@dg.asset(
+    **DAILY,
+    group_name="digest",
+    kinds={"python", "parquet"},
+    deps=[signals, polymarket_markets],
+    freshness_policy=DAILY_FRESHNESS,
+    description="Ranked top-N universe digest per day (chat text without digits; the rows keep every number), "
+    "delivered through the notifier at most once per digest id.",
+)
+def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
+    from tracer_assets.digest.build import build_digest
+
+    s = tracer.settings
+    notifier = tracer.notifier()
+    frames, counts, deliveries = [], {}, []
+    artifacts_dir = Path(s.lake_root) / "artifacts" / "digest"
+    for day in partition_days(context):
+        start = pd.Timestamp(day, tz="UTC")
+        as_of = clip_to_now(start + DAY - pd.Timedelta(seconds=1))
+        sigs = tracer.lake.read("signals", day, day)
+        markets = tracer.lake.read("polymarket_markets", day, day)
+        built = build_digest(sigs, markets, s, as_of)
+        tracer.lake.write_partition("digest", day, built.rows)
+        artifacts_dir.mkdir(parents=True, exist_ok=True)
+        (artifacts_dir / f"{day}.json").write_text(json.dumps(built.artifact, indent=2, default=str))
+        delivery = notifier.send(built.text, key=built.digest_id)
+        deliveries.append({"day": day, "digest_id": built.digest_id, "delivered": delivery.delivered, "chunks": delivery.chunks})
+        counts[day] = len(built.rows)
+        frames.append(built.rows)
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return table_result(
+        "digest",
+        df,
+        counts,
+        notifier=notifier.name,
+        newly_delivered=sum(d["delivered"] for d in deliveries),
+        deliveries=dg.MetadataValue.json(deliveries[-10:]),
+        latest_text=dg.MetadataValue.md(built.text if deliveries else ""),
+    )

@@ -1,0 +1,38 @@
+"""Narratives domain: news stories about universe symbols from the selected news provider."""
+
+
+import dagster as dg
+
+from tracer_assets.defs.common import DAILY_FRESHNESS, clip_to_now, partition_days, table_result, window
+from tracer_assets.defs.market.assets import OUTSIDE_CALL_RETRY
+from tracer_assets.defs.ops.health import days_to_write, fetch_recorded
+from tracer_assets.defs.partitions import DAILY
+from tracer_assets.defs.resources import TracerResource
+
+
+@dg.asset(
+    **DAILY,
+    group_name="narratives",
+    kinds={"python", "parquet"},
+    retry_policy=OUTSIDE_CALL_RETRY,
+    freshness_policy=DAILY_FRESHNESS,
+    description="News narratives per symbol (event_ts = published, available_ts = when ingested), by UTC day.",
+)
+def narratives(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
+    start, end = window(context)
+    provider = tracer.news_provider()
+    instruments = list(tracer.universe.instruments)
+    result, health = fetch_recorded(context, tracer, provider, "fetch_narratives", instruments, start, clip_to_now(end))
+    df = result.frame
+    written = days_to_write(tracer.lake, "narratives", partition_days(context), result, by="event_ts")
+    counts = tracer.lake.write_partitions("narratives", df, written, by="event_ts")
+    truth = getattr(provider, "truth_narratives", None)
+    if truth is not None:
+        # the sim's hidden truth goes to its own root, which the pipeline never reads
+        from tracer_assets.lake import Lake
+
+        truth_df = truth(list(tracer.universe.instruments), start, clip_to_now(end))
+        Lake(tracer.settings.sim_truth_root).write_partitions(
+            "narrative_truth", truth_df.assign(available_ts=truth_df["event_ts"]), partition_days(context)
+        )
+    return table_result("narratives", df, counts, **health)

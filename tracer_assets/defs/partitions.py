@@ -1,0 +1,18 @@
+"""Partitionings: daily (UTC) for the agent's tables, weekly (Monday keys) for evaluation."""
+
+
+import dagster as dg
+
+from tracer_assets.settings import TracerSettings
+
+_START = TracerSettings().partitions_start
+
+# end_offset=1: today's (and this week's) partition exists, so the hourly tick can refresh it.
+daily_partitions = dg.DailyPartitionsDefinition(start_date=_START, end_offset=1)
+weekly_partitions = dg.WeeklyPartitionsDefinition(start_date=_START, day_offset=1, end_offset=1)
+single_run = dg.BackfillPolicy.single_run()
+
+# Asset keyword sets: partitioning, single-run backfills, and a cadence tag the jobs select on.
+CADENCE_TAG = "tracer/cadence"
+DAILY = {"partitions_def": daily_partitions, "backfill_policy": single_run, "tags": {CADENCE_TAG: "daily"}}
+WEEKLY = {"partitions_def": weekly_partitions, "backfill_policy": single_run, "tags": {CADENCE_TAG: "weekly"}}

@@ -1,0 +1,51 @@
+"""The one Dagster resource: settings, the lake, the universe and the selected providers."""
+
+
+from functools import cached_property
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from tracer_assets.lake import Lake
+from tracer_assets.settings import TracerSettings
+from tracer_assets.universe import Universe, load_universe
+
+
+class TracerResource(dg.ConfigurableResource):
+    """Reads ``TracerSettings`` from the environment; ``lake_root`` overrides it (tests, replay)."""
+
+    lake_root: str | None = None
+    _cache: dict = PrivateAttr(default_factory=dict)
+
+    @cached_property
+    def settings(self) -> TracerSettings:
+        overrides = {"lake_root": self.lake_root} if self.lake_root else {}
+        return TracerSettings(**overrides)
+
+    @cached_property
+    def lake(self) -> Lake:
+        return Lake(self.settings.lake_root)
+
+    @cached_property
+    def universe(self) -> Universe:
+        return load_universe(self.settings.universe)
+
+    def _provider(self, kind: str):
+        if kind not in self._cache:
+            from tracer_assets.providers import registry
+
+            build = getattr(registry, f"build_{kind}")
+            self._cache[kind] = build(self.settings, self.settings.lake_root)
+        return self._cache[kind]
+
+    def bars_provider(self):
+        return self._provider("bars_provider")
+
+    def news_provider(self):
+        return self._provider("news_provider")
+
+    def markets_provider(self):
+        return self._provider("markets_provider")
+
+    def notifier(self):
+        return self._provider("notifier")

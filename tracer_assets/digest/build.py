@@ -1,0 +1,125 @@
+"""Build the universe digest: ranked signals, an optional Polymarket section, chat text, artifact,
+lake rows, and the chat text already split into Telegram-safe messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tracer_assets.digest.ranking import live_signals, matching_markets, rank_signals
+from tracer_assets.digest.render import digest_artifact, market_entry, render_chat
+from tracer_assets.digest.split import split_message
+from tracer_assets.lake import new_id
+from tracer_assets.settings import TracerSettings
+
+DIGEST_COLUMNS = [
+    "digest_id",
+    "rank",
+    "section",
+    "signal_id",
+    "symbol",
+    "direction",
+    "strength",
+    "internal_prob",
+    "edge",
+    "score",
+    "size",
+    "size_bucket",
+    "evidence",
+    "market_id",
+    "question",
+    "yes_price",
+    "text",
+    "degraded",
+    "event_ts",
+    "available_ts",
+]
+
+
+@dataclass(frozen=True)
+class Digest:
+    digest_id: str
+    rows: pd.DataFrame  # lake 'digest' rows: one per ranked signal and per market shown
+    text: str  # the whole chat text (HTML, escaped, no digit)
+    artifact: dict[str, Any]  # JSON-ready, every number
+    messages: list[str] = field(default_factory=list)  # text split under digest_max_message_chars
+
+
+def build_digest(
+    signals: pd.DataFrame,
+    markets: pd.DataFrame | None,
+    settings: TracerSettings,
+    as_of: pd.Timestamp,
+    degraded_reasons: Sequence[str] = (),
+) -> Digest:
+    """The digest at ``as_of`` from signals known by then (see ``ranking`` for the order)."""
+    as_of = pd.Timestamp(as_of)
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be tz-aware UTC")
+    as_of = as_of.tz_convert("UTC")
+    reasons = [str(r) for r in degraded_reasons if str(r).strip()]
+    digest_id = new_id("digest", as_of.isoformat())
+    n_live = len(live_signals(signals, settings, as_of))
+    ranked = rank_signals(signals, settings, as_of)
+    shown_markets = matching_markets(markets, ranked, settings, as_of)
+    text, entries = render_chat(ranked, shown_markets, as_of, reasons, settings)
+    artifact = digest_artifact(digest_id, ranked, shown_markets, as_of, reasons, settings, n_live)
+    rows = _rows(digest_id, ranked, shown_markets, entries, as_of, bool(reasons), settings)
+    return Digest(digest_id, rows, text, artifact, split_message(text, settings.digest_max_message_chars))
+
+
+def _rows(
+    digest_id: str,
+    ranked: pd.DataFrame,
+    markets: pd.DataFrame,
+    entries: dict[int, str],
+    as_of: pd.Timestamp,
+    degraded: bool,
+    settings: TracerSettings,
+) -> pd.DataFrame:
+    sig = pd.DataFrame(
+        {
+            "rank": ranked["rank"].astype(np.int64) if len(ranked) else pd.Series(dtype=np.int64),
+            "section": ranked.get("section"),
+            "signal_id": ranked.get("signal_id"),
+            "symbol": ranked.get("symbol"),
+            "direction": ranked.get("direction"),
+            "strength": ranked.get("strength"),
+            "internal_prob": ranked.get("internal_prob"),
+            "edge": ranked.get("edge"),
+            "score": ranked.get("score"),
+            "size": ranked.get("size"),
+            "size_bucket": ranked.get("size_bucket"),
+            "evidence": ranked.get("evidence"),
+            "text": [entries.get(i, "") for i in ranked.index],
+        }
+    )
+    mk = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(markets) + 1, dtype=np.int64),
+            "section": "polymarket",
+            "symbol": markets.get("symbol"),
+            "internal_prob": markets.get("internal_prob"),
+            "market_id": markets.get("market_id"),
+            "question": markets.get("question"),
+            "yes_price": markets.get("yes_price"),
+            "text": [market_entry(r, settings) for r in markets.to_dict("records")],
+        }
+    )
+    parts = [p for p in (sig, mk) if len(p)]
+    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=DIGEST_COLUMNS)
+    for col in DIGEST_COLUMNS:
+        if col not in rows.columns:
+            rows[col] = None
+    rows["digest_id"] = digest_id
+    rows["degraded"] = degraded
+    rows["event_ts"] = as_of
+    rows["available_ts"] = as_of
+    for col in ("strength", "internal_prob", "edge", "score", "size", "yes_price"):
+        rows[col] = pd.to_numeric(rows[col], errors="coerce").astype(float)
+    rows["rank"] = rows["rank"].astype(np.int64)
+    return rows[DIGEST_COLUMNS]

@@ -1,0 +1,151 @@
+"""Plotly figures for the evaluation snapshots, written as offline HTML (no CDN: no internet here)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+PlotlyJs = Literal["inline", "directory"]
+PLOTLY_BUNDLE = "plotly.min.js"  # the name plotly's include_plotlyjs="directory" pages load
+
+_GROUP_KEYS = ("kind", "predictor", "strategy")
+
+
+def _label(row: tuple, names: list[str]) -> str:
+    return " / ".join(str(v) for v, n in zip(row, names, strict=True) if n)
+
+
+def _empty_note(fig: go.Figure, text: str) -> go.Figure:
+    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)
+    return fig
+
+
+def reliability_figure(bins: pd.DataFrame, title: str = "Reliability diagram") -> go.Figure:
+    """Observed frequency against mean predicted probability per bin, one line per kind / predictor /
+    strategy present in ``bins`` (a ``calibration_bins`` table); marker area grows with the bin count."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            name="perfectly calibrated",
+            line={"dash": "dash", "color": "grey"},
+        )
+    )
+    fig.update_layout(
+        title=title,
+        xaxis={"title": "mean predicted probability", "range": [0, 1]},
+        yaxis={"title": "observed frequency", "range": [0, 1]},
+        template="plotly_white",
+    )
+    if bins.empty:
+        return _empty_note(fig, "no resolved predictions")
+    keys = [k for k in _GROUP_KEYS if k in bins.columns]
+    groups = bins.groupby(keys, sort=True) if keys else [((), bins)]
+    biggest = float(bins["count"].max())
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        g = g.sort_values("mean_predicted")
+        sizes = 6 + 18 * np.sqrt(g["count"].to_numpy(dtype=float) / biggest)
+        hover = [
+            f"bin ({lo:.2f}, {hi:.2f}]<br>n = {n}<br>predicted {p:.3f}<br>observed {o:.3f}"
+            for lo, hi, n, p, o in zip(
+                g["bin_lo"], g["bin_hi"], g["count"], g["mean_predicted"], g["observed_freq"], strict=True
+            )
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=g["mean_predicted"],
+                y=g["observed_freq"],
+                mode="lines+markers",
+                name=_label(key, keys) or "all",
+                marker={"size": sizes},
+                hovertext=hover,
+                hoverinfo="text",
+            )
+        )
+    return fig
+
+
+def brier_over_time_figure(
+    metrics: pd.DataFrame, cohort_dim: str | None = "all", title: str = "Brier score by week"
+) -> go.Figure:
+    """Weekly Brier score (with its bootstrap interval when present) per kind / predictor / cohort,
+    from ``eval_metrics`` rows; ``cohort_dim`` picks which cohorts (None = every row)."""
+    fig = go.Figure()
+    fig.update_layout(
+        title=title,
+        xaxis={"title": "week"},
+        yaxis={"title": "Brier score (lower is better)"},
+        template="plotly_white",
+    )
+    rows = (
+        metrics
+        if cohort_dim is None or "cohort_dim" not in metrics
+        else metrics[metrics["cohort_dim"] == cohort_dim]
+    )
+    rows = rows[rows["brier"].notna()] if len(rows) else rows
+    if rows.empty:
+        return _empty_note(fig, "no weekly scores yet")
+    keys = [k for k in ("kind", "predictor", "cohort_dim", "cohort") if k in rows.columns]
+    if cohort_dim is not None and "cohort_dim" in keys:
+        keys.remove("cohort_dim")
+    for key, g in rows.groupby(keys, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        g = g.sort_values("week")
+        error = None
+        if {"brier_lo", "brier_hi"} <= set(g.columns):
+            error = {
+                "type": "data",
+                "symmetric": False,
+                "array": (g["brier_hi"] - g["brier"]).clip(lower=0),
+                "arrayminus": (g["brier"] - g["brier_lo"]).clip(lower=0),
+            }
+        fig.add_trace(
+            go.Scatter(
+                x=pd.to_datetime(g["week"]),
+                y=g["brier"],
+                mode="lines+markers",
+                name=_label(key, keys),
+                error_y=error,
+                customdata=g.get("n"),
+                hovertemplate="%{x|%Y-%m-%d}<br>Brier %{y:.4f}<br>n = %{customdata}<extra></extra>",
+            )
+        )
+    return fig
+
+
+def write_html(fig: go.Figure, path: str | Path, plotlyjs: PlotlyJs = "directory") -> Path:
+    """Write ``fig`` as a self-standing HTML file that works offline.
+
+    ``plotlyjs="directory"`` writes one shared ``plotly.min.js`` beside the file (small pages);
+    ``"inline"`` embeds the library in every file. The page is written to a temp file and renamed.
+    """
+    if plotlyjs not in ("inline", "directory"):
+        raise ValueError(f"plotlyjs must be 'inline' or 'directory' (no CDN offline), got {plotlyjs!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    include: bool | str = True if plotlyjs == "inline" else "directory"
+    if include == "directory" and not (path.parent / PLOTLY_BUNDLE).exists():
+        _atomic_write_text(path.parent / PLOTLY_BUNDLE, get_plotlyjs())
+    _atomic_write_text(path, fig.to_html(include_plotlyjs=include, full_html=True))
+    return path
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,276 @@
+"""Alpaca bars through alpaca-py: crypto (no keys needed) and stocks (IEX feed by default).
+
+Every page lands in the raw zone first; ``parse_bar_records`` reads those records (live, or loaded
+back by the replay provider), validates each bar and each fetch's sequence, and builds rows of the
+``bars`` contract: ``ts`` = bar open (Alpaca ``t``), ``event_ts`` = open + timeframe,
+``available_ts`` = ``event_ts``. Bars outside [start, end) and bars not closed when fetched are left
+out and counted (``stats``), never quarantined: they belong to another partition or a later run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from alpaca.data.enums import CryptoFeed, DataFeed
+from alpaca.data.historical.crypto import CryptoHistoricalDataClient
+from alpaca.data.historical.stock import StockHistoricalDataClient
+from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
+
+from tracer_assets.providers.alpaca_common import AlpacaPager, alpaca_keys, request_params
+from tracer_assets.providers.http import utc_now
+from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, RawZone, new_fetch_id
+from tracer_assets.providers.redact import Redactor
+from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable, Resilience
+from tracer_assets.providers.results import FetchResult, concat_frames, frame_from_rows
+from tracer_assets.providers.symbols import (
+    crypto_pair,
+    parse_timeframe,
+    timeframe_offset,
+    to_universe,
+    universe_index,
+)
+from tracer_assets.providers.validation import (
+    AlpacaBarIn,
+    Quarantine,
+    check_bar_sequence,
+    first_time,
+    validate_item,
+)
+from tracer_assets.settings import TracerSettings
+from tracer_assets.universe import Instrument
+
+RAW_PROVIDER = "alpaca_bars"
+TABLE = "bars"
+BAR_EXTRAS = {"trade_count": "float64", "vwap": "float64", "timeframe": "str"}
+
+
+def _utc(ts: pd.Timestamp | str) -> pd.Timestamp:
+    ts = pd.Timestamp(ts)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def parse_bar_records(
+    records: list[RawRecord],
+    instruments: list[Instrument],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    timeframe: str,
+    quarantine: Quarantine,
+    source: str = "alpaca",
+) -> tuple[pd.DataFrame, Counter]:
+    """Bars of one fetch (its pages in order) as a ``bars`` frame; bad items go to ``quarantine``."""
+    start, end = _utc(start), _utc(end)
+    index = universe_index(instruments)
+    offset = timeframe_offset(parse_timeframe(timeframe))
+    stats: Counter = Counter()
+    received: list[dict[str, Any]] = []
+    for rec in sorted(records, key=lambda r: r.seq):
+        try:
+            body = rec.json()
+        except RawDecodeError as exc:
+            quarantine.add(TABLE, str(exc), rec.text(), start, rec.fetched_at, rec.ref)
+            continue
+        if not isinstance(body, dict) or "bars" not in body:
+            keys = sorted(body)[:20] if isinstance(body, dict) else type(body).__name__
+            quarantine.add(
+                TABLE, f"schema drift: no 'bars' object (got {keys})", body, start, rec.fetched_at, rec.ref
+            )
+            continue
+        bars = body["bars"] or {}
+        if not isinstance(bars, dict):
+            quarantine.add(
+                TABLE, "schema drift: 'bars' is not an object", bars, start, rec.fetched_at, rec.ref
+            )
+            continue
+        for raw_symbol, items in bars.items():
+            inst = to_universe(raw_symbol, index)
+            if inst is None or not isinstance(items, list):
+                reason = (
+                    f"symbol not requested: {raw_symbol}"
+                    if inst is None
+                    else "schema drift: bars of a symbol are not a list"
+                )
+                quarantine.add(
+                    TABLE, reason, {"symbol": raw_symbol, "bars": items}, start, rec.fetched_at, rec.ref
+                )
+                continue
+            for item in items:
+                bar, reason = validate_item(AlpacaBarIn, item)
+                if bar is None:
+                    payload = (
+                        {"symbol": raw_symbol, **item}
+                        if isinstance(item, dict)
+                        else {"symbol": raw_symbol, "item": item}
+                    )
+                    quarantine.add(
+                        TABLE, reason, payload, first_time(item, "t") or start, rec.fetched_at, rec.ref
+                    )
+                    continue
+                received.append(
+                    {
+                        "symbol": inst.symbol,
+                        "asset_class": inst.asset_class,
+                        "ts": pd.Timestamp(bar.t).tz_convert("UTC"),
+                        "open": bar.open,
+                        "high": bar.high,
+                        "low": bar.low,
+                        "close": bar.close,
+                        "volume": bar.volume,
+                        "trade_count": float(bar.n) if bar.n is not None else float("nan"),
+                        "vwap": float(bar.vw) if bar.vw is not None else float("nan"),
+                        "_item": {"symbol": raw_symbol, **item},
+                        "_rec": rec,
+                    }
+                )
+    kept, bad = check_bar_sequence(received)
+    for row, reason in bad:
+        rec = row["_rec"]
+        quarantine.add(TABLE, reason, row["_item"], row["ts"], rec.fetched_at, rec.ref)
+    rows = []
+    for row in kept:
+        rec = row.pop("_rec")
+        row.pop("_item")
+        if not (start <= row["ts"] < end):
+            stats["outside_window"] += 1
+            continue
+        close_ts = row["ts"] + offset
+        if close_ts > rec.fetched_at:
+            stats["incomplete"] += 1  # still forming when fetched: a later run gets the closed bar
+            continue
+        row.update(event_ts=close_ts, available_ts=close_ts, source=source, timeframe=timeframe)
+        rows.append(row)
+    stats["rows"] += len(rows)
+    frame = frame_from_rows(TABLE, rows, BAR_EXTRAS)
+    if len(frame):
+        frame = frame.sort_values(["symbol", "ts"], kind="stable").reset_index(drop=True)
+    return frame, stats
+
+
+class AlpacaBarsProvider:
+    """``BarsProvider`` over Alpaca market data (``TRACER_BARS_PROVIDER=alpaca``)."""
+
+    name = "alpaca"
+
+    def __init__(
+        self,
+        settings: TracerSettings,
+        lake_root: str | Path,
+        *,
+        resilience: Resilience | None = None,
+        raw_zone: RawZone | None = None,
+        redactor: Redactor | None = None,
+        now: Callable[[], pd.Timestamp] = utc_now,
+    ):
+        self.settings = settings
+        self.redactor = redactor or Redactor.from_settings(settings)
+        self.resilience = resilience or Resilience(settings, redactor=self.redactor)
+        self.raw_zone = raw_zone or RawZone(lake_root, settings.raw_zone_enabled, self.redactor)
+        self.now = now
+        self.timeframe = settings.bar_timeframe
+        self._tf = parse_timeframe(settings.bar_timeframe)
+        self._pagers: dict[str, AlpacaPager] = {}
+        self.last_result: FetchResult | None = None
+
+    def _pager(self, asset_class: str) -> AlpacaPager:
+        if asset_class not in self._pagers:
+            key, secret = alpaca_keys(self.settings)
+            url = self.settings.alpaca_data_url.rstrip("/")
+            if asset_class == "stock":
+                if not (key and secret):
+                    raise ProviderConfigError(
+                        "Alpaca stock bars need TRACER_ALPACA_KEY_ID and TRACER_ALPACA_SECRET_KEY"
+                    )
+                client = StockHistoricalDataClient(key, secret, url_override=url)
+            else:
+                client = (
+                    CryptoHistoricalDataClient(key, secret, url_override=url)
+                    if key and secret
+                    else (CryptoHistoricalDataClient(url_override=url))
+                )
+            self._pagers[asset_class] = AlpacaPager(
+                client,
+                raw_provider=RAW_PROVIDER,
+                resilience=self.resilience,
+                raw_zone=self.raw_zone,
+                redactor=self.redactor,
+                timeout_s=self.settings.http_timeout_s,
+                now=self.now,
+            )
+        return self._pagers[asset_class]
+
+    def _request(self, asset_class: str, group: list[Instrument], start: pd.Timestamp, end: pd.Timestamp):
+        if asset_class == "crypto":
+            req = CryptoBarsRequest(
+                symbol_or_symbols=[crypto_pair(i.symbol) for i in group],
+                timeframe=self._tf,
+                start=start,
+                end=end,
+            )
+            return f"/crypto/{CryptoFeed(self.settings.alpaca_crypto_feed).value}/bars", request_params(req)
+        req = StockBarsRequest(
+            symbol_or_symbols=[i.symbol.upper() for i in group],
+            timeframe=self._tf,
+            start=start,
+            end=end,
+            feed=DataFeed(self.settings.alpaca_stock_feed),
+        )
+        return "/stocks/bars", request_params(req)
+
+    def fetch_bars_result(
+        self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
+    ) -> FetchResult:
+        """Bars of ``instruments`` with open in [start, end), one paginated request per asset class."""
+        start, end = _utc(start), _utc(end)
+        quarantine = Quarantine(
+            RAW_PROVIDER, self.settings.quarantine_payload_max_chars, self.redactor, window=(start, end)
+        )
+        frames, reasons, stats = [], [], Counter()
+        attempts_before = self.resilience.attempts
+        for asset_class in ("crypto", "stock"):
+            group = [i for i in instruments if i.asset_class == asset_class]
+            if not group:
+                continue
+            path, params = self._request(asset_class, group, start, end)
+            params["limit"] = self.settings.alpaca_page_limit
+            context = {
+                "window_start": start.isoformat(),
+                "window_end": end.isoformat(),
+                "asset_class": asset_class,
+                "symbols": [i.symbol for i in group],
+                "timeframe": self.timeframe,
+            }
+            records: list[RawRecord] = []
+            try:
+                for record in self._pager(asset_class).pages(
+                    path,
+                    params,
+                    day=start.strftime("%Y-%m-%d"),
+                    fetch_id=new_fetch_id(),
+                    what=f"{asset_class} bars",
+                    context=context,
+                    max_pages=self.settings.alpaca_max_pages,
+                ):
+                    records.append(record)
+            except ProviderUnavailable as exc:
+                reasons.append(str(exc))
+                if exc.record is not None and exc.record.ok:
+                    records.append(exc.record)  # a malformed 2xx body: parsed into quarantine
+            stats["pages"] += len([r for r in records if r.ok])
+            frame, parsed = parse_bar_records(records, group, start, end, self.timeframe, quarantine)
+            stats.update(parsed)
+            frames.append(frame)
+        stats["requests"] = self.resilience.attempts - attempts_before
+        stats["quarantined"] = len(quarantine)
+        frame = concat_frames(frames, TABLE, BAR_EXTRAS)
+        result = FetchResult(self.name, frame, quarantine.frame(), bool(reasons), reasons, dict(stats))
+        self.last_result = result
+        return result
+
+    def fetch_bars(
+        self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
+    ) -> pd.DataFrame:
+        return self.fetch_bars_result(instruments, start, end).frame

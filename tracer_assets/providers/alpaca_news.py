@@ -1,0 +1,210 @@
+"""Alpaca news through alpaca-py (``TRACER_NEWS_PROVIDER=alpaca``): keys required.
+
+One row per (article, universe symbol it names): ``event_ts`` = ``created_at``; ``available_ts`` =
+the later of ``created_at`` and ``updated_at`` plus ``news_available_delay_s`` (the text we hold may be
+the updated one, so it was not known before its update). Crypto symbols arrive as ``BTCUSD`` or
+``BTC/USD`` (unconfirmed): both map to the universe symbol. Articles naming no universe symbol are
+counted (``stats['unmatched']``), not kept.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from alpaca.data.historical.news import NewsClient
+from alpaca.data.requests import NewsRequest
+
+from tracer_assets.lake import new_id
+from tracer_assets.providers.alpaca_common import AlpacaPager, alpaca_keys, request_params
+from tracer_assets.providers.http import utc_now
+from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, RawZone, new_fetch_id
+from tracer_assets.providers.redact import Redactor
+from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable, Resilience
+from tracer_assets.providers.results import FetchResult, frame_from_rows
+from tracer_assets.providers.symbols import compact, to_universe, universe_index
+from tracer_assets.providers.validation import AlpacaNewsIn, Quarantine, first_time, validate_item
+from tracer_assets.settings import TracerSettings
+from tracer_assets.universe import Instrument
+
+RAW_PROVIDER = "alpaca_news"
+TABLE = "narratives"
+NEWS_EXTRAS = {"article_id": "str", "author": "str", "provider": "str"}
+
+
+def _utc(ts: pd.Timestamp | str) -> pd.Timestamp:
+    ts = pd.Timestamp(ts)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def parse_news_records(
+    records: list[RawRecord],
+    instruments: list[Instrument],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    delay_s: float,
+    quarantine: Quarantine,
+) -> tuple[pd.DataFrame, Counter]:
+    """Narrative rows from the pages of one Alpaca news fetch; bad articles go to ``quarantine``."""
+    start, end = _utc(start), _utc(end)
+    index = universe_index(instruments)
+    delay = pd.Timedelta(seconds=delay_s)
+    stats: Counter = Counter()
+    rows: list[dict[str, Any]] = []
+    seen_ids: set[str] = set()
+    for rec in sorted(records, key=lambda r: r.seq):
+        try:
+            body = rec.json()
+        except RawDecodeError as exc:
+            quarantine.add(TABLE, str(exc), rec.text(), start, rec.fetched_at, rec.ref)
+            continue
+        items = body.get("news") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            keys = sorted(body)[:20] if isinstance(body, dict) else type(body).__name__
+            quarantine.add(
+                TABLE, f"schema drift: no 'news' list (got {keys})", body, start, rec.fetched_at, rec.ref
+            )
+            continue
+        for item in items:
+            article, reason = validate_item(AlpacaNewsIn, item)
+            if article is None:
+                quarantine.add(
+                    TABLE, reason, item, first_time(item, "created_at") or start, rec.fetched_at, rec.ref
+                )
+                continue
+            created = pd.Timestamp(article.created_at).tz_convert("UTC")
+            if created > rec.fetched_at:
+                quarantine.add(
+                    TABLE,
+                    "created_at after the response was received",
+                    item,
+                    created,
+                    rec.fetched_at,
+                    rec.ref,
+                )
+                continue
+            if article.id in seen_ids:
+                quarantine.add(TABLE, "duplicate article id", item, created, rec.fetched_at, rec.ref)
+                continue
+            seen_ids.add(article.id)
+            if not (start <= created < end):
+                stats["outside_window"] += 1
+                continue
+            updated = pd.Timestamp(article.updated_at).tz_convert("UTC") if article.updated_at else created
+            matched = {
+                inst.symbol: inst for s in article.symbols if (inst := to_universe(s, index)) is not None
+            }
+            if not matched:
+                stats["unmatched"] += 1
+                continue
+            for symbol in sorted(matched):
+                rows.append(
+                    {
+                        "narrative_id": new_id("alpaca_news", article.id, symbol),
+                        "symbol": symbol,
+                        "headline": article.headline.strip(),
+                        "summary": (article.summary or "").strip(),
+                        "source": article.source or "alpaca",
+                        "url": article.url,
+                        "event_ts": created,
+                        "available_ts": max(created, updated) + delay,
+                        "article_id": article.id,
+                        "author": article.author,
+                        "provider": "alpaca",
+                    }
+                )
+    stats["rows"] += len(rows)
+    frame = frame_from_rows(TABLE, rows, NEWS_EXTRAS)
+    if len(frame):
+        frame = frame.sort_values(["event_ts", "narrative_id"], kind="stable").reset_index(drop=True)
+    return frame, stats
+
+
+def news_symbols(instruments: list[Instrument]) -> str:
+    """The ``symbols`` parameter: stocks as-is, crypto in the compact form news articles use."""
+    return ",".join(compact(i.symbol) if i.asset_class == "crypto" else i.symbol.upper() for i in instruments)
+
+
+class AlpacaNewsProvider:
+    """``NewsProvider`` over Alpaca's news API."""
+
+    name = "alpaca"
+
+    def __init__(
+        self,
+        settings: TracerSettings,
+        lake_root: str | Path,
+        *,
+        resilience: Resilience | None = None,
+        raw_zone: RawZone | None = None,
+        redactor: Redactor | None = None,
+        now: Callable[[], pd.Timestamp] = utc_now,
+    ):
+        key, secret = alpaca_keys(settings)
+        if not (key and secret):
+            raise ProviderConfigError("Alpaca news needs TRACER_ALPACA_KEY_ID and TRACER_ALPACA_SECRET_KEY")
+        self.settings = settings
+        self.redactor = redactor or Redactor.from_settings(settings)
+        self.resilience = resilience or Resilience(settings, redactor=self.redactor)
+        self.raw_zone = raw_zone or RawZone(lake_root, settings.raw_zone_enabled, self.redactor)
+        self.pager = AlpacaPager(
+            NewsClient(key, secret, url_override=settings.alpaca_data_url.rstrip("/")),
+            raw_provider=RAW_PROVIDER,
+            resilience=self.resilience,
+            raw_zone=self.raw_zone,
+            redactor=self.redactor,
+            timeout_s=settings.http_timeout_s,
+            now=now,
+        )
+        self.last_result: FetchResult | None = None
+
+    def fetch_narratives_result(
+        self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
+    ) -> FetchResult:
+        """Articles created in [start, end) that name a symbol of ``instruments``, all pages."""
+        start, end = _utc(start), _utc(end)
+        quarantine = Quarantine(
+            RAW_PROVIDER, self.settings.quarantine_payload_max_chars, self.redactor, window=(start, end)
+        )
+        attempts_before = self.resilience.attempts
+        params = request_params(NewsRequest(symbols=news_symbols(instruments), start=start, end=end))
+        params["limit"] = self.settings.alpaca_news_page_limit
+        context = {
+            "window_start": start.isoformat(),
+            "window_end": end.isoformat(),
+            "symbols": [i.symbol for i in instruments],
+        }
+        records: list[RawRecord] = []
+        reasons: list[str] = []
+        try:
+            for record in self.pager.pages(
+                "/news",
+                params,
+                day=start.strftime("%Y-%m-%d"),
+                fetch_id=new_fetch_id(),
+                what="news",
+                context=context,
+                max_pages=self.settings.alpaca_max_pages,
+            ):
+                records.append(record)
+        except ProviderUnavailable as exc:
+            reasons.append(str(exc))
+            if exc.record is not None and exc.record.ok:
+                records.append(exc.record)
+        frame, stats = parse_news_records(
+            records, instruments, start, end, self.settings.news_available_delay_s, quarantine
+        )
+        stats["pages"] = len([r for r in records if r.ok])
+        stats["requests"] = self.resilience.attempts - attempts_before
+        stats["quarantined"] = len(quarantine)
+        result = FetchResult(self.name, frame, quarantine.frame(), bool(reasons), reasons, dict(stats))
+        self.last_result = result
+        return result
+
+    def fetch_narratives(
+        self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
+    ) -> pd.DataFrame:
+        return self.fetch_narratives_result(instruments, start, end).frame

@@ -1,0 +1,191 @@
+"""What each fetch got, kept in the lake, and the degraded flags read back for downstream assets.
+
+A fetching asset hands its ``FetchResult`` to ``record_fetch``: quarantined rows go to the
+``quarantine`` table and one row per partition to ``run_health``, both in the asset's own part file
+(``part=<asset>``), so assets sharing a partition never overwrite each other and a re-run replaces
+only what the same asset wrote before. Downstream assets read the flags back with ``carry_degraded``
+(materialization metadata) and ``degraded_reasons`` (plain-English lines, e.g. for the digest).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from tracer_assets.lake import Lake
+from tracer_assets.providers.results import RUN_HEALTH_COLUMNS, FetchResult
+from tracer_assets.providers.validation import QUARANTINE_COLUMNS, empty_quarantine
+
+QUARANTINE_TABLE = "quarantine"
+RUN_HEALTH_TABLE = "run_health"
+REASON_MAX_CHARS = 240  # one digest line stays readable; the full reason is in run_health
+
+
+def _day(value: Any) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def combine_results(results: list[FetchResult]) -> FetchResult:
+    """One result for several fetches of the same provider (e.g. one market snapshot per day)."""
+    if not results:
+        raise ValueError("combine_results needs at least one result")
+    frames = [r.frame for r in results if len(r.frame)]
+    quarantines = [r.quarantine for r in results if len(r.quarantine)]
+    stats: Counter = Counter()
+    for r in results:
+        stats.update(r.stats)
+    return FetchResult(
+        provider=results[0].provider,
+        frame=pd.concat(frames, ignore_index=True) if frames else results[0].frame,
+        quarantine=pd.concat(quarantines, ignore_index=True) if quarantines else empty_quarantine(),
+        degraded=any(r.degraded for r in results),
+        reasons=[reason for r in results for reason in r.reasons],
+        stats=dict(stats),
+    )
+
+
+def _nearest_day(key: str, days: list[str]) -> str:
+    """``key`` when requested, else the last requested day before it (the first day if none)."""
+    if key in days:
+        return key
+    earlier = [d for d in days if d < key]
+    return earlier[-1] if earlier else days[0]
+
+
+def quarantine_by_day(quarantine: pd.DataFrame, days: list[str]) -> dict[str, pd.DataFrame]:
+    """Quarantine rows split over ``days`` by the UTC day of ``event_ts``.
+
+    A row dated outside ``days`` (a market snapshot's rows carry the time they were received) is
+    filed under the last of ``days`` before its date (the first when none is), with its own
+    ``event_ts`` unchanged: it is never dropped.
+    """
+    days = sorted(_day(d) for d in days)
+    if not days:
+        raise ValueError("quarantine_by_day needs at least one day")
+    if not len(quarantine):
+        return {}
+    keys = pd.to_datetime(quarantine["event_ts"], utc=True).dt.strftime("%Y-%m-%d")
+    keys = keys.map(lambda key: _nearest_day(key, days))
+    return {day: quarantine[keys.values == day].reset_index(drop=True) for day in days if (keys == day).any()}
+
+
+def record_fetch(
+    lake: Lake,
+    result: FetchResult,
+    *,
+    asset: str,
+    days: Iterable[str],
+    run_id: str,
+    now: pd.Timestamp | None = None,
+) -> dict[str, Any]:
+    """Write ``result``'s quarantine rows and one ``run_health`` row per day; return the metadata.
+
+    Quarantine partitions of ``days`` that this asset wrote before and that have no rows now are
+    cleared, so a re-run that finds everything good leaves no stale quarantine behind.
+    """
+    days = [_day(d) for d in days]
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    by_day = quarantine_by_day(result.quarantine, days) if days else {}
+    for day in days:
+        rows = by_day.get(day)
+        if rows is not None or lake.partition_path(QUARANTINE_TABLE, day, part=asset).exists():
+            rows = empty_quarantine() if rows is None else rows
+            lake.write_partition(QUARANTINE_TABLE, day, rows[QUARANTINE_COLUMNS], part=asset)
+        health = pd.DataFrame([result.health_row(run_id, asset, day, now)], columns=RUN_HEALTH_COLUMNS)
+        lake.write_partition(RUN_HEALTH_TABLE, day, health, part=asset)
+    return result.metadata()
+
+
+def keeps_earlier(lake: Lake, table: str, day: str, result: FetchResult, rows: int | None = None) -> bool:
+    """Should ``day``'s partition of ``table`` stay as it is rather than take this fetch's rows?
+
+    Yes when the fetch was degraded, brought no rows for that day (``rows``; all of ``result.frame``
+    when None) and the lake already holds the day: an outage never wipes data an earlier run got.
+    ``run_health`` still marks the day degraded.
+    """
+    rows = len(result.frame) if rows is None else rows
+    return bool(result.degraded and rows == 0 and _day(day) in lake.partitions(table))
+
+
+def days_to_write(
+    lake: Lake, table: str, days: Iterable[str], result: FetchResult, by: str = "event_ts"
+) -> list[str]:
+    """The partitions of ``days`` this fetch should replace (``keeps_earlier`` leaves the others)."""
+    days = [_day(d) for d in days]
+    frame = result.frame
+    per_day = (
+        pd.to_datetime(frame[by], utc=True).dt.strftime("%Y-%m-%d").value_counts().to_dict()
+        if len(frame)
+        else {}
+    )
+    return [d for d in days if not keeps_earlier(lake, table, d, result, per_day.get(d, 0))]
+
+
+def read_health(lake: Lake, start: Any, end: Any) -> pd.DataFrame:
+    """``run_health`` rows of the days in [start, end] (inclusive day keys), with their ``partition``."""
+    frame = lake.read(RUN_HEALTH_TABLE, _day(start), _day(end))
+    if not len(frame):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in RUN_HEALTH_COLUMNS})
+    frame = frame.copy()
+    frame["degraded"] = frame["degraded"].fillna(False).astype(bool)
+    frame["reason"] = frame["reason"].fillna("").astype(str)
+    return frame
+
+
+def _shorten(text: str, limit: int = REASON_MAX_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def _day_span(days: list[str]) -> str:
+    if len(days) == 1:
+        return f"on {days[0]}"
+    return f"on {len(days)} days ({days[0]} to {days[-1]})"
+
+
+def _reason_lines(health: pd.DataFrame) -> list[str]:
+    bad = health[health["degraded"]] if len(health) else health
+    lines = []
+    for (asset, provider), group in bad.groupby(["asset", "provider"], sort=True):
+        days = sorted(group["partition"].astype(str).unique())
+        latest_first = group.sort_values("event_ts", ascending=False)["reason"]
+        reasons = [r for r in dict.fromkeys(latest_first) if r]
+        why = _shorten(reasons[0]) if reasons else "no reason recorded"
+        others = len(reasons) - 1
+        more = f" (and {others} other reason{'s' if others > 1 else ''})" if others > 0 else ""
+        lines.append(f"{asset} from {provider} were incomplete {_day_span(days)}: {why}{more}")
+    return lines
+
+
+def degraded_reasons(lake: Lake, start: Any, end: Any) -> list[str]:
+    """One plain-English line per asset and provider that was degraded on a day in [start, end].
+
+    Example: ``bars from alpaca were incomplete on 3 days (2024-01-01 to 2024-01-03): alpaca_data:
+    crypto bars page 1: gave up after 4 attempts: HTTP 503: ...`` (the latest reason, shortened).
+    Empty when every recorded input was whole.
+    """
+    return _reason_lines(read_health(lake, start, end))
+
+
+def carry_degraded(lake: Lake, days: Iterable[str]) -> dict[str, Any]:
+    """Metadata for a downstream asset: were any inputs degraded on ``days``, and why.
+
+    Keys: ``degraded`` (bool), ``degraded_reason`` (the lines of ``degraded_reasons`` joined by
+    ``; ``, '' when none) and ``degraded_inputs`` (the degraded upstream assets, comma-separated).
+    """
+    days = sorted({_day(d) for d in days})
+    if not days:
+        return {"degraded": False, "degraded_reason": "", "degraded_inputs": ""}
+    health = read_health(lake, days[0], days[-1])
+    if len(health):
+        health = health[health["partition"].astype(str).isin(days)]
+    lines = _reason_lines(health)
+    inputs = sorted(health.loc[health["degraded"], "asset"].astype(str).unique()) if len(health) else []
+    return {
+        "degraded": bool(inputs),
+        "degraded_reason": "; ".join(lines),
+        "degraded_inputs": ", ".join(inputs),
+    }

@@ -1,0 +1,247 @@
+"""Polymarket Gamma ``/markets`` (``TRACER_MARKETS_PROVIDER=polymarket``): no keys.
+
+A snapshot runs two offset-paged queries: open markets (``active=true&closed=false``, optional
+``volume_num_min`` and ``tag_id``) and markets that ended on the snapshot's day (``closed=true`` with
+``end_date_min/max``), so the day's resolutions are seen. Markets are linked to a universe symbol by
+``SymbolMatcher``; those bearing on none are counted (``stats['unmatched']``), not kept.
+Rows: ``event_ts`` = min(as_of, received time), ``available_ts`` = received time (a past day's
+snapshot fetched today is known only today).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from tracer_assets.polymarket.gamma_parse import MARKET_EXTRAS, SymbolMatcher, parse_market
+from tracer_assets.providers.http import HttpCaller, utc_now
+from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, RawZone, new_fetch_id
+from tracer_assets.providers.redact import Redactor
+from tracer_assets.providers.resilience import ProviderUnavailable, Resilience
+from tracer_assets.providers.results import FetchResult, frame_from_rows
+from tracer_assets.providers.symbols import to_universe, universe_index
+from tracer_assets.providers.validation import Quarantine
+from tracer_assets.settings import TracerSettings
+from tracer_assets.universe import Instrument
+
+RAW_PROVIDER = "polymarket_gamma"
+GAMMA_SERVICE = "polymarket_gamma"
+TABLE = "polymarket_markets"
+
+
+def _utc(ts: pd.Timestamp | str) -> pd.Timestamp:
+    ts = pd.Timestamp(ts)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def markets_in(body: Any, kind: str) -> list[Any] | None:
+    """Markets of a ``/markets`` page (a bare array) or of an ``/events`` page (events with markets)."""
+    if kind == "events":
+        if not isinstance(body, list):
+            return None
+        markets: list[Any] = []
+        for event in body:
+            if isinstance(event, dict) and isinstance(event.get("markets"), list):
+                markets.extend(event["markets"])
+        return markets
+    if isinstance(body, dict) and isinstance(body.get("markets"), list):  # /markets/keyset shape
+        return body["markets"]
+    return body if isinstance(body, list) else None
+
+
+def parse_gamma_records(
+    records: list[RawRecord],
+    instruments: list[Instrument],
+    as_of: pd.Timestamp,
+    quarantine: Quarantine,
+    resolved_price_min: float,
+) -> tuple[pd.DataFrame, Counter]:
+    """Market rows from stored Gamma responses, linked to ``instruments``; the latest copy of a market wins."""
+    as_of = _utc(as_of)
+    matcher = SymbolMatcher(instruments)
+    index = universe_index(instruments)
+    stats: Counter = Counter()
+    by_id: dict[str, dict[str, Any]] = {}
+    for rec in sorted(records, key=lambda r: (r.fetched_at, r.seq)):
+        kind = rec.context.get("kind", "markets")
+        try:
+            body = rec.json()
+        except RawDecodeError as exc:
+            quarantine.add(TABLE, str(exc), rec.text(), as_of, rec.fetched_at, rec.ref)
+            continue
+        markets = markets_in(body, kind)
+        if markets is None:
+            quarantine.add(
+                TABLE, f"schema drift: expected a JSON array of {kind}", body, as_of, rec.fetched_at, rec.ref
+            )
+            continue
+        hint_inst = to_universe(rec.context.get("symbol_hint"), index)
+        for item in markets:
+            parsed = parse_market(
+                item,
+                matcher=matcher,
+                snapshot_ts=as_of,
+                fetched_at=rec.fetched_at,
+                resolved_price_min=resolved_price_min,
+                symbol_hint=hint_inst.symbol if hint_inst else None,
+                source=rec.context.get("source", "gamma"),
+            )
+            if parsed.row is None:
+                quarantine.add(TABLE, parsed.reason or "invalid market", item, as_of, rec.fetched_at, rec.ref)
+                continue
+            if parsed.row["symbol"] is None:
+                stats["unmatched"] += 1
+                continue
+            if parsed.row["market_id"] in by_id:
+                stats["duplicates"] += 1  # offset pages shift while markets are added: not an error
+            by_id[parsed.row["market_id"]] = parsed.row
+    rows = sorted(by_id.values(), key=lambda r: (r["symbol"], r["market_id"]))
+    stats["rows"] += len(rows)
+    return frame_from_rows(TABLE, rows, MARKET_EXTRAS), stats
+
+
+class GammaClient:
+    """Offset-paged and single-market Gamma reads, each response stored as ``polymarket_gamma`` raw."""
+
+    def __init__(
+        self,
+        settings: TracerSettings,
+        *,
+        resilience: Resilience,
+        raw_zone: RawZone,
+        redactor: Redactor,
+        transport: httpx.BaseTransport | None = None,
+        now: Callable[[], pd.Timestamp] = utc_now,
+    ):
+        self.settings = settings
+        self.caller = HttpCaller(
+            service=GAMMA_SERVICE,
+            base_url=settings.polymarket_gamma_url,
+            resilience=resilience,
+            raw_zone=raw_zone,
+            redactor=redactor,
+            timeout_s=settings.http_timeout_s,
+            headers={"Accept": "application/json"},
+            transport=transport,
+            now=now,
+        )
+
+    def paged(
+        self, params: dict[str, Any], *, day: str, what: str, context: dict[str, Any]
+    ) -> tuple[list[RawRecord], str | None]:
+        """All pages of ``/markets`` with ``params``: (records, reason it stopped early or None)."""
+        size = self.settings.gamma_page_size
+        fetch_id = new_fetch_id()
+        records: list[RawRecord] = []
+        for page in range(self.settings.gamma_max_pages):
+            try:
+                record = self.caller.request(
+                    RAW_PROVIDER,
+                    "GET",
+                    "/markets",
+                    day=day,
+                    fetch_id=fetch_id,
+                    seq=page,
+                    what=f"{what} page {page + 1}",
+                    params={**params, "limit": size, "offset": page * size},
+                    context={**context, "kind": "markets"},
+                )
+            except ProviderUnavailable as exc:
+                if exc.record is not None and exc.record.ok:
+                    records.append(exc.record)
+                return records, str(exc)
+            records.append(record)
+            body = record.json()
+            items = markets_in(body, "markets")
+            if items is None or len(items) < size:
+                return records, None
+        return records, f"{GAMMA_SERVICE}: {what}: stopped at gamma_max_pages={self.settings.gamma_max_pages}"
+
+    def lookup(
+        self, path: str, params: dict[str, Any], *, day: str, what: str, context: dict[str, Any]
+    ) -> RawRecord:
+        """One ``/markets`` or ``/events`` query (confirmation by id or slug); raises ProviderUnavailable."""
+        return self.caller.request(
+            RAW_PROVIDER,
+            "GET",
+            path,
+            day=day,
+            fetch_id=new_fetch_id(),
+            what=what,
+            params=params,
+            context={**context, "kind": "events" if path.startswith("/events") else "markets"},
+        )
+
+
+class PolymarketGammaProvider:
+    """``MarketsProvider`` over Gamma ``/markets``."""
+
+    name = "polymarket"
+
+    def __init__(
+        self,
+        settings: TracerSettings,
+        lake_root: str | Path,
+        *,
+        resilience: Resilience | None = None,
+        raw_zone: RawZone | None = None,
+        redactor: Redactor | None = None,
+        transport: httpx.BaseTransport | None = None,
+        now: Callable[[], pd.Timestamp] = utc_now,
+    ):
+        self.settings = settings
+        self.redactor = redactor or Redactor.from_settings(settings)
+        self.resilience = resilience or Resilience(settings, redactor=self.redactor)
+        self.raw_zone = raw_zone or RawZone(lake_root, settings.raw_zone_enabled, self.redactor)
+        self.gamma = GammaClient(
+            settings,
+            resilience=self.resilience,
+            raw_zone=self.raw_zone,
+            redactor=self.redactor,
+            transport=transport,
+            now=now,
+        )
+        self.last_result: FetchResult | None = None
+
+    def queries(self, as_of: pd.Timestamp) -> list[tuple[str, dict[str, Any]]]:
+        day = as_of.normalize()
+        open_params: dict[str, Any] = {"active": "true", "closed": "false"}
+        if self.settings.gamma_volume_min > 0:
+            open_params["volume_num_min"] = self.settings.gamma_volume_min
+        if self.settings.gamma_tag_id is not None:
+            open_params["tag_id"] = self.settings.gamma_tag_id
+        closed_params = {
+            "closed": "true",
+            "end_date_min": day.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end_date_max": (day + pd.Timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        return [("open markets", open_params), ("markets ended that day", closed_params)]
+
+    def fetch_markets_result(self, instruments: list[Instrument], as_of: pd.Timestamp) -> FetchResult:
+        as_of = _utc(as_of)
+        quarantine = Quarantine(RAW_PROVIDER, self.settings.quarantine_payload_max_chars, self.redactor)
+        attempts_before = self.resilience.attempts
+        day = as_of.strftime("%Y-%m-%d")
+        records, reasons = [], []
+        for what, params in self.queries(as_of):
+            got, stopped = self.gamma.paged(params, day=day, what=what, context={"as_of": as_of.isoformat()})
+            records.extend(got)
+            if stopped:
+                reasons.append(stopped)
+        frame, stats = parse_gamma_records(
+            records, instruments, as_of, quarantine, self.settings.market_resolved_price_min
+        )
+        stats["pages"] = len([r for r in records if r.ok])
+        stats["requests"] = self.resilience.attempts - attempts_before
+        stats["quarantined"] = len(quarantine)
+        result = FetchResult(self.name, frame, quarantine.frame(), bool(reasons), reasons, dict(stats))
+        self.last_result = result
+        return result
+
+    def fetch_markets(self, instruments: list[Instrument], as_of: pd.Timestamp) -> pd.DataFrame:
+        return self.fetch_markets_result(instruments, as_of).frame

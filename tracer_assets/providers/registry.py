@@ -1,0 +1,176 @@
+"""Builds the providers the settings select; a real provider without its keys fails at start-up.
+
+``TRACER_BARS_PROVIDER`` (sim | alpaca | replay), ``TRACER_NEWS_PROVIDER`` (sim | alpaca | perplexity |
+replay), ``TRACER_MARKETS_PROVIDER`` (sim | polymarket | perplexity | replay), ``TRACER_NOTIFIER``
+(outbox | telegram). All real clients of a process share one breaker registry, so a service that
+failed for one asset is skipped by the next until its cool-down passes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tracer_assets.providers.redact import Redactor, install_log_redaction
+from tracer_assets.providers.resilience import ProviderConfigError, Resilience
+from tracer_assets.settings import TracerSettings
+from tracer_assets.universe import Universe, load_universe
+
+__all__ = [
+    "ProviderConfigError",
+    "build_bars_provider",
+    "build_markets_provider",
+    "build_news_provider",
+    "build_notifier",
+    "check_provider_keys",
+]
+
+
+def _set(value: Any) -> bool:
+    if value is None:
+        return False
+    plain = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+    return bool(plain.strip())
+
+
+def _alpaca_problems(
+    settings: TracerSettings, selector: str, keys_required: bool, why: str = ""
+) -> list[str]:
+    has_key, has_secret = _set(settings.alpaca_key_id), _set(settings.alpaca_secret_key)
+    if has_key != has_secret:
+        missing = "TRACER_ALPACA_SECRET_KEY" if has_key else "TRACER_ALPACA_KEY_ID"
+        return [f"{selector}=alpaca: {missing} is missing (Alpaca keys come in pairs)"]
+    if keys_required and not has_key:
+        return [f"{selector}=alpaca needs TRACER_ALPACA_KEY_ID and TRACER_ALPACA_SECRET_KEY{why}"]
+    return []
+
+
+def _problems(kind: str, settings: TracerSettings, universe: Universe | None) -> list[str]:
+    if kind == "bars" and settings.bars_provider == "alpaca":
+        # Crypto bars need no keys; stock bars do.
+        has_stocks = universe is None or bool(universe.of_class("stock"))
+        why = " (the universe holds stocks)" if universe is not None else ""
+        return _alpaca_problems(settings, "TRACER_BARS_PROVIDER", keys_required=has_stocks, why=why)
+    if kind == "news" and settings.news_provider == "alpaca":
+        return _alpaca_problems(settings, "TRACER_NEWS_PROVIDER", keys_required=True)
+    if kind == "news" and settings.news_provider == "perplexity" and not _set(settings.perplexity_api_key):
+        return ["TRACER_NEWS_PROVIDER=perplexity needs TRACER_PERPLEXITY_API_KEY"]
+    if (
+        kind == "markets"
+        and settings.markets_provider == "perplexity"
+        and not _set(settings.perplexity_api_key)
+    ):
+        return ["TRACER_MARKETS_PROVIDER=perplexity needs TRACER_PERPLEXITY_API_KEY"]
+    if kind == "notifier" and settings.notifier == "telegram":
+        missing = [
+            name
+            for name, value in (
+                ("TRACER_TELEGRAM_BOT_TOKEN", settings.telegram_bot_token),
+                ("TRACER_TELEGRAM_CHAT_ID", settings.telegram_chat_id),
+            )
+            if not _set(value)
+        ]
+        if missing:
+            return [f"TRACER_NOTIFIER=telegram needs {' and '.join(missing)}"]
+    return []
+
+
+def _universe_or_none(settings: TracerSettings) -> Universe | None:
+    try:
+        return load_universe(settings.universe)
+    except (OSError, ValueError):
+        return None  # then keys are required as if the universe held stocks
+
+
+def check_provider_keys(settings: TracerSettings, universe: Universe | None = None) -> list[str]:
+    """Every problem with the selected providers' keys, each naming the missing setting; [] if none."""
+    universe = universe if universe is not None else _universe_or_none(settings)
+    return [
+        p for kind in ("bars", "news", "markets", "notifier") for p in _problems(kind, settings, universe)
+    ]
+
+
+def _require(kind: str, settings: TracerSettings, universe: Universe | None) -> None:
+    problems = _problems(kind, settings, universe)
+    if problems:
+        raise ProviderConfigError("; ".join(problems))
+
+
+def _shared(settings: TracerSettings) -> tuple[Redactor, Resilience]:
+    redactor = Redactor.from_settings(settings)
+    install_log_redaction(redactor)
+    return redactor, Resilience(settings, redactor=redactor)
+
+
+def _sim(settings: TracerSettings, universe: Universe | None):
+    from tracer_assets.providers.sim import SimWorld  # written apart; imported only when selected
+
+    return SimWorld(settings, universe if universe is not None else load_universe(settings.universe))
+
+
+def build_bars_provider(settings: TracerSettings, lake_root: str | Path, universe: Universe | None = None):
+    """The ``BarsProvider`` that ``TRACER_BARS_PROVIDER`` selects."""
+    if settings.bars_provider == "sim":
+        return _sim(settings, universe)
+    if settings.bars_provider == "replay":
+        from tracer_assets.providers.replay import ReplayBarsProvider
+
+        return ReplayBarsProvider(settings, lake_root)
+    _require("bars", settings, universe if universe is not None else _universe_or_none(settings))
+    from tracer_assets.providers.alpaca_bars import AlpacaBarsProvider
+
+    redactor, resilience = _shared(settings)
+    return AlpacaBarsProvider(settings, lake_root, resilience=resilience, redactor=redactor)
+
+
+def build_news_provider(settings: TracerSettings, lake_root: str | Path, universe: Universe | None = None):
+    """The ``NewsProvider`` that ``TRACER_NEWS_PROVIDER`` selects."""
+    if settings.news_provider == "sim":
+        return _sim(settings, universe)
+    if settings.news_provider == "replay":
+        from tracer_assets.providers.replay import ReplayNewsProvider
+
+        return ReplayNewsProvider(settings, lake_root)
+    _require("news", settings, universe)
+    redactor, resilience = _shared(settings)
+    if settings.news_provider == "alpaca":
+        from tracer_assets.providers.alpaca_news import AlpacaNewsProvider
+
+        return AlpacaNewsProvider(settings, lake_root, resilience=resilience, redactor=redactor)
+    from tracer_assets.providers.perplexity_news import PerplexityNewsProvider
+
+    return PerplexityNewsProvider(settings, lake_root, resilience=resilience, redactor=redactor)
+
+
+def build_markets_provider(settings: TracerSettings, lake_root: str | Path, universe: Universe | None = None):
+    """The ``MarketsProvider`` that ``TRACER_MARKETS_PROVIDER`` selects."""
+    if settings.markets_provider == "sim":
+        return _sim(settings, universe)
+    if settings.markets_provider == "replay":
+        from tracer_assets.providers.replay import ReplayMarketsProvider
+
+        return ReplayMarketsProvider(settings, lake_root)
+    _require("markets", settings, universe)
+    redactor, resilience = _shared(settings)
+    if settings.markets_provider == "polymarket":
+        from tracer_assets.providers.polymarket_gamma import PolymarketGammaProvider
+
+        return PolymarketGammaProvider(settings, lake_root, resilience=resilience, redactor=redactor)
+    from tracer_assets.providers.perplexity_discovery import PerplexityDiscoveryProvider
+
+    return PerplexityDiscoveryProvider(settings, lake_root, resilience=resilience, redactor=redactor)
+
+
+def build_notifier(settings: TracerSettings, lake_root: str | Path | None = None):
+    """The ``Notifier`` that ``TRACER_NOTIFIER`` selects (the file outbox by default)."""
+    if settings.notifier == "outbox":
+        from tracer_assets.providers.outbox import OutboxNotifier
+
+        return OutboxNotifier(settings, lake_root)
+    _require("notifier", settings, None)
+    from tracer_assets.providers.telegram import TelegramNotifier
+
+    redactor, resilience = _shared(settings)
+    return TelegramNotifier(
+        settings, lake_root or settings.lake_root, resilience=resilience, redactor=redactor
+    )

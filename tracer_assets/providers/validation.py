@@ -1,0 +1,223 @@
+"""Validation of parsed rows, and the quarantine where bad rows go with their reason.
+
+Parsers validate each received item with a pydantic model (schema drift, missing fields, NaN or
+non-positive prices, negative volume, naive timestamps) and each fetch with sequence checks
+(duplicate or out-of-order bars). A row that fails is never dropped: it becomes a quarantine row.
+
+Quarantine columns (lake table ``quarantine``):
+``quarantine_id`` (stable id), ``table`` (the table the row was meant for), ``reason``,
+``payload`` (the received item as JSON, truncated), ``provider``, ``raw_ref`` (the raw body file),
+``event_ts`` (the row's own time when it could be read and lies in the request window, else the
+window's start: a quarantine row always falls in the partitions being written),
+``available_ts`` (when the response was received).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tracer_assets.lake import new_id
+from tracer_assets.providers.redact import Redactor
+
+QUARANTINE_COLUMNS = [
+    "quarantine_id",
+    "table",
+    "reason",
+    "payload",
+    "provider",
+    "raw_ref",
+    "event_ts",
+    "available_ts",
+]
+
+
+def empty_quarantine() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="str") for c in QUARANTINE_COLUMNS})
+    for col in ("event_ts", "available_ts"):
+        frame[col] = pd.Series(dtype="datetime64[us, UTC]")
+    return frame
+
+
+class Quarantine:
+    """Collects rows that failed validation for one provider; ``frame()`` gives the quarantine rows."""
+
+    def __init__(
+        self,
+        provider: str,
+        max_payload_chars: int = 4000,
+        redactor: Redactor | None = None,
+        window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    ):
+        self.provider = provider
+        self.window = window
+        self.max_payload_chars = max_payload_chars
+        self.redactor = redactor or Redactor()
+        self._rows: list[dict[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def add(
+        self,
+        table: str,
+        reason: str,
+        payload: Any,
+        event_ts: pd.Timestamp | None,
+        available_ts: pd.Timestamp,
+        raw_ref: str | None = None,
+    ) -> None:
+        text = payload if isinstance(payload, str) else json.dumps(payload, default=str, sort_keys=True)
+        text = self.redactor.text(text)[: self.max_payload_chars]
+        reason = self.redactor.text(reason)
+        available_ts = pd.Timestamp(available_ts).tz_convert("UTC")
+        event_ts = pd.Timestamp(event_ts).tz_convert("UTC") if event_ts is not None else available_ts
+        if self.window is not None and not (self.window[0] <= event_ts < self.window[1]):
+            event_ts = self.window[0]
+        self._rows.append(
+            {
+                "quarantine_id": new_id(self.provider, table, reason, text, raw_ref),
+                "table": table,
+                "reason": reason,
+                "payload": text,
+                "provider": self.provider,
+                "raw_ref": raw_ref,
+                "event_ts": event_ts,
+                "available_ts": available_ts,
+            }
+        )
+
+    def frame(self) -> pd.DataFrame:
+        if not self._rows:
+            return empty_quarantine()
+        frame = pd.DataFrame(self._rows, columns=QUARANTINE_COLUMNS)
+        for col in ("event_ts", "available_ts"):
+            frame[col] = pd.to_datetime(frame[col], utc=True)
+        return frame
+
+
+def validation_reason(exc: ValidationError, limit: int = 3) -> str:
+    """'field: message' for the first few errors of a pydantic validation failure."""
+    parts = []
+    for err in exc.errors()[:limit]:
+        loc = ".".join(str(x) for x in err.get("loc", ())) or "item"
+        msg = err.get("msg", "invalid")
+        if "timezone" in msg:
+            msg = f"naive timestamp ({msg})"
+        parts.append(f"{loc}: {msg}")
+    more = len(exc.errors()) - limit
+    return "; ".join(parts) + (f"; +{more} more" if more > 0 else "")
+
+
+def validate_item(model: type[BaseModel], item: Any) -> tuple[BaseModel | None, str | None]:
+    """(model, None) when ``item`` is valid, else (None, reason)."""
+    if not isinstance(item, dict):
+        return None, f"schema drift: expected an object, got {type(item).__name__}"
+    try:
+        return model.model_validate(item), None
+    except ValidationError as exc:
+        return None, validation_reason(exc)
+
+
+def first_time(item: Any, *keys: str) -> pd.Timestamp | None:
+    """The first tz-aware timestamp among ``item[keys]``, for a quarantine row's event_ts."""
+    if not isinstance(item, dict):
+        return None
+    for key in keys:
+        value = item.get(key)
+        if value in (None, ""):
+            continue
+        try:
+            ts = pd.Timestamp(value)
+        except (ValueError, TypeError):
+            continue
+        if ts is not pd.NaT and ts.tzinfo is not None:
+            return ts.tz_convert("UTC")
+    return None
+
+
+# ---- received shapes -------------------------------------------------------------------------
+
+
+class AlpacaBarIn(BaseModel):
+    """One Alpaca bar as received: ``t`` is the bar's open; ``n`` and ``vw`` may be null."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    t: AwareDatetime
+    open: float = Field(alias="o", gt=0, allow_inf_nan=False)
+    high: float = Field(alias="h", gt=0, allow_inf_nan=False)
+    low: float = Field(alias="l", gt=0, allow_inf_nan=False)
+    close: float = Field(alias="c", gt=0, allow_inf_nan=False)
+    volume: float = Field(alias="v", ge=0, allow_inf_nan=False)
+    n: int | None = None
+    vw: float | None = None
+
+    @model_validator(mode="after")
+    def _ohlc_consistent(self) -> AlpacaBarIn:
+        if self.high < max(self.open, self.close, self.low) or self.low > min(
+            self.open, self.close, self.high
+        ):
+            raise ValueError(
+                f"inconsistent OHLC: high {self.high} / low {self.low} vs open {self.open} / close {self.close}"
+            )
+        return self
+
+
+class AlpacaNewsIn(BaseModel):
+    """One Alpaca news article as received."""
+
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
+
+    id: str = Field(min_length=1)
+    headline: str = Field(min_length=1)
+    created_at: AwareDatetime
+    updated_at: AwareDatetime | None = None
+    summary: str | None = ""
+    url: str | None = None
+    author: str | None = None
+    source: str | None = None
+    symbols: list[str] = Field(default_factory=list)
+
+
+class NewsItemIn(BaseModel):
+    """One item of Perplexity's structured news answer."""
+
+    model_config = ConfigDict(extra="allow")
+
+    symbol: str = Field(min_length=1)
+    headline: str = Field(min_length=1)
+    published_at: AwareDatetime
+    summary: str | None = ""
+    url: str | None = None
+    source: str | None = None
+
+
+def check_bar_sequence(
+    rows: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
+    """Split bars, in received order, into kept rows and (row, reason) for duplicates and out-of-order bars.
+
+    A bar whose (symbol, ts) was already seen is a duplicate; one older than the latest bar already
+    received for its symbol is out of order. The first occurrence is kept.
+    """
+    seen: set[tuple[str, datetime]] = set()
+    latest: dict[str, datetime] = {}
+    kept, bad = [], []
+    for row in rows:
+        key = (row["symbol"], row["ts"])
+        if key in seen:
+            bad.append((row, "duplicate bar"))
+            continue
+        last = latest.get(row["symbol"])
+        if last is not None and row["ts"] < last:
+            bad.append((row, f"out-of-order bar (after {pd.Timestamp(last).isoformat()})"))
+            continue
+        seen.add(key)
+        latest[row["symbol"]] = row["ts"]
+        kept.append(row)
+    return kept, bad

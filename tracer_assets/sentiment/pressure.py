@@ -1,0 +1,160 @@
+"""Per-symbol narrative pressure at decision times, with exponential decay (a true half-life).
+
+    pressure(symbol, t) = sum over the symbol's narratives with available_ts <= t of
+        polarity * confidence * novelty * exp(-age * ln 2 / half_life),   age = t - available_ts
+
+so a narrative weighs half as much ``half_life`` hours after it became available. ``polarity`` and
+``confidence`` are ``combined_polarity`` / ``combined_confidence`` when the scores carry them (model and
+LLM blended; equal to the model's when no LLM ran), else ``polarity`` / ``confidence``; a missing
+``novelty`` counts as 1. Point-in-time: a narrative enters at its ``available_ts``, never before.
+
+``n_narratives`` counts narratives available in (t - count_half_lives * half_life, t]; ``last_narrative_ts``
+is the newest available_ts <= t (staleness checks use it).
+
+Vectorised per symbol: with narratives sorted by time, S_k = sum_{i<=k} w_i exp(-lam (a_k - a_i)) is a
+cumulative sum of w_i exp(lam a_i) rescaled by exp(-lam a_k); it is computed in blocks whose exponents
+stay below 600 so nothing overflows, and pressure(t) = S_k exp(-lam (t - a_k)) for the last k with
+a_k <= t.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from tracer_assets.settings import TracerSettings
+
+PRESSURE_COLUMNS = [
+    "symbol",
+    "decision_ts",
+    "pressure",
+    "n_narratives",
+    "last_narrative_ts",
+    "event_ts",
+    "available_ts",
+]
+_MAX_EXPONENT = 600.0
+_HOUR_NS = 3_600_000_000_000
+
+
+def decay_weight(age_hours: np.ndarray | float, half_life_hours: float) -> np.ndarray | float:
+    """exp(-age * ln2 / half_life): 1 at age 0, 1/2 at one half-life; 0 for negative ages (not yet known)."""
+    age = np.asarray(age_hours, dtype=float)
+    w = np.where(age >= 0, np.exp(-np.clip(age, 0, None) * math.log(2) / half_life_hours), 0.0)
+    return float(w) if w.ndim == 0 else w
+
+
+def narrative_weights(scores: pd.DataFrame) -> np.ndarray:
+    """polarity x confidence x novelty of each score row (combined columns preferred, see module doc)."""
+
+    def col(preferred: str, fallback: str) -> pd.Series:
+        if preferred in scores.columns:
+            return scores[preferred].astype(float).fillna(scores[fallback].astype(float))
+        return scores[fallback].astype(float)
+
+    novelty = scores["novelty"].astype(float).fillna(1.0) if "novelty" in scores.columns else 1.0
+    w = col("combined_polarity", "polarity") * col("combined_confidence", "confidence") * novelty
+    return np.nan_to_num(np.asarray(w, dtype=float))
+
+
+def _decayed_running_sum(times_h: np.ndarray, weights: np.ndarray, lam: float) -> np.ndarray:
+    """S_k = sum_{i<=k} w_i exp(-lam (a_k - a_i)) for sorted times, overflow-free."""
+    x = lam * (times_h - times_h[0])
+    out = np.empty_like(weights)
+    carry, carry_x = 0.0, 0.0
+    block = np.floor(x / _MAX_EXPONENT).astype(np.int64)
+    for b in np.unique(block):
+        m = np.flatnonzero(block == b)
+        xb = x[m]
+        scale = np.exp(xb - xb[0])  # at most e^600
+        out[m] = np.cumsum(weights[m] * scale) / scale + carry * np.exp(-(xb - carry_x))
+        carry, carry_x = out[m[-1]], xb[-1]
+    return out
+
+
+def _decision_frame(decision_times: pd.DataFrame | pd.DatetimeIndex, scores: pd.DataFrame) -> pd.DataFrame:
+    if isinstance(decision_times, pd.DatetimeIndex):
+        symbols = sorted(scores["symbol"].dropna().astype(str).unique())
+        times = pd.DatetimeIndex(decision_times)
+        if times.tz is None:
+            raise ValueError("decision times must be tz-aware (UTC)")
+        grid = pd.MultiIndex.from_product([symbols, times.tz_convert("UTC")], names=["symbol", "decision_ts"])
+        return grid.to_frame(index=False)
+    missing = {"symbol", "decision_ts"} - set(decision_times.columns)
+    if missing:
+        raise ValueError(f"decision_times lacks columns {sorted(missing)}")
+    out = decision_times[["symbol", "decision_ts"]].copy()
+    if len(out) and pd.to_datetime(out["decision_ts"]).dt.tz is None:
+        raise ValueError("decision_ts must be tz-aware (UTC)")
+    out["decision_ts"] = pd.to_datetime(out["decision_ts"], utc=True)
+    out["symbol"] = out["symbol"].astype(str)
+    return out.reset_index(drop=True)
+
+
+def _to_hours(ts: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    ns = pd.to_datetime(ts, utc=True)
+    return np.asarray(ns.astype("datetime64[ns, UTC]").astype(np.int64), dtype=np.float64) / _HOUR_NS
+
+
+def narrative_pressure(
+    scores: pd.DataFrame, decision_times: pd.DataFrame | pd.DatetimeIndex, settings: TracerSettings
+) -> pd.DataFrame:
+    """Decayed narrative pressure per (symbol, decision_ts); see the module docstring.
+
+    ``decision_times``: a frame with symbol and decision_ts, or a DatetimeIndex applied to every symbol
+    in ``scores``. Rows come back in the order of the decision frame.
+    """
+    dec = _decision_frame(decision_times, scores)
+    half_life = settings.pressure_half_life_hours
+    lam = math.log(2) / half_life
+    count_window = settings.pressure_count_half_lives * half_life
+    pressure = np.zeros(len(dec))
+    counts = np.zeros(len(dec), dtype=np.int64)
+    last = np.full(len(dec), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if len(scores) and len(dec):
+        sc = scores.assign(
+            _w=narrative_weights(scores),
+            _a=_to_hours(scores["available_ts"]),
+            _ts=pd.to_datetime(scores["available_ts"], utc=True),
+            symbol=scores["symbol"].astype(str),
+        ).sort_values(["symbol", "_a"], kind="stable")
+        dec_hours = _to_hours(dec["decision_ts"])
+        dec_groups = dec.groupby("symbol", sort=False).indices
+        for symbol, rows in sc.groupby("symbol", sort=False).indices.items():
+            target = dec_groups.get(symbol)
+            if target is None:
+                continue
+            a = sc["_a"].to_numpy()[rows]
+            s = _decayed_running_sum(a, sc["_w"].to_numpy()[rows], lam)
+            t = dec_hours[target]
+            k = np.searchsorted(a, t, side="right") - 1
+            known = k >= 0
+            kk = np.maximum(k, 0)
+            pressure[target] = np.where(known, s[kk] * np.exp(-lam * (t - a[kk])), 0.0)
+            counts[target] = (k + 1) - np.searchsorted(a, t - count_window, side="right")
+            stamps = sc["_ts"].to_numpy("datetime64[ns]")[rows]
+            last[target] = np.where(known, stamps[kk], np.datetime64("NaT"))
+    out = dec.assign(
+        pressure=pressure,
+        n_narratives=np.maximum(counts, 0),
+        last_narrative_ts=pd.to_datetime(last).tz_localize("UTC"),
+    )
+    out["event_ts"] = out["decision_ts"]
+    out["available_ts"] = out["decision_ts"]
+    return out[PRESSURE_COLUMNS]
+
+
+def pressure_lookback(settings: TracerSettings) -> pd.Timedelta:
+    """How far before the first decision time scores must be read: narratives older than this weigh
+    less than 2^-pressure_lookback_half_lives each, so truncating there changes pressure negligibly."""
+    half_lives = max(settings.pressure_lookback_half_lives, settings.pressure_count_half_lives)
+    return pd.Timedelta(hours=half_lives * settings.pressure_half_life_hours)
+
+
+def hourly_decision_times(symbols: list[str], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Every (symbol, hour) with the hour in [start, end): the grid of the narrative_pressure asset."""
+    hours = pd.date_range(pd.Timestamp(start).ceil("h"), pd.Timestamp(end), freq="h", inclusive="left")
+    grid = pd.MultiIndex.from_product([sorted(symbols), hours], names=["symbol", "decision_ts"])
+    return grid.to_frame(index=False)

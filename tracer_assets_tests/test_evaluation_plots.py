@@ -1,0 +1,114 @@
+"""Reliability and Brier-over-time figures, written as offline HTML."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tracer_assets.evaluation.calibration_bins import calibration_bins
+from tracer_assets.evaluation.plots import brier_over_time_figure, reliability_figure, write_html
+
+EXTERNAL_SCRIPT = re.compile(r"<script[^>]*src=\"https?://", re.IGNORECASE)
+
+
+def bins() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=200)
+    obs = pd.DataFrame(
+        {
+            "kind": "market",
+            "predictor": rng.choice(["internal", "market"], 200),
+            "predicted_prob": p,
+            "outcome": (rng.uniform(size=200) < p).astype(int),
+        }
+    )
+    return pd.concat([calibration_bins(obs, 5, s) for s in ("uniform", "quantile")], ignore_index=True)
+
+
+def metrics() -> pd.DataFrame:
+    weeks = ["2024-03-04", "2024-03-11", "2024-03-18"]
+    rows = []
+    for i, week in enumerate(weeks):
+        for predictor in ("internal", "market"):
+            brier = 0.2 + 0.01 * i
+            rows.append(
+                {
+                    "week": week,
+                    "kind": "market",
+                    "predictor": predictor,
+                    "cohort_dim": "all",
+                    "cohort": "all",
+                    "n": 50,
+                    "brier": brier,
+                    "brier_lo": brier - 0.02,
+                    "brier_hi": brier + 0.03,
+                }
+            )
+        rows.append(
+            {
+                "week": week,
+                "kind": "signal",
+                "predictor": "internal",
+                "cohort_dim": "direction",
+                "cohort": "long",
+                "n": 9,
+                "brier": 0.3,
+                "brier_lo": 0.2,
+                "brier_hi": 0.4,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_reliability_figure_has_a_diagonal_and_one_line_per_group():
+    table = bins()
+    fig = reliability_figure(table)
+    names = [t.name for t in fig.data]
+    assert names[0] == "perfectly calibrated"
+    assert len(fig.data) == 1 + table.groupby(["kind", "predictor", "strategy"]).ngroups
+    first = table[(table["predictor"] == "internal") & (table["strategy"] == "quantile")]
+    trace = next(t for t in fig.data if t.name == "market / internal / quantile")
+    np.testing.assert_allclose(sorted(trace.y), sorted(first["observed_freq"]))
+
+
+def test_brier_over_time_picks_a_cohort_dimension_and_shows_intervals():
+    fig = brier_over_time_figure(metrics())
+    assert sorted(t.name for t in fig.data) == ["market / internal / all", "market / market / all"]
+    trace = fig.data[0]
+    assert len(trace.x) == 3
+    np.testing.assert_allclose(trace.error_y.array, [0.03, 0.03, 0.03])
+    np.testing.assert_allclose(trace.error_y.arrayminus, [0.02, 0.02, 0.02])
+    by_direction = brier_over_time_figure(metrics(), cohort_dim="direction")
+    assert [t.name for t in by_direction.data] == ["signal / internal / long"]
+
+
+def test_empty_inputs_give_an_annotated_figure():
+    assert reliability_figure(bins().iloc[:0]).layout.annotations[0].text == "no resolved predictions"
+    assert len(brier_over_time_figure(metrics().iloc[:0]).data) == 0
+
+
+def test_write_html_directory_mode_is_offline(tmp_path):
+    page = write_html(reliability_figure(bins()), tmp_path / "plots" / "reliability.html")
+    html = page.read_text()
+    assert '<script charset="utf-8" src="plotly.min.js"></script>' in html
+    assert not EXTERNAL_SCRIPT.search(html)
+    assert (page.parent / "plotly.min.js").stat().st_size > 1_000_000
+    second = write_html(brier_over_time_figure(metrics()), tmp_path / "plots" / "brier.html")
+    assert second.exists()
+    assert not list((tmp_path / "plots").glob(".tmp-*"))
+
+
+def test_write_html_inline_mode_embeds_plotly(tmp_path):
+    page = write_html(brier_over_time_figure(metrics()), tmp_path / "brier.html", plotlyjs="inline")
+    html = page.read_text()
+    assert not EXTERNAL_SCRIPT.search(html)
+    assert len(html) > 1_000_000
+    assert not (tmp_path / "plotly.min.js").exists()
+
+
+def test_write_html_refuses_a_cdn(tmp_path):
+    with pytest.raises(ValueError, match="no CDN"):
+        write_html(reliability_figure(bins()), tmp_path / "x.html", plotlyjs="cdn")
