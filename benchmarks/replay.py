@@ -61,8 +61,10 @@ def main() -> int:
         run_range(first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d"), instance)
         wall = time.perf_counter() - t0
         lake = Lake(tmp / "lake")
-        print(f"single-run replay: {args.days} days {first:%Y-%m-%d}..{last:%Y-%m-%d}: {wall:.1f} s "
-              f"({wall / args.days * 1000:.0f} ms/day), peak RSS {_peak_rss_mib():.0f} MiB")
+        print(
+            f"single-run replay: {args.days} days {first:%Y-%m-%d}..{last:%Y-%m-%d}: {wall:.1f} s "
+            f"({wall / args.days * 1000:.0f} ms/day), peak RSS {_peak_rss_mib():.0f} MiB"
+        )
         print("rows per table:")
         for table in lake.tables():
             n = lake.query(f'select count(*) as n from "{table}"')["n"].iloc[0]
@@ -74,8 +76,10 @@ def main() -> int:
         for d in pd.date_range(last - pd.Timedelta(days=args.peer_days - 1), last):
             run_range(d.strftime("%Y-%m-%d"), d.strftime("%Y-%m-%d"), instance)
         peer = time.perf_counter() - t0
-        print(f"peer, one run per day over {args.peer_days} days: {peer:.1f} s ({peer / args.peer_days * 1000:.0f} ms/day); "
-              f"single-run is {peer / args.peer_days / (wall / args.days):.1f}x faster per day")
+        print(
+            f"peer, one run per day over {args.peer_days} days: {peer:.1f} s ({peer / args.peer_days * 1000:.0f} ms/day); "
+            f"single-run is {peer / args.peer_days / (wall / args.days):.1f}x faster per day"
+        )
     return 0
 
 

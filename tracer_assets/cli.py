@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         from tracer_assets.sentiment.cli import sentiment_main
 
         return sentiment_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="tracer", description="Tracer: news-and-price signals as a Dagster asset DAG.")
+    parser = argparse.ArgumentParser(
+        prog="tracer", description="Tracer: news-and-price signals as a Dagster asset DAG."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="backfill the whole DAG on the offline sim world and print the digest")
     demo.add_argument("--days", type=int, default=60, help="daily partitions ending yesterday (default 60)")

@@ -46,6 +46,8 @@ def build_definitions(lake_root: str | None = None) -> dg.Definitions:
         schedules=_collect("SCHEDULES"),
         sensors=_collect("SENSORS"),
         resources={"tracer": TracerResource(lake_root=lake_root)},
+        # one process per run: the providers' circuit breakers then carry across assets in a run
+        executor=dg.in_process_executor,
     )
 
 

@@ -34,7 +34,12 @@ def demo_range(days: int, today: pd.Timestamp | None = None) -> DemoRange:
     last = today - pd.Timedelta(days=1)
     first = last - pd.Timedelta(days=days - 1)
     monday = lambda d: d - pd.Timedelta(days=d.weekday())  # noqa: E731
-    return DemoRange(first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d"), monday(first).strftime("%Y-%m-%d"), monday(last).strftime("%Y-%m-%d"))
+    return DemoRange(
+        first.strftime("%Y-%m-%d"),
+        last.strftime("%Y-%m-%d"),
+        monday(first).strftime("%Y-%m-%d"),
+        monday(last).strftime("%Y-%m-%d"),
+    )
 
 
 def ensure_dagster_home(project_root: Path) -> Path:
@@ -68,7 +73,9 @@ def run_demo(days: int = 60, echo=print) -> int:
     defs = build_definitions()
     resources = {"tracer": defs.resources["tracer"]}
     instance = dg.DagsterInstance.get()
-    echo(f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Path(settings.lake_root).resolve()}, DAGSTER_HOME {home}")
+    echo(
+        f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Path(settings.lake_root).resolve()}, DAGSTER_HOME {home}"
+    )
 
     daily = [a for a in ALL_ASSETS if a.partitions_def == daily_partitions]
     weekly = [a for a in ALL_ASSETS if a.partitions_def == weekly_partitions]
@@ -79,7 +86,11 @@ def run_demo(days: int = 60, echo=print) -> int:
         ("unpartitioned", whole, {}),
     ]
     for i, (label, assets, tags) in enumerate(plan, 1):
-        span = f" {tags['dagster/asset_partition_range_start']}..{tags['dagster/asset_partition_range_end']}" if tags else ""
+        span = (
+            f" {tags['dagster/asset_partition_range_start']}..{tags['dagster/asset_partition_range_end']}"
+            if tags
+            else ""
+        )
         echo(f"[{i}/{len(plan)}] {label}{span}: {', '.join(a.key.to_user_string() for a in assets)}")
         t0 = time.perf_counter()
         result = dg.materialize(
@@ -91,15 +102,22 @@ def run_demo(days: int = 60, echo=print) -> int:
             run_config=QUIET_RUN_CONFIG,
             raise_on_error=False,
         )
+        # a range run reports one materialization per partition with the same metadata: show each asset once
+        shown = set()
         for event in result.get_asset_materialization_events():
             mat = event.event_specific_data.materialization
+            key = mat.asset_key.to_user_string()
+            if key in shown:
+                continue
+            shown.add(key)
             rows = mat.metadata.get("dagster/row_count")
-            echo(f"      {mat.asset_key.to_user_string():<22} rows={rows.value if rows else '-'}")
+            flag = "  DEGRADED" if getattr(mat.metadata.get("degraded"), "value", False) else ""
+            echo(f"      {key:<24} rows={rows.value if rows else '-'}{flag}")
         status = "ok" if result.success else "FAILED"
         echo(f"      run {result.run_id[:8]} {status} in {time.perf_counter() - t0:.1f}s")
         if not result.success:
             for ev in result.all_events:
-                if ev.is_failure and ev.step_failure_data is not None:
+                if ev.is_step_failure and ev.step_failure_data is not None:
                     echo(f"      {ev.step_key}: {ev.step_failure_data.error.message.strip()}")
             return 1
     print_summary(settings, echo)
@@ -114,11 +132,17 @@ def print_summary(settings, echo=print) -> None:
     echo("\n=== Latest digest ===")
     if parts:
         digest = lake.read("digest", parts[-1], parts[-1])
-        echo(digest["text"].iloc[0] if len(digest) else f"(no signals on {parts[-1]})")
+        whole = digest[digest["section"] == "digest"]["text"]
+        echo(whole.iloc[0] if len(whole) else f"(no digest on {parts[-1]})")
     echo("\n=== Weekly metrics ===")
-    metrics = lake.query(
-        "SELECT week, kind, cohort, n, round(brier, 4) AS brier, round(log_loss, 4) AS log_loss, "
-        "round(hit_rate, 3) AS hit_rate FROM eval_metrics ORDER BY week, kind, cohort"
-    ) if "eval_metrics" in lake.tables() else pd.DataFrame()
+    metrics = (
+        lake.query(
+            "SELECT week, kind, predictor, n, round(brier, 4) AS brier, round(log_loss, 4) AS log_loss, "
+            "round(hit_rate, 3) AS hit_rate, round(bss_vs_market, 3) AS skill_vs_market FROM eval_metrics "
+            "WHERE cohort_dim = 'all' ORDER BY week, kind, predictor"
+        )
+        if "eval_metrics" in lake.tables()
+        else pd.DataFrame()
+    )
     echo(metrics.to_string(index=False) if len(metrics) else "(no resolved predictions yet)")
-    echo(f"\nLake: {lake.root.resolve()}  (query it: tracer sql \"select count(*) from signals\")")
+    echo(f'\nLake: {lake.root.resolve()}  (query it: tracer sql "select count(*) from signals")')

@@ -32,7 +32,12 @@ class Replay:
 
 
 def replay_signals(
-    settings: TracerSettings, universe: Universe, start: pd.Timestamp, end: pd.Timestamp, bars_provider, news_provider
+    settings: TracerSettings,
+    universe: Universe,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    bars_provider,
+    news_provider,
 ) -> Replay:
     """Signals for decision times in [start, end) and their outcomes, two-pass calibrated as the asset is."""
     lookback = pd.Timedelta(days=settings.feature_lookback_days)
@@ -43,7 +48,9 @@ def replay_signals(
     scores = score_narratives(news, settings, None)
     feats = price_features(bars[bars["ts"] < end], settings.vol_window_hours)
     decisions = feats[(feats["available_ts"] >= start) & (feats["available_ts"] < end)]
-    pressure = narrative_pressure(scores, decisions.rename(columns={"available_ts": "decision_ts"})[["symbol", "decision_ts"]], settings)
+    pressure = narrative_pressure(
+        scores, decisions.rename(columns={"available_ts": "decision_ts"})[["symbol", "decision_ts"]], settings
+    )
     pressure = pressure.rename(columns={"last_narrative_ts": "last_narrative_available_ts"})
     first = compute_signals(feats, pressure, None, None, settings, start=start, end=end)
     outcomes = signal_observations(first.signals, bars)

@@ -37,15 +37,28 @@ class TracerSettings(BaseSettings):
     sim_effect_lag_hours: float = Field(2.0, ge=0.0)
     sim_effect_ramp_hours: float = Field(12.0, gt=0.0)
     sim_effect_decay_hours: float = Field(72.0, gt=0.0)
-    sim_markets_per_day: int = Field(2, ge=0, description="New sim Polymarket questions per crypto pair per day.")
-    # --- sim (world generator) --------------------------------------------------------------
-    sim_neutral_share: float = Field(0.25, ge=0.0, le=1.0, description="Share of sim stories with no polarity.")
-    sim_hard_phrasing_share: float = Field(
-        0.2, ge=0.0, le=1.0, description="Share of sim headlines worded against a lexicon (negation, contrast)."
+    sim_markets_per_day: int = Field(
+        2, ge=0, description="New sim Polymarket questions per crypto pair per day."
     )
-    sim_follow_up_share: float = Field(0.15, ge=0.0, le=1.0, description="Share of sim stories repeating one.")
-    sim_follow_up_effect: float = Field(0.25, ge=0.0, description="A follow-up's effect relative to the original.")
-    sim_effect_magnitude_sigma: float = Field(0.5, ge=0.0, description="Lognormal sd of a story's effect size.")
+    # --- sim (world generator) --------------------------------------------------------------
+    sim_neutral_share: float = Field(
+        0.25, ge=0.0, le=1.0, description="Share of sim stories with no polarity."
+    )
+    sim_hard_phrasing_share: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="Share of sim headlines worded against a lexicon (negation, contrast).",
+    )
+    sim_follow_up_share: float = Field(
+        0.15, ge=0.0, le=1.0, description="Share of sim stories repeating one."
+    )
+    sim_follow_up_effect: float = Field(
+        0.25, ge=0.0, description="A follow-up's effect relative to the original."
+    )
+    sim_effect_magnitude_sigma: float = Field(
+        0.5, ge=0.0, description="Lognormal sd of a story's effect size."
+    )
     sim_ingest_delay_min_seconds: int = Field(60, ge=0)
     sim_ingest_delay_max_seconds: int = Field(600, ge=0)
     sim_market_max_days: int = Field(7, ge=1, description="Longest life of a sim market question, in days.")
@@ -78,9 +91,13 @@ class TracerSettings(BaseSettings):
     retry_max_attempts: int = Field(4, ge=1, description="Attempts per request, the first one included.")
     retry_backoff_base_s: float = Field(1.0, ge=0.0, description="First backoff; doubles per attempt.")
     retry_backoff_max_s: float = Field(30.0, ge=0.0, description="Cap on one exponential backoff wait.")
-    retry_after_max_s: float = Field(120.0, ge=0.0, description="Cap on a server-requested wait (Retry-After).")
+    retry_after_max_s: float = Field(
+        120.0, ge=0.0, description="Cap on a server-requested wait (Retry-After)."
+    )
     breaker_failure_threshold: int = Field(5, ge=1, description="Consecutive failures that open a breaker.")
-    breaker_cooldown_s: float = Field(300.0, ge=0.0, description="Open breaker waits this long, then one trial.")
+    breaker_cooldown_s: float = Field(
+        300.0, ge=0.0, description="Open breaker waits this long, then one trial."
+    )
     raw_zone_enabled: bool = Field(True, description="Store every response under <lake>/raw before parsing.")
     quarantine_payload_max_chars: int = Field(4000, gt=0, description="Payload JSON kept per quarantine row.")
     alpaca_stock_feed: str = Field("iex", description="Stock bar feed: iex (free) or sip.")
@@ -88,7 +105,9 @@ class TracerSettings(BaseSettings):
     alpaca_page_limit: int = Field(10000, gt=0, le=10000, description="Bars per page (all symbols).")
     alpaca_news_page_limit: int = Field(50, gt=0, le=50)
     alpaca_max_pages: int = Field(500, gt=0, description="Safety cap on pages per request.")
-    news_available_delay_s: float = Field(60.0, ge=0.0, description="Wire news known this long after publish.")
+    news_available_delay_s: float = Field(
+        60.0, ge=0.0, description="Wire news known this long after publish."
+    )
     perplexity_model: str = "sonar"
     perplexity_max_tokens: int = Field(4000, gt=0)
     perplexity_recency_filter: str = Field("day", description="search_recency_filter; '' sends none.")
@@ -194,9 +213,15 @@ class TracerSettings(BaseSettings):
     signal_pressure_scale: float = Field(
         1.0, gt=0.0, description="Pressure above the minimum that adds one unit to the strength score."
     )
-    signal_lag_weight: float = Field(0.5, ge=0.0, description="Weight of the price lag (vol units) in strength.")
-    signal_max_lag_z: float = Field(3.0, gt=0.0, description="Price lag beyond this many vol units adds nothing.")
-    signal_min_strength: float = Field(0.0, ge=0.0, le=1.0, description="Weaker divergences are no candidate.")
+    signal_lag_weight: float = Field(
+        0.5, ge=0.0, description="Weight of the price lag (vol units) in strength."
+    )
+    signal_max_lag_z: float = Field(
+        3.0, gt=0.0, description="Price lag beyond this many vol units adds nothing."
+    )
+    signal_min_strength: float = Field(
+        0.0, ge=0.0, le=1.0, description="Weaker divergences are no candidate."
+    )
     signal_min_volume_z: float = Field(-0.5, description="Volume participation floor (volume z-score).")
     signal_trend_flat_z: float = Field(
         0.25, ge=0.0, description="|move| in vol units under which a timeframe's trend counts as flat."
@@ -223,7 +248,9 @@ class TracerSettings(BaseSettings):
     sizing_target_risk: float = Field(
         0.002, gt=0.0, description="Capital fraction at risk per signal over its horizon (one vol)."
     )
-    sizing_floor: float = Field(0.005, ge=0.0, description="Sizes below this fraction of capital become zero.")
+    sizing_floor: float = Field(
+        0.005, ge=0.0, description="Sizes below this fraction of capital become zero."
+    )
     sizing_cap: float = Field(0.10, gt=0.0, description="Largest fraction of capital per signal.")
     sizing_class_cap: float = Field(
         0.25, gt=0.0, description="Largest summed size per asset class at one decision time."
@@ -238,7 +265,9 @@ class TracerSettings(BaseSettings):
     calibration_prior_weight: float = Field(
         20.0, ge=0.0, description="Pseudo-outcomes of the prior blended into the fitted map."
     )
-    calibration_prob_clip: float = Field(0.02, gt=0.0, lt=0.5, description="internal_prob kept in [c, 1 - c].")
+    calibration_prob_clip: float = Field(
+        0.02, gt=0.0, lt=0.5, description="internal_prob kept in [c, 1 - c]."
+    )
     digest_alternates: int = Field(3, ge=0, description="Alternates listed after the top N.")
     digest_window_hours: int = Field(24, gt=0, description="Signals decided this recently enter the digest.")
     digest_min_edge: float = Field(0.0, ge=0.0, description="Probability edge over a coin flip to be ranked.")
@@ -256,27 +285,43 @@ class TracerSettings(BaseSettings):
     eval_lead_hours: str = Field(
         "24,168", description="Lead times (hours, comma-separated) at which market predictions are frozen."
     )
-    eval_calibration_bins: int = Field(10, ge=2, description="Calibration bins (also the Murphy decomposition).")
+    eval_calibration_bins: int = Field(
+        10, ge=2, description="Calibration bins (also the Murphy decomposition)."
+    )
     eval_bootstrap_resamples: int = Field(1000, ge=50, description="Bootstrap resamples for 95% intervals.")
-    eval_bootstrap_seed: int = Field(20240101, description="Seed of the bootstrap (metrics are reproducible).")
+    eval_bootstrap_seed: int = Field(
+        20240101, description="Seed of the bootstrap (metrics are reproducible)."
+    )
     eval_ci_level: float = Field(0.95, gt=0.5, lt=1.0, description="Confidence level of bootstrap intervals.")
     eval_strength_buckets: str = Field(
         "0.5,1,2", description="Signal strength bucket edges (comma-separated) for the strength cohort."
     )
     eval_selfcheck_window_days: int = Field(7, gt=0, description="Recent window of the hit-rate self-check.")
-    eval_selfcheck_baseline_days: int = Field(28, gt=0, description="Baseline window just before the recent one.")
+    eval_selfcheck_baseline_days: int = Field(
+        28, gt=0, description="Baseline window just before the recent one."
+    )
     eval_selfcheck_max_drop: float = Field(
-        0.10, gt=0.0, lt=1.0, description="Hit-rate drop (absolute) below the baseline that fails the self-check."
+        0.10,
+        gt=0.0,
+        lt=1.0,
+        description="Hit-rate drop (absolute) below the baseline that fails the self-check.",
     )
     eval_selfcheck_min_n: int = Field(
         20, ge=1, description="Resolved predictions needed in each self-check window to judge a drop."
     )
-    pm_min_liquidity: float = Field(1000.0, ge=0.0, description="Quality gate: minimum market liquidity (USD).")
+    pm_min_liquidity: float = Field(
+        1000.0, ge=0.0, description="Quality gate: minimum market liquidity (USD)."
+    )
     pm_min_volume: float = Field(5000.0, ge=0.0, description="Quality gate: minimum traded volume (USD).")
-    pm_min_hours_to_end: float = Field(24.0, ge=0.0, description="Quality gate: minimum hours left before end.")
-    pm_max_spread: float = Field(0.05, gt=0.0, le=1.0, description="Quality gate: maximum best ask - best bid.")
+    pm_min_hours_to_end: float = Field(
+        24.0, ge=0.0, description="Quality gate: minimum hours left before end."
+    )
+    pm_max_spread: float = Field(
+        0.05, gt=0.0, le=1.0, description="Quality gate: maximum best ask - best bid."
+    )
     pm_unknown_passes: bool = Field(
-        True, description="Quality gate: a missing liquidity/volume/bid/ask is 'unknown' and passes (flagged)."
+        True,
+        description="Quality gate: a missing liquidity/volume/bid/ask is 'unknown' and passes (flagged).",
     )
 
     # --- polymarket + evaluation assets (issue 6) ------------------------------------------------
@@ -287,10 +332,13 @@ class TracerSettings(BaseSettings):
         False, description="Also score questions whose frozen snapshot failed the quality gate."
     )
     eval_week_slack_days: int = Field(
-        3, ge=0, description="Days after a week's end its observations may still arrive (read by the weekly assets)."
+        3,
+        ge=0,
+        description="Days after a week's end its observations may still arrive (read by the weekly assets).",
     )
     eval_plotlyjs: Literal["directory", "inline"] = Field(
-        "directory", description="Plot HTML: one shared plotly.min.js per folder, or inlined per file (no CDN)."
+        "directory",
+        description="Plot HTML: one shared plotly.min.js per folder, or inlined per file (no CDN).",
     )
 
 

@@ -82,4 +82,6 @@ def is_market_open(symbol_class: AssetClass, ts: pd.Timestamp, calendar: str = "
     """Crypto trades 24/7; stocks only inside an exchange session."""
     if symbol_class == "crypto":
         return True
-    return bool(exchange_calendar(calendar).is_open_on_minute(pd.Timestamp(ts).tz_convert("UTC").floor("min")))
+    return bool(
+        exchange_calendar(calendar).is_open_on_minute(pd.Timestamp(ts).tz_convert("UTC").floor("min"))
+    )

@@ -13,7 +13,9 @@ def range_tags(start: str, end: str) -> dict[str, str]:
     return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
 
 
-def run_range(first_day: str, last_day: str, instance: dg.DagsterInstance | None = None) -> list[dg.ExecuteInProcessResult]:
+def run_range(
+    first_day: str, last_day: str, instance: dg.DagsterInstance | None = None
+) -> list[dg.ExecuteInProcessResult]:
     """Daily range in one run, then the weeks touching it in one run, then the SQL models."""
     instance = instance or dg.DagsterInstance.ephemeral()
     defs = build_definitions()
@@ -21,12 +23,17 @@ def run_range(first_day: str, last_day: str, instance: dg.DagsterInstance | None
     monday = lambda d: (pd.Timestamp(d) - pd.Timedelta(days=pd.Timestamp(d).weekday())).strftime("%Y-%m-%d")  # noqa: E731
     plan = [
         ([a for a in ALL_ASSETS if a.partitions_def == daily_partitions], range_tags(first_day, last_day)),
-        ([a for a in ALL_ASSETS if a.partitions_def == weekly_partitions], range_tags(monday(first_day), monday(last_day))),
+        (
+            [a for a in ALL_ASSETS if a.partitions_def == weekly_partitions],
+            range_tags(monday(first_day), monday(last_day)),
+        ),
         ([a for a in ALL_ASSETS if a.partitions_def is None], {}),
     ]
     results = []
     for assets, tags in plan:
-        result = dg.materialize(ALL_ASSETS, selection=assets, instance=instance, resources=resources, tags=tags)
+        result = dg.materialize(
+            ALL_ASSETS, selection=assets, instance=instance, resources=resources, tags=tags
+        )
         assert result.success
         results.append(result)
     return results

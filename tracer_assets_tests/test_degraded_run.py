@@ -2,6 +2,7 @@
 ``run_health`` says why, and a sentinel secret set as every key is found nowhere afterwards."""
 
 import json
+import logging
 import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +44,7 @@ class FailingServer:
 
     def __init__(self) -> None:
         self.paths: list[str] = []
+        self.carried_sentinel: list[str] = []  # paths of requests whose path or headers held SENTINEL
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -50,7 +52,10 @@ class FailingServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     self.rfile.read(length)
-                server.paths.append(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                server.paths.append(path)
+                if SENTINEL in self.path or any(SENTINEL in v for v in self.headers.values()):
+                    server.carried_sentinel.append(path)
                 echoed = {
                     k: v for k, v in self.headers.items() if k.lower().startswith(("apca", "authorization"))
                 }
@@ -153,7 +158,8 @@ def test_demo_completes_when_bars_fail_and_run_health_says_why(demo_env, monkeyp
         assert "bars" in text
 
 
-def test_sentinel_keys_never_reach_lake_outbox_dagster_or_output(demo_env, monkeypatch, capfd):
+def test_sentinel_keys_never_reach_lake_outbox_dagster_or_output(demo_env, monkeypatch, capfd, caplog):
+    caplog.set_level(logging.INFO)  # httpx logs request URLs (Telegram's token) at INFO
     secrets = {
         "TRACER_ALPACA_KEY_ID": f"AK-{SENTINEL}",
         "TRACER_ALPACA_SECRET_KEY": f"SK-{SENTINEL}",
@@ -180,10 +186,12 @@ def test_sentinel_keys_never_reach_lake_outbox_dagster_or_output(demo_env, monke
         code = run(lines)
     captured = capfd.readouterr()
     assert code == 0, "\n".join(lines[-30:])
-    # the keys really went out (and came back echoed in error bodies), so the scan below means something
-    assert any(p.startswith("/v2/stocks/bars") for p in srv.paths)
-    assert any(p.startswith("/v1beta1/news") for p in srv.paths)
-    assert any(p.endswith("/chat/completions") for p in srv.paths)
+    # the keys really went out (and came back echoed in error bodies), so the scan below means something;
+    # news and stock bars share the alpaca_data breaker, which the crypto bars opened
+    carried = set(srv.carried_sentinel)
+    assert "/v1beta3/crypto/us/bars" in carried
+    assert "/chat/completions" in carried
+    assert any(p.startswith("/bot") and p.endswith("/sendMessage") for p in carried)
     raw_bodies = list((demo_env / "lake" / "raw").rglob("*.body"))
     assert any(b"***" in body.read_bytes() for body in raw_bodies)
 
@@ -199,4 +207,5 @@ def test_sentinel_keys_never_reach_lake_outbox_dagster_or_output(demo_env, monke
     assert (demo_env / "dagster_home").exists() and any((demo_env / "dagster_home").rglob("*.db"))
     assert {where: found for where, found in leaks.items() if found} == {}
     assert SENTINEL not in captured.out and SENTINEL not in captured.err
+    assert caplog.records and SENTINEL not in caplog.text
     assert SENTINEL not in "\n".join(lines)

@@ -100,17 +100,19 @@ def test_rows_meet_the_digest_contract_and_store(tmp_path):
     d = build_digest(signals(), MARKETS, settings(), AS_OF)
     assert list(d.rows.columns) == DIGEST_COLUMNS
     assert set(contract_columns("digest")) <= set(d.rows.columns)
-    assert d.rows["section"].tolist() == ["top", "top", "alternate", "polymarket"]
+    assert d.rows["section"].tolist() == ["digest", "top", "top", "alternate", "polymarket"]
+    assert d.rows.loc[0, "text"] == d.text and d.rows.loc[0, "rank"] == 0
     assert not any(re.search(r"\d", t) for t in d.rows["text"])
-    assert d.rows.loc[3, "yes_price"] == 0.35 and d.rows.loc[0, "strength"] == pytest.approx(0.9)
+    assert d.rows.loc[4, "yes_price"] == 0.35 and d.rows.loc[1, "strength"] == pytest.approx(0.9)
     Lake(tmp_path).write_partition("digest", AS_OF, d.rows)
-    assert len(Lake(tmp_path).read("digest", AS_OF, AS_OF)) == 4
+    assert len(Lake(tmp_path).read("digest", AS_OF, AS_OF)) == 5
 
 
 def test_empty_digest_says_so():
     d = build_digest(signals().iloc[:0], MARKETS, settings(), AS_OF)
     assert "No signal passed the checks in the last twenty-four hours." in d.text
-    assert d.rows.empty and list(d.rows.columns) == DIGEST_COLUMNS
+    assert list(d.rows.columns) == DIGEST_COLUMNS
+    assert d.rows["section"].tolist() == ["digest"] and d.rows["text"].iloc[0] == d.text
     assert d.messages == [d.text]
 
 

@@ -41,10 +41,20 @@ def test_no_resolution_day_price_enters_even_with_a_short_lead():
     questions = pd.DataFrame({"question_id": ["q"], "end_ts": [end]})
     for lead in (1, 6, 17, 18):
         out = freeze_at_lead(history, questions, lead)
-        assert out["frozen_ts"].item() < end.floor("D")
-        assert out["frozen_ts"].item() == ts("2024-01-04 23:00")
+        # the day's first instant carries nothing from the day itself; anything later is refused
+        assert out["frozen_ts"].item() <= end.floor("D")
+        assert out["frozen_ts"].item() == ts("2024-01-05 00:00")
     assert freeze_at_lead(history, questions, 19)["frozen_ts"].item() == ts("2024-01-04 23:00")
     assert freeze_at_lead(history, questions, 30)["frozen_ts"].item() == ts("2024-01-04 12:00")
+
+
+def test_a_midnight_end_resolves_on_the_day_before():
+    # "close on Jan 5", ending 2024-01-06 00:00: Jan 5 is the resolution day, its prices never enter
+    history = hourly_history("q", "2024-01-01 00:00", "2024-01-06 00:00")
+    questions = pd.DataFrame({"question_id": ["q"], "end_ts": [ts("2024-01-06 00:00")]})
+    for lead in (1, 12, 24):
+        assert freeze_at_lead(history, questions, lead)["frozen_ts"].item() == ts("2024-01-05 00:00")
+    assert freeze_at_lead(history, questions, 25)["frozen_ts"].item() == ts("2024-01-04 23:00")
 
 
 def test_early_resolution_moves_the_cutoff_before_that_day():
@@ -53,7 +63,7 @@ def test_early_resolution_moves_the_cutoff_before_that_day():
         {"question_id": ["q"], "end_ts": [ts("2024-01-09 00:00")], "resolved_ts": [ts("2024-01-03 15:00")]}
     )
     out = freeze_at_lead(history, questions, 24)
-    assert out["frozen_ts"].item() == ts("2024-01-02 23:00")
+    assert out["frozen_ts"].item() == ts("2024-01-03 00:00")
 
 
 def test_questions_without_an_eligible_price_keep_their_row():
@@ -82,7 +92,7 @@ def test_many_questions_and_leads_at_once():
     out = freeze_at_leads(history, questions, [24, 168])
     assert len(out) == 4
     assert (out["frozen_ts"] <= out["end_ts"] - pd.to_timedelta(out["lead_hours"], unit="h")).all()
-    assert (out["frozen_ts"] < out["end_ts"].dt.floor("D")).all()
+    assert (out["frozen_ts"] <= (out["end_ts"] - pd.Timedelta(microseconds=1)).dt.floor("D")).all()
 
 
 def test_bad_input_is_a_clear_error():

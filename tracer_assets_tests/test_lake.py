@@ -73,7 +73,9 @@ def test_rows_outside_the_written_days_are_refused(tmp_path):
 def test_contract_violations_are_clear_errors(tmp_path):
     lake = Lake(tmp_path)
     with pytest.raises(LakeSchemaError, match="missing required columns"):
-        lake.write_partition("narratives", "2024-03-01", _narratives("2024-03-01", 1).drop(columns=["headline"]))
+        lake.write_partition(
+            "narratives", "2024-03-01", _narratives("2024-03-01", 1).drop(columns=["headline"])
+        )
     naive = _narratives("2024-03-01", 1)
     naive["event_ts"] = naive["event_ts"].dt.tz_localize(None)
     with pytest.raises(LakeSchemaError, match="naive"):
@@ -86,7 +88,16 @@ def test_duckdb_views_span_partitions(tmp_path):
     lake = Lake(tmp_path)
     lake.write_partition("narratives", "2024-03-01", _narratives("2024-03-01", 2))
     lake.write_partition("narratives", "2024-03-02", _narratives("2024-03-02", 3, "b"))
-    lake.write_table("summary", pd.DataFrame({"n": [5], "event_ts": [pd.Timestamp("2024-03-02", tz="UTC")], "available_ts": [pd.Timestamp("2024-03-02", tz="UTC")]}))
+    lake.write_table(
+        "summary",
+        pd.DataFrame(
+            {
+                "n": [5],
+                "event_ts": [pd.Timestamp("2024-03-02", tz="UTC")],
+                "available_ts": [pd.Timestamp("2024-03-02", tz="UTC")],
+            }
+        ),
+    )
     got = lake.query("SELECT date, count(*) AS n FROM narratives GROUP BY date ORDER BY date")
     assert got["n"].tolist() == [2, 3]
     assert lake.query("SELECT n FROM summary")["n"].tolist() == [5]

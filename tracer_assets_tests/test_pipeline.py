@@ -10,8 +10,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from tracer_assets.lake import Lake
 from tracer_assets.defs.signals.assets import signals_for_range
+from tracer_assets.lake import Lake
 from tracer_assets.lake.pit import assert_known_by, truncate_lake
 from tracer_assets.lake.schemas import CONTRACT
 from tracer_assets.settings import TracerSettings
@@ -33,7 +33,14 @@ def pipeline(tmp_path_factory):
         snapshot = {t: lake.read(t) for t in lake.tables()}
         rerun = run_range(FIRST, LAST)
         resnapshot = {t: lake.read(t) for t in lake.tables()}
-        yield {"tmp": tmp, "lake": lake, "results": results, "first": snapshot, "second": resnapshot, "rerun": rerun}
+        yield {
+            "tmp": tmp,
+            "lake": lake,
+            "results": results,
+            "first": snapshot,
+            "second": resnapshot,
+            "rerun": rerun,
+        }
 
 
 def test_definitions_validate():
@@ -65,7 +72,8 @@ def test_lake_holds_every_contract_table_with_its_columns(pipeline):
     lake = pipeline["lake"]
     for table, columns in CONTRACT.items():
         df = pipeline["first"][table]
-        assert len(df) > 0, f"{table} is empty"
+        # the sim never sends a bad row, so quarantine exists but is empty
+        assert len(df) > 0 or table == "quarantine", f"{table} is empty"
         assert {c for c, _ in columns} <= set(df.columns), table
     count = lake.query("select count(*) as n from signals")["n"].iloc[0]
     assert count == len(pipeline["first"]["signals"]) > 0
@@ -75,7 +83,8 @@ def test_lake_holds_every_contract_table_with_its_columns(pipeline):
 def test_rematerialization_is_idempotent(pipeline):
     first, second = pipeline["first"], pipeline["second"]
     assert first.keys() == second.keys()
-    for table in first:
+    # run_health is a log of runs (run id, write time), not derived data: it differs by design
+    for table in sorted(set(first) - {"run_health"}):
         pd.testing.assert_frame_equal(first[table], second[table], check_like=False, obj=table)
 
 
@@ -92,7 +101,10 @@ def test_no_decision_uses_rows_available_after_it(pipeline):
     obs = pipeline["first"]["eval_observations"]
     assert (obs["decision_ts"] < obs["resolved_ts"]).all()
     market = obs[obs["kind"] == "market"]
-    assert (market["decision_ts"] <= market["resolved_ts"] - pd.Timedelta(hours=TracerSettings().market_lead_hours)).all()
+    assert (
+        market["decision_ts"]
+        <= market["resolved_ts"] - pd.Timedelta(hours=TracerSettings().market_lead_hours)
+    ).all()
 
 
 def test_signals_recomputed_from_a_truncated_lake_are_identical(pipeline, tmp_path):

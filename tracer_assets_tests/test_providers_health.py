@@ -81,7 +81,7 @@ def test_record_fetch_writes_quarantine_and_one_health_row_per_day(tmp_path):
     q = lake.read("quarantine")
     assert sorted(pd.to_datetime(q["event_ts"]).dt.strftime("%Y-%m-%d")) == [D1, D1, D3]
     assert set(q["reason"].str.startswith("c: Input should be greater than 0")) == {True}
-    assert not lake.partition_path("quarantine", D2, part="bars").exists()  # nothing to say there
+    assert lake.partition_path("quarantine", D2, part="bars").exists()  # empty: nothing bad that day
     health = lake.read("run_health").sort_values("partition")
     assert list(health["partition"]) == [D1, D2, D3]
     assert health["degraded"].all() and set(health["reason"]) == {REASON}
@@ -110,6 +110,8 @@ def test_each_asset_owns_its_part_and_a_clean_rerun_clears_only_its_own(tmp_path
     health = lake.read("run_health", D1, D1).set_index("asset")
     assert health.loc["bars", "run_id"] == "r2" and not health.loc["bars", "degraded"]
     assert health.loc["narratives", "run_id"] == "r1"
+    record_fetch(lake, result(), asset="narratives", days=[D1], run_id="r2", now=NOW)
+    assert lake.query("SELECT count(*) AS n FROM quarantine")["n"].iloc[0] == 0  # empty, still queryable
 
 
 def test_quarantine_rows_outside_the_days_are_filed_never_dropped():

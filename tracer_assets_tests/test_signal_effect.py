@@ -8,6 +8,7 @@ every threshold, and calibration only ever sees outcomes resolved before each de
 from __future__ import annotations
 
 import pandas as pd
+
 from tracer_assets.providers.sim import SimWorld
 from tracer_assets.replay import hit_rate_interval, replay_signals
 from tracer_assets.settings import TracerSettings

@@ -120,7 +120,7 @@ def test_rationale_records_every_number_and_the_narratives():
     assert r["size"]["final"] == pytest.approx(sig["size"].iloc[0])
     assert r["internal_prob"] == pytest.approx(sig["internal_prob"].iloc[0])
     assert r["calibration"]["method"] == "prior"
-    assert r["thresholds"]["min_pressure"] == 0.5
+    assert r["thresholds"]["min_pressure"] == settings().signal_min_pressure
     assert sig["size_bucket"].iloc[0] in {"none", "small", "medium", "large"}
 
 

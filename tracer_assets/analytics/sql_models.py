@@ -55,7 +55,11 @@ def assert_read_only(sql: str) -> None:
         raise ReadOnlyViolation("empty query")
     for stmt in statements:
         if isinstance(stmt, _READ_ONLY_ROOTS):
-            writes = [n for n in stmt.walk() if isinstance(n, exp.Insert | exp.Update | exp.Delete | exp.Create | exp.Drop | exp.Copy)]
+            writes = [
+                n
+                for n in stmt.walk()
+                if isinstance(n, exp.Insert | exp.Update | exp.Delete | exp.Create | exp.Drop | exp.Copy)
+            ]
             if not writes:
                 continue
         if isinstance(stmt, exp.Command) and stmt.this.upper() in _READ_ONLY_COMMANDS:

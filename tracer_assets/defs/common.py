@@ -1,6 +1,5 @@
 """Shared plumbing for the thin asset wrappers: partition ranges, metadata, schema checks."""
 
-
 from datetime import timedelta
 
 import dagster as dg
@@ -29,7 +28,9 @@ def clip_to_now(end: pd.Timestamp) -> pd.Timestamp:
 
 
 def column_schema(table: str) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in CONTRACT.get(table, [])])
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name, str(dtype)) for name, dtype in CONTRACT.get(table, [])]
+    )
 
 
 def preview(df: pd.DataFrame, rows: int = 5) -> dg.MetadataValue:
@@ -42,7 +43,9 @@ def preview(df: pd.DataFrame, rows: int = 5) -> dg.MetadataValue:
     return dg.MetadataValue.md(shown.to_markdown(index=False))
 
 
-def table_result(table: str, df: pd.DataFrame, per_partition: dict[str, int] | None = None, **extra) -> dg.MaterializeResult:
+def table_result(
+    table: str, df: pd.DataFrame, per_partition: dict[str, int] | None = None, **extra
+) -> dg.MaterializeResult:
     """MaterializeResult with row counts, a preview, the column schema and any extra metadata."""
     metadata: dict = {
         "dagster/row_count": len(df),

@@ -1,6 +1,5 @@
 """Partitionings: daily (UTC) for the agent's tables, weekly (Monday keys) for evaluation."""
 
-
 import dagster as dg
 
 from tracer_assets.settings import TracerSettings

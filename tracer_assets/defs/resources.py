@@ -1,6 +1,5 @@
 """The one Dagster resource: settings, the lake, the universe and the selected providers."""
 
-
 from functools import cached_property
 
 import dagster as dg

@@ -68,7 +68,7 @@ def build_digest(
     shown_markets = matching_markets(markets, ranked, settings, as_of)
     text, entries = render_chat(ranked, shown_markets, as_of, reasons, settings)
     artifact = digest_artifact(digest_id, ranked, shown_markets, as_of, reasons, settings, n_live)
-    rows = _rows(digest_id, ranked, shown_markets, entries, as_of, bool(reasons), settings)
+    rows = _rows(digest_id, ranked, shown_markets, entries, as_of, bool(reasons), settings, text)
     return Digest(digest_id, rows, text, artifact, split_message(text, settings.digest_max_message_chars))
 
 
@@ -80,7 +80,11 @@ def _rows(
     as_of: pd.Timestamp,
     degraded: bool,
     settings: TracerSettings,
+    text: str,
 ) -> pd.DataFrame:
+    """Lake rows: a rank-0 ``section='digest'`` row with the whole chat text (so a quiet or degraded
+    day is in the lake as delivered), then one row per ranked signal and per market shown."""
+    header = pd.DataFrame({"rank": [0], "section": ["digest"], "text": [text]})
     sig = pd.DataFrame(
         {
             "rank": ranked["rank"].astype(np.int64) if len(ranked) else pd.Series(dtype=np.int64),
@@ -110,8 +114,7 @@ def _rows(
             "text": [market_entry(r, settings) for r in markets.to_dict("records")],
         }
     )
-    parts = [p for p in (sig, mk) if len(p)]
-    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=DIGEST_COLUMNS)
+    rows = pd.concat([header] + [p for p in (sig, mk) if len(p)], ignore_index=True)
     for col in DIGEST_COLUMNS:
         if col not in rows.columns:
             rows[col] = None

@@ -86,4 +86,6 @@ def matching_markets(
     m = m.sort_values(
         ["disagreement", "symbol_rank", "question"], ascending=[False, True, True], na_position="last"
     )
+    # two markets can ask the same question (listed on different days): show it once, the widest gap
+    m = m.drop_duplicates("question", keep="first")
     return m.head(settings.digest_max_markets).reset_index(drop=True)

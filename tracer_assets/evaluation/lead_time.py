@@ -1,8 +1,11 @@
 """Freeze a market's prediction at a fixed lead time before it resolves.
 
-The frozen price is the last known price at or before ``end_ts - lead`` and strictly before the
-resolution day (the UTC day of ``end_ts``, or of ``resolved_ts`` when a market resolved earlier),
-so no price from the day the answer became obvious can enter a score, whatever the lead.
+The frozen price is the last known price at or before ``end_ts - lead`` and at or before the start
+of the resolution day, so no price from the day the answer became obvious can enter a score,
+whatever the lead. The resolution day is the UTC day during which the market resolves (``end_ts``,
+or ``resolved_ts`` when it resolved earlier): an end at exactly 00:00 belongs to the day before, so
+"close on March 9", ending 2024-03-10 00:00, has March 9 as its resolution day. A price stamped
+exactly at that day's 00:00 is allowed (it carries nothing from the day itself).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ def _utc_ns(values: pd.Series) -> pd.Series:
 def freeze_at_lead(
     price_history: pd.DataFrame, questions: pd.DataFrame, lead_hours: float, time_col: str = "ts"
 ) -> pd.DataFrame:
-    """One row per question: the price frozen ``lead_hours`` before its end.
+    """One row per question: the price frozen ``lead_hours`` before its end (module docstring).
 
     ``price_history``: question_id, ``time_col`` (default ts), price. ``questions``: question_id,
     end_ts and optionally resolved_ts. Missing prices are skipped (the last *known* price counts).
@@ -65,17 +68,18 @@ def freeze_at_lead(
     if "resolved_ts" in questions.columns:
         resolved = _utc_ns(questions["resolved_ts"]).set_axis(q.index)
         resolution = resolved.where(resolved.notna() & (resolved < resolution), resolution)
-    day_start = resolution.dt.floor("D")
+    day_start = (resolution - _ONE_TICK).dt.floor("D")
     target = q["end_ts"] - pd.Timedelta(hours=float(lead_hours))
-    # The last instant allowed: the lead's target, or just before the resolution day if that is earlier.
-    q["freeze_ts"] = target.where(target < day_start, day_start - _ONE_TICK)
+    # The last instant allowed: the lead's target, or the resolution day's start if that is earlier.
+    q["freeze_ts"] = target.where(target <= day_start, day_start)
     q["lead_hours"] = lead_hours
 
     prices = pd.DataFrame(
         {
-            "question_id": price_history["question_id"].astype(str).to_numpy(),
-            "frozen_ts": _utc_ns(price_history[time_col]).to_numpy(),
-            "frozen_price": pd.to_numeric(price_history["price"], errors="coerce").to_numpy(),
+            # Series, not .to_numpy(): an empty tz-aware array comes out as object and breaks merge_asof
+            "question_id": price_history["question_id"].astype(str).reset_index(drop=True),
+            "frozen_ts": _utc_ns(price_history[time_col]).reset_index(drop=True),
+            "frozen_price": pd.to_numeric(price_history["price"], errors="coerce").reset_index(drop=True),
         }
     ).dropna(subset=["frozen_ts", "frozen_price"])
 

@@ -46,7 +46,12 @@ def _close_known_at(bars: pd.DataFrame, queries: pd.DataFrame, time_col: str) ->
     # merge_asof needs one resolution on both sides; the lake returns us, pandas arithmetic ns
     b = bars[["symbol", "available_ts", "close"]].astype({"available_ts": "datetime64[ns, UTC]"})
     b = b.sort_values("available_ts")
-    q = queries[["symbol", time_col]].astype({time_col: "datetime64[ns, UTC]"}).reset_index().sort_values(time_col)
+    q = (
+        queries[["symbol", time_col]]
+        .astype({time_col: "datetime64[ns, UTC]"})
+        .reset_index()
+        .sort_values(time_col)
+    )
     m = pd.merge_asof(q, b, left_on=time_col, right_on="available_ts", by="symbol", direction="backward")
     return m.set_index("index")["close"].reindex(queries.index)
 
@@ -172,7 +177,11 @@ def market_observations(
     priced = snaps[usable & snaps["market_id"].isin(set(questions["question_id"]))]
     priced = priced.drop_duplicates(["market_id", "available_ts"], keep="last")
     history = pd.DataFrame(
-        {"question_id": priced["market_id"].astype(str), "ts": priced["available_ts"], "price": priced["yes_price"]}
+        {
+            "question_id": priced["market_id"].astype(str),
+            "ts": priced["available_ts"],
+            "price": priced["yes_price"],
+        }
     )
     frozen = freeze_at_leads(history, questions[["question_id", "end_ts", "resolved_ts"]], leads)
     stats["not_frozen"] = int(frozen["frozen_ts"].isna().sum())
@@ -198,7 +207,8 @@ def market_observations(
                 {
                     "kind": kind,
                     "observation_id": [
-                        new_id("obs", "market", predictor, q, h) for q, h in zip(m["question_id"], lead, strict=True)
+                        new_id("obs", "market", predictor, q, h)
+                        for q, h in zip(m["question_id"], lead, strict=True)
                     ],
                     "cohort": asset_class + ":lead" + lead.astype(str) + "h",
                     "predictor": predictor,

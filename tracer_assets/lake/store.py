@@ -55,7 +55,11 @@ def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
                 raise LakeSchemaError(f"{table}.{col} holds naive timestamps; Tracer stores UTC only")
             series = pd.to_datetime(series, utc=True)
         try:
-            arr = pa.array(series, type=target, from_pandas=True) if target is not None else pa.array(series, from_pandas=True)
+            arr = (
+                pa.array(series, type=target, from_pandas=True)
+                if target is not None
+                else pa.array(series, from_pandas=True)
+            )
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise LakeSchemaError(f"{table}.{col} cannot be stored as {target}: {exc}") from exc
         # an all-null column stays Arrow "null": it merges with any type another partition has
@@ -109,7 +113,9 @@ class Lake:
         also clears what an earlier run wrote there. Rows outside ``days`` are an error.
         """
         days = [_day_str(d) for d in days]
-        keys = pd.to_datetime(df[by], utc=True).dt.strftime("%Y-%m-%d") if len(df) else pd.Series([], dtype=str)
+        keys = (
+            pd.to_datetime(df[by], utc=True).dt.strftime("%Y-%m-%d") if len(df) else pd.Series([], dtype=str)
+        )
         stray = sorted(set(keys) - set(days))
         if stray:
             raise LakeSchemaError(f"{table}: rows for days {stray[:3]} outside the partitions being written")
@@ -149,8 +155,10 @@ class Lake:
         hi = _day_str(end) if end is not None else None
         keys = [k for k in self.partitions(table) if (lo is None or k >= lo) and (hi is None or k <= hi)]
         files = [f for k in keys for f in sorted((tdir / f"date={k}").glob("part-*.parquet"))]
-        tables = [pq.read_table(f, columns=columns) for f in files]
-        tables = [t for t in tables if t.num_rows]
+        read = [pq.read_table(f, columns=columns) for f in files]
+        tables = [t for t in read if t.num_rows]
+        if not tables and read:
+            return read[0].to_pandas()  # empty, but with the columns the table was written with
         if not tables:
             cols = columns or [n for n, _ in CONTRACT.get(table, [])]
             return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
@@ -162,12 +170,18 @@ class Lake:
         return sorted(
             p.name
             for p in self.root.iterdir()
-            if p.is_dir() and _TABLE_NAME.match(p.name) and (any(p.glob("date=*/part-*.parquet")) or (p / PART_FILE).exists())
+            if p.is_dir()
+            and _TABLE_NAME.match(p.name)
+            and (any(p.glob("date=*/part-*.parquet")) or (p / PART_FILE).exists())
         )
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB with one view per lake table (no shared .duckdb file, no locks)."""
-        con = duckdb.connect(":memory:")
+    def connect(self, deterministic: bool = False) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB with one view per lake table (no shared .duckdb file, no locks).
+
+        ``deterministic`` runs on one thread: parallel float aggregation can differ in the last bits
+        between runs, and models written back to the lake must be byte-for-byte reproducible.
+        """
+        con = duckdb.connect(":memory:", config={"threads": 1} if deterministic else {})
         for table in self.tables():
             tdir = self.table_dir(table).resolve()
             if (tdir / PART_FILE).exists():
@@ -177,8 +191,8 @@ class Lake:
             con.execute(f'CREATE VIEW "{table}" AS SELECT * FROM {src}')
         return con
 
-    def query(self, sql: str) -> pd.DataFrame:
-        con = self.connect()
+    def query(self, sql: str, deterministic: bool = False) -> pd.DataFrame:
+        con = self.connect(deterministic)
         try:
             return con.execute(sql).df()
         finally:

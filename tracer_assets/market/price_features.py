@@ -44,7 +44,10 @@ def price_features(bars: pd.DataFrame, vol_window: int, volume_window: int | Non
     df["ret_1h"] = log_close - log_close.groupby(df["symbol"]).shift(1)
     min_periods = max(3, vol_window // 4)
     df["realized_vol"] = (
-        df.groupby("symbol")["ret_1h"].rolling(vol_window, min_periods=min_periods).std().reset_index(level=0, drop=True)
+        df.groupby("symbol")["ret_1h"]
+        .rolling(vol_window, min_periods=min_periods)
+        .std()
+        .reset_index(level=0, drop=True)
     )
     log_vol = np.log1p(df["volume"].astype(float).clip(lower=0))
     prev = log_vol.groupby(df["symbol"]).shift(1)

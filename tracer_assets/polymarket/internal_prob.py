@@ -171,10 +171,10 @@ def snapshot_internal_probs(
     side = pd.Series(np.where(has_given, "above", parsed_side.fillna("")), index=df.index, dtype=object)
     df["strike_side"] = side.where(side != "", None)
 
-    latest = latest_features(features, as_of, max_feature_age_hours)
-    df["underlying_close"] = df["symbol"].map(latest["close"]).astype(float)
-    df["underlying_vol"] = df["symbol"].map(latest["realized_vol"]).astype(float)
-    df["underlying_ts"] = pd.to_datetime(df["symbol"].map(latest["available_ts"]), utc=True)
+    latest = latest_features(features, as_of, max_feature_age_hours).reindex(df["symbol"].to_numpy())
+    df["underlying_close"] = pd.to_numeric(latest["close"], errors="coerce").to_numpy(dtype=float)
+    df["underlying_vol"] = pd.to_numeric(latest["realized_vol"], errors="coerce").to_numpy(dtype=float)
+    df["underlying_ts"] = pd.to_datetime(latest["available_ts"], utc=True).set_axis(df.index)
 
     end = pd.to_datetime(df["end_ts"], utc=True) if n else pd.Series(dtype="datetime64[us, UTC]")
     clock = ((end - as_of) / pd.Timedelta(hours=1)).astype(float).clip(lower=0.0)

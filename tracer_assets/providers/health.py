@@ -83,17 +83,15 @@ def record_fetch(
 ) -> dict[str, Any]:
     """Write ``result``'s quarantine rows and one ``run_health`` row per day; return the metadata.
 
-    Quarantine partitions of ``days`` that this asset wrote before and that have no rows now are
-    cleared, so a re-run that finds everything good leaves no stale quarantine behind.
+    Every day gets its quarantine part, empty when nothing was bad: a re-run that finds everything
+    good leaves no stale rows behind, and the table exists (for DuckDB views) from the first run.
     """
     days = [_day(d) for d in days]
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     by_day = quarantine_by_day(result.quarantine, days) if days else {}
     for day in days:
-        rows = by_day.get(day)
-        if rows is not None or lake.partition_path(QUARANTINE_TABLE, day, part=asset).exists():
-            rows = empty_quarantine() if rows is None else rows
-            lake.write_partition(QUARANTINE_TABLE, day, rows[QUARANTINE_COLUMNS], part=asset)
+        rows = by_day.get(day, empty_quarantine())
+        lake.write_partition(QUARANTINE_TABLE, day, rows[QUARANTINE_COLUMNS], part=asset)
         health = pd.DataFrame([result.health_row(run_id, asset, day, now)], columns=RUN_HEALTH_COLUMNS)
         lake.write_partition(RUN_HEALTH_TABLE, day, health, part=asset)
     return result.metadata()

@@ -19,7 +19,9 @@ from tracer_assets.universe import Instrument
 class BarsProvider(Protocol):
     name: str
 
-    def fetch_bars(self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    def fetch_bars(
+        self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
+    ) -> pd.DataFrame:
         """Hourly bars whose open time ``ts`` is in [start, end): contract of table ``bars``.
 
         ``ts`` is the bar's open, ``event_ts`` its close, ``available_ts`` when it could be known.
@@ -82,5 +84,4 @@ class Polarity:
 class PolarityScorer(Protocol):
     model_id: str
 
-    def score(self, texts: list[str]) -> list[Polarity]:
-        ...
+    def score(self, texts: list[str]) -> list[Polarity]: ...

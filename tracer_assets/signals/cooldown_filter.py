@@ -64,7 +64,11 @@ def apply_cooldown(
         other_hot = other is not None and ts - other < window
         # a same-direction call inside the window always blocks, even after a flip in between
         passed = not same_hot and (not other_hot or allow_reversal)
-        out[idx] = CooldownDecision(passed, same, other, bool(other_hot))
+        # report only calls inside the window: older ones don't matter, and reporting them would make
+        # a day computed alone (state read from the lake) differ from the same day inside a range
+        out[idx] = CooldownDecision(
+            passed, same if same_hot else None, other if other_hot else None, bool(other_hot)
+        )
         if passed:
             state[(symbol, direction)] = ts
     return out

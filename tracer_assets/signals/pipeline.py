@@ -98,6 +98,8 @@ def compute_signals(
     (symbol, asset class or provider) or a frame of flags with optional [start_ts, end_ts).
     """
     s = settings
+    if features.empty:
+        return SignalsResult(_empty(SIGNAL_COLUMNS), _empty(HELD_BACK_COLUMNS), 0)
     decisions = decision_frame(features, pressure, s, start, end, calendar)
     n_decisions = len(decisions)
     cands = divergence_candidates(decisions, s)

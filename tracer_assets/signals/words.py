@@ -76,6 +76,18 @@ def ordinal_words(n: int) -> str:
     return head + sep + last
 
 
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def _day_words(iso: str) -> str:
+    """'2026-11-29' -> 'Sunday the twenty-ninth of November' (a date reads as a date, not a sum)."""
+    try:
+        ts = pd.Timestamp(iso)
+    except ValueError:
+        return iso
+    return f"{ts.day_name()} the {ordinal_words(ts.day)} of {ts.month_name()}"
+
+
 def spell_numbers(text: str) -> str:
     """Replace every number in ``text`` by words ('$100,000' -> '$one hundred thousand', '3.5%' ->
     'three point five percent', 'June 30th' -> 'June thirtieth'); any digit left is spelled alone."""
@@ -92,7 +104,8 @@ def spell_numbers(text: str) -> str:
                 words += m.group(3)
         return words + (" percent" if m.group(4) else "")
 
-    out = _NUMBER.sub(repl, text)
+    out = _ISO_DATE.sub(lambda m: _day_words(m.group(0)), text)
+    out = _NUMBER.sub(repl, out)
     return "".join(_DIGIT_NAMES.get(ch, "") if ch.isdigit() else ch for ch in out)
 
 

@@ -1,6 +1,5 @@
 """Analytics domain: each ``dbt_like_sql/*.sql`` file becomes an asset whose deps are its table refs."""
 
-
 import hashlib
 from pathlib import Path
 
@@ -28,7 +27,7 @@ def build_sql_asset(model: SqlModel, known: set[str]) -> dg.AssetsDefinition:
         code_version=hashlib.sha256(model.sql.encode()).hexdigest()[:12],
     )
     def _sql_asset(tracer: TracerResource) -> dg.MaterializeResult:
-        df = tracer.lake.query(model.sql)
+        df = tracer.lake.query(model.sql, deterministic=True)
         tracer.lake.write_table(model.name, df)
         return table_result(model.name, df)
 

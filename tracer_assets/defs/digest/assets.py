@@ -11,6 +11,19 @@ from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.polymarket.assets import polymarket_markets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
+from tracer_assets.providers.health import carry_degraded, read_health
+
+
+def degraded_inputs(lake, day: str) -> list[str]:
+    """Short names of the day's degraded inputs ("bars from alpaca") for the digest's one plain line;
+    the full reasons stay in run_health and the asset metadata."""
+    health = read_health(lake, day, day)
+    bad = health[health["degraded"]] if len(health) else health
+    return (
+        sorted({f"{a} from {p}" for a, p in zip(bad["asset"], bad["provider"], strict=True)})
+        if len(bad)
+        else []
+    )
 
 
 @dg.asset(
@@ -34,12 +47,19 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
         as_of = clip_to_now(start + DAY - pd.Timedelta(seconds=1))
         sigs = tracer.lake.read("signals", day, day)
         markets = tracer.lake.read("polymarket_markets", day, day)
-        built = build_digest(sigs, markets, s, as_of)
+        built = build_digest(sigs, markets, s, as_of, degraded_inputs(tracer.lake, day))
         tracer.lake.write_partition("digest", day, built.rows)
         artifacts_dir.mkdir(parents=True, exist_ok=True)
         (artifacts_dir / f"{day}.json").write_text(json.dumps(built.artifact, indent=2, default=str))
         delivery = notifier.send(built.text, key=built.digest_id)
-        deliveries.append({"day": day, "digest_id": built.digest_id, "delivered": delivery.delivered, "chunks": delivery.chunks})
+        deliveries.append(
+            {
+                "day": day,
+                "digest_id": built.digest_id,
+                "delivered": delivery.delivered,
+                "chunks": delivery.chunks,
+            }
+        )
         counts[day] = len(built.rows)
         frames.append(built.rows)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -51,4 +71,5 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
         newly_delivered=sum(d["delivered"] for d in deliveries),
         deliveries=dg.MetadataValue.json(deliveries[-10:]),
         latest_text=dg.MetadataValue.md(built.text if deliveries else ""),
+        **carry_degraded(tracer.lake, partition_days(context)),
     )

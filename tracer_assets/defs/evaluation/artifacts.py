@@ -45,8 +45,12 @@ def reliability_plots(bins: pd.DataFrame, folder: Path, week: str, plotlyjs: str
         for strategy in ("uniform", "quantile"):
             rows = bins[(bins["kind"] == kind) & (bins["strategy"] == strategy)] if len(bins) else bins
             suffix = "" if strategy == "uniform" else "_quantile"
-            fig = reliability_figure(rows, title=f"Reliability: {kind} predictions, week of {week} ({strategy} bins)")
-            paths[f"reliability_{kind}{suffix}"] = write_html(fig, folder / f"reliability_{kind}{suffix}.html", plotlyjs)
+            fig = reliability_figure(
+                rows, title=f"Reliability: {kind} predictions, week of {week} ({strategy} bins)"
+            )
+            paths[f"reliability_{kind}{suffix}"] = write_html(
+                fig, folder / f"reliability_{kind}{suffix}.html", plotlyjs
+            )
     return paths
 
 
@@ -54,7 +58,9 @@ def brier_plots(history: pd.DataFrame, folder: Path, week: str, plotlyjs: str) -
     """Brier score by week, one file per cohort dimension (``all`` compares the predictors)."""
     paths = {}
     for dim in COHORT_DIMS:
-        fig = brier_over_time_figure(history, cohort_dim=dim, title=f"Brier score by week, by {dim} (to {week})")
+        fig = brier_over_time_figure(
+            history, cohort_dim=dim, title=f"Brier score by week, by {dim} (to {week})"
+        )
         paths[f"brier_over_time_{dim}"] = write_html(fig, folder / f"brier_over_time_{dim}.html", plotlyjs)
     return paths
 
@@ -72,7 +78,21 @@ def headline(metrics: pd.DataFrame) -> pd.DataFrame:
     if metrics.empty:
         return metrics
     rows = metrics[metrics["cohort_dim"] == "all"].sort_values(["week", "kind", "predictor"])
-    return rows[["week", "kind", "predictor", "n", "brier", "brier_lo", "brier_hi", "log_loss", "hit_rate", "bss_vs_market", "n_paired"]]
+    return rows[
+        [
+            "week",
+            "kind",
+            "predictor",
+            "n",
+            "brier",
+            "brier_lo",
+            "brier_hi",
+            "log_loss",
+            "hit_rate",
+            "bss_vs_market",
+            "n_paired",
+        ]
+    ]
 
 
 def headline_md(metrics: pd.DataFrame) -> str:
@@ -96,6 +116,8 @@ def headline_md(metrics: pd.DataFrame) -> str:
 def market_vs_internal(metrics: pd.DataFrame) -> str:
     """One sentence per market kind: the market's Brier beside ours on the same questions."""
     rows = headline(metrics)
+    if rows.empty:
+        return ""
     sentences = []
     for (week, kind), g in rows.groupby(["week", "kind"], sort=True):
         if not kind.startswith("market"):

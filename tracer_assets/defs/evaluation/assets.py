@@ -56,7 +56,11 @@ from tracer_assets.settings import TracerSettings
 
 
 def observations_for_range(
-    lake: Lake, settings: TracerSettings, asset_classes: dict[str, str], start: pd.Timestamp, end: pd.Timestamp
+    lake: Lake,
+    settings: TracerSettings,
+    asset_classes: dict[str, str],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Observations that became known in [start, end): signals whose horizon passed, and resolved
     market questions priced at every lead time by the market and by us. Returns (rows, market counts)."""
@@ -87,7 +91,9 @@ def eval_observations(context: dg.AssetExecutionContext, tracer: TracerResource)
     start, end = window(context)
     classes = {i.symbol: i.asset_class for i in tracer.universe.instruments}
     obs, stats = observations_for_range(tracer.lake, tracer.settings, classes, start, end)
-    counts = tracer.lake.write_partitions("eval_observations", obs, partition_days(context), by="available_ts")
+    counts = tracer.lake.write_partitions(
+        "eval_observations", obs, partition_days(context), by="available_ts"
+    )
     by_group = (
         obs.groupby(["kind", "predictor"]).size().rename("n").reset_index() if len(obs) else pd.DataFrame()
     )
@@ -110,7 +116,9 @@ def week_observations(tracer: TracerResource, week: str) -> pd.DataFrame:
     can become known days later, so read ``eval_week_slack_days`` past the week's end; the weekly
     functions drop other weeks' rows."""
     monday = parse_week(week)
-    return tracer.lake.read("eval_observations", monday, monday + DAY * (6 + tracer.settings.eval_week_slack_days))
+    return tracer.lake.read(
+        "eval_observations", monday, monday + DAY * (6 + tracer.settings.eval_week_slack_days)
+    )
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -243,7 +251,9 @@ def hit_rate_trend(context: dg.AssetExecutionContext, tracer: TracerResource) ->
     for day in partition_days(context):
         as_of = clip_to_now(pd.Timestamp(day, tz="UTC") + DAY) - pd.Timedelta(microseconds=1)
         obs = tracer.lake.read("eval_observations", (as_of - span).floor("D"), day)
-        trend = compute_hit_rate_trend(obs, as_of, s.eval_selfcheck_window_days, s.eval_selfcheck_baseline_days)
+        trend = compute_hit_rate_trend(
+            obs, as_of, s.eval_selfcheck_window_days, s.eval_selfcheck_baseline_days
+        )
         tracer.lake.write_partition("hit_rate_trend", day, trend)
         counts[day] = len(trend)
         frames.append(trend)
@@ -262,9 +272,13 @@ def hit_rate_self_check(tracer: TracerResource) -> dg.AssetCheckResult:
     parts = tracer.lake.partitions("hit_rate_trend")
     if not parts:
         explanation = "No hit-rate trend written yet: nothing to judge."
-        return dg.AssetCheckResult(passed=True, description=explanation, metadata={"explanation": explanation})
+        return dg.AssetCheckResult(
+            passed=True, description=explanation, metadata={"explanation": explanation}
+        )
     latest = parts[-1]
-    passed, explanation, meta = self_check(tracer.lake.read("hit_rate_trend", latest, latest), tracer.settings)
+    passed, explanation, meta = self_check(
+        tracer.lake.read("hit_rate_trend", latest, latest), tracer.settings
+    )
     return dg.AssetCheckResult(
         passed=passed,
         description=explanation,

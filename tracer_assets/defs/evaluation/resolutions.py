@@ -26,6 +26,11 @@ resolution_eval_job = dg.define_asset_job(
 )
 
 
+def utc_now() -> pd.Timestamp:
+    """The sensor's clock (tests replace it)."""
+    return pd.Timestamp.now(tz="UTC")
+
+
 def _since(cursor: str | None, now: pd.Timestamp) -> pd.Timestamp:
     if cursor:
         try:
@@ -33,7 +38,8 @@ def _since(cursor: str | None, now: pd.Timestamp) -> pd.Timestamp:
             return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
         except ValueError:
             pass  # an unreadable cursor starts over from today, as a first tick does
-    return now.floor("D")
+    # A first tick covers today from midnight on (markets often resolve exactly at 00:00).
+    return now.floor("D") - pd.Timedelta(microseconds=1)
 
 
 def newly_resolved(snapshot: pd.DataFrame, since: pd.Timestamp, now: pd.Timestamp) -> pd.DataFrame:
@@ -57,7 +63,9 @@ def resolution_tick(provider, instruments: list, cursor: str | None, now: pd.Tim
         reason = f"markets provider {getattr(provider, 'name', '?')} failed: {type(exc).__name__}: {exc}"
         return dg.SensorResult(skip_reason=reason[:500], cursor=cursor)
     if fresh.empty:
-        return dg.SensorResult(skip_reason=f"no market resolved since {since.isoformat()}", cursor=since.isoformat())
+        return dg.SensorResult(
+            skip_reason=f"no market resolved since {since.isoformat()}", cursor=since.isoformat()
+        )
     day = now.strftime("%Y-%m-%d")
     ids = sorted(fresh["question_id"].astype(str))
     digest = hashlib.sha256("|".join(ids).encode()).hexdigest()[:16]
@@ -79,6 +87,8 @@ def market_resolution_sensor(context: dg.SensorEvaluationContext, tracer: Tracer
     try:
         provider = tracer.markets_provider()
     except Exception as exc:  # noqa: BLE001 - a misconfigured provider skips with the reason
-        return dg.SensorResult(skip_reason=f"markets provider unavailable: {exc}"[:500], cursor=context.cursor)
+        return dg.SensorResult(
+            skip_reason=f"markets provider unavailable: {exc}"[:500], cursor=context.cursor
+        )
     instruments = list(tracer.universe.instruments)
-    return resolution_tick(provider, instruments, context.cursor, pd.Timestamp.now(tz="UTC"))
+    return resolution_tick(provider, instruments, context.cursor, utc_now())

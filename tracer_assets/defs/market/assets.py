@@ -1,8 +1,6 @@
 """Market domain: hourly bars from the selected provider and the price features built on them."""
 
-
 import dagster as dg
-import pandas as pd
 
 from tracer_assets.defs.common import DAILY_FRESHNESS, DAY, clip_to_now, partition_days, table_result, window
 from tracer_assets.defs.ops.health import days_to_write, fetch_recorded
@@ -10,7 +8,9 @@ from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.market.price_features import price_features as compute_price_features
 
-OUTSIDE_CALL_RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+OUTSIDE_CALL_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
 
 
 @dg.asset(
@@ -25,7 +25,9 @@ def bars(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Materi
     start, end = window(context)
     provider = tracer.bars_provider()
     instruments = list(tracer.universe.instruments)
-    result, health = fetch_recorded(context, tracer, provider, "fetch_bars", instruments, start, clip_to_now(end))
+    result, health = fetch_recorded(
+        context, tracer, provider, "fetch_bars", instruments, start, clip_to_now(end)
+    )
     df = result.frame
     written = days_to_write(tracer.lake, "bars", partition_days(context), result, by="ts")
     counts = tracer.lake.write_partitions("bars", df, written, by="ts")
@@ -49,5 +51,3 @@ def price_features(context: dg.AssetExecutionContext, tracer: TracerResource) ->
     feats = feats[(feats["ts"] >= start) & (feats["ts"] < end)] if len(feats) else feats
     counts = tracer.lake.write_partitions("price_features", feats, partition_days(context), by="ts")
     return table_result("price_features", feats, counts, lookback_days=s.feature_lookback_days)
-
-

@@ -1,6 +1,5 @@
 """Narratives domain: news stories about universe symbols from the selected news provider."""
 
-
 import dagster as dg
 
 from tracer_assets.defs.common import DAILY_FRESHNESS, clip_to_now, partition_days, table_result, window
@@ -22,7 +21,9 @@ def narratives(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.
     start, end = window(context)
     provider = tracer.news_provider()
     instruments = list(tracer.universe.instruments)
-    result, health = fetch_recorded(context, tracer, provider, "fetch_narratives", instruments, start, clip_to_now(end))
+    result, health = fetch_recorded(
+        context, tracer, provider, "fetch_narratives", instruments, start, clip_to_now(end)
+    )
     df = result.frame
     written = days_to_write(tracer.lake, "narratives", partition_days(context), result, by="event_ts")
     counts = tracer.lake.write_partitions("narratives", df, written, by="event_ts")

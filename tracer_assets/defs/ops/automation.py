@@ -1,12 +1,10 @@
 """Jobs, schedules and sensors: the hourly agent tick, weekly evaluation, and the news trigger."""
 
-
 import dagster as dg
 import pandas as pd
 
-from tracer_assets.defs.resources import TracerResource
-
 from tracer_assets.defs.partitions import CADENCE_TAG
+from tracer_assets.defs.resources import TracerResource
 
 DAILY_ASSETS = dg.AssetSelection.tag(CADENCE_TAG, "daily")
 WEEKLY_ASSETS = dg.AssetSelection.tag(CADENCE_TAG, "weekly")
@@ -18,15 +16,17 @@ agent_job = dg.define_asset_job(
 )
 news_refresh_job = dg.define_asset_job(
     "news_refresh_job",
-    selection=dg.AssetSelection.assets("narratives").downstream() & DAILY_ASSETS
-    - dg.AssetSelection.groups("evaluation"),
+    selection=dg.AssetSelection.assets("narratives").downstream()
+    & DAILY_ASSETS - dg.AssetSelection.groups("evaluation"),
     description="Narratives and everything they feed for one day: what a breaking story re-computes.",
 )
 evaluation_job = dg.define_asset_job(
     "evaluation_job", selection=WEEKLY_ASSETS, description="Weekly evaluation snapshots."
 )
 analytics_job = dg.define_asset_job(
-    "analytics_job", selection=dg.AssetSelection.groups("analytics"), description="Analyst SQL models over the lake."
+    "analytics_job",
+    selection=dg.AssetSelection.groups("analytics"),
+    description="Analyst SQL models over the lake.",
 )
 
 
@@ -34,34 +34,62 @@ def today_key(now: pd.Timestamp | None = None) -> str:
     return (now or pd.Timestamp.now(tz="UTC")).strftime("%Y-%m-%d")
 
 
-@dg.schedule(job=agent_job, cron_schedule="5 * * * *", execution_timezone="UTC", description="Hourly agent tick: re-materialize today's partition (idempotent).")
+@dg.schedule(
+    job=agent_job,
+    cron_schedule="5 * * * *",
+    execution_timezone="UTC",
+    description="Hourly agent tick: re-materialize today's partition (idempotent).",
+)
 def hourly_agent_tick(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     now = pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC")
     return dg.RunRequest(run_key=f"tick-{now:%Y-%m-%dT%H}", partition_key=today_key(now))
 
 
-@dg.schedule(job=evaluation_job, cron_schedule="30 1 * * 1", execution_timezone="UTC", description="Weekly evaluation of the week that just ended.")
+@dg.schedule(
+    job=evaluation_job,
+    cron_schedule="30 1 * * 1",
+    execution_timezone="UTC",
+    description="Weekly evaluation of the week that just ended.",
+)
 def weekly_evaluation(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     now = pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC")
     monday = (now.normalize() - pd.Timedelta(days=7 + now.weekday())).strftime("%Y-%m-%d")
     return dg.RunRequest(run_key=f"eval-{monday}", partition_key=monday)
 
 
-@dg.sensor(job=news_refresh_job, minimum_interval_seconds=300, description="Polls the news provider; a new story re-computes today's signals before the next hourly tick.")
-def new_narratives_sensor(context: dg.SensorEvaluationContext, tracer: TracerResource) -> dg.SensorResult:
-    now = pd.Timestamp.now(tz="UTC")
-    since = pd.Timestamp(context.cursor) if context.cursor else now.normalize()
-    provider = tracer.news_provider()
-    fresh = provider.fetch_narratives(list(tracer.universe.instruments), now.normalize(), now)
+def news_tick(provider, instruments, cursor: str | None, now: pd.Timestamp) -> dg.SensorResult:
+    """One poll of the news provider: a run request for today when stories arrived since ``cursor``.
+
+    The cursor is the newest ``available_ts`` already acted on; ``run_key`` is derived from it, so
+    a repeated tick never requests the same refresh twice.
+    """
+    since = pd.Timestamp(cursor) if cursor else now.normalize()
+    fresh = provider.fetch_narratives(instruments, now.normalize(), now)
     if len(fresh):
         fresh = fresh[(fresh["available_ts"] > since) & (fresh["available_ts"] <= now)]
     if not len(fresh):
-        return dg.SensorResult(skip_reason=f"no narratives available since {since.isoformat()}", cursor=since.isoformat())
+        return dg.SensorResult(
+            skip_reason=f"no narratives available since {since.isoformat()}", cursor=since.isoformat()
+        )
     newest = pd.Timestamp(fresh["available_ts"].max())
     request = dg.RunRequest(
-        run_key=f"news-{newest.isoformat()}", partition_key=today_key(now), tags={"tracer/new_narratives": str(len(fresh))}
+        run_key=f"news-{newest.isoformat()}",
+        partition_key=today_key(now),
+        tags={"tracer/new_narratives": str(len(fresh))},
     )
     return dg.SensorResult(run_requests=[request], cursor=newest.isoformat())
+
+
+@dg.sensor(
+    job=news_refresh_job,
+    minimum_interval_seconds=300,
+    description="Polls the news provider; a new story re-computes today's signals before the next hourly tick.",
+)
+def new_narratives_sensor(context: dg.SensorEvaluationContext, tracer: TracerResource) -> dg.SensorResult:
+    return news_tick(
+        tracer.news_provider(), list(tracer.universe.instruments), context.cursor, pd.Timestamp.now(tz="UTC")
+    )
+
 
 JOBS = [agent_job, news_refresh_job, evaluation_job, analytics_job]
 SCHEDULES = [hourly_agent_tick, weekly_evaluation]

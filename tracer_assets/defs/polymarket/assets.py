@@ -1,6 +1,5 @@
 """Polymarket domain: a daily snapshot of prediction markets bearing on the universe."""
 
-
 import dagster as dg
 import pandas as pd
 
@@ -56,7 +55,9 @@ def polymarket_markets(context: dg.AssetExecutionContext, tracer: TracerResource
     gate = {"kept": 0, "rejected": 0, "closed": 0}
     for day in partition_days(context):
         as_of = clip_to_now(pd.Timestamp(day, tz="UTC") + DAY - pd.Timedelta(hours=1))
-        fetched, _ = fetch_recorded(context, tracer, provider, "fetch_markets", instruments, as_of, days=[day])
+        fetched, _ = fetch_recorded(
+            context, tracer, provider, "fetch_markets", instruments, as_of, days=[day]
+        )
         fetches.append(fetched)
         snap = fetched.frame
         if not keeps_earlier(tracer.lake, "polymarket_markets", day, fetched):

@@ -41,21 +41,31 @@ def pressure_by_day(lake: Lake, settings: TracerSettings, decisions: pd.DataFram
     """Decayed pressure at each (symbol, decision_ts), day by day over a fixed lookback per day, so a
     day computed alone equals the same day inside a range (identical inputs, identical floats)."""
     if decisions.empty:
-        return pressure_model.narrative_pressure(decisions.iloc[:0], decisions[["symbol", "decision_ts"]], settings)
+        return pressure_model.narrative_pressure(
+            decisions.iloc[:0], decisions[["symbol", "decision_ts"]], settings
+        )
     lookback = pressure_model.pressure_lookback(settings)
     days = pd.to_datetime(decisions["decision_ts"], utc=True).dt.floor("D")
     first, last = days.min(), days.max()
     scores = lake.read("narrative_scores", (first - lookback).floor("D"), last)
     out = []
     for day, dec in decisions.groupby(days, sort=True):
-        window_scores = scores[(scores["available_ts"] > day - lookback) & (scores["available_ts"] < day + DAY)] if len(scores) else scores
+        window_scores = (
+            scores[(scores["available_ts"] > day - lookback) & (scores["available_ts"] < day + DAY)]
+            if len(scores)
+            else scores
+        )
         out.append(pressure_model.narrative_pressure(window_scores, dec[["symbol", "decision_ts"]], settings))
-    pressure = pd.concat(out, ignore_index=True).rename(columns={"last_narrative_ts": "last_narrative_available_ts"})
+    pressure = pd.concat(out, ignore_index=True).rename(
+        columns={"last_narrative_ts": "last_narrative_available_ts"}
+    )
     pressure["narrative_ids"] = counted_narrative_ids(scores, pressure, settings)
     return pressure
 
 
-def counted_narrative_ids(scores: pd.DataFrame, pressure: pd.DataFrame, settings: TracerSettings) -> list[str]:
+def counted_narrative_ids(
+    scores: pd.DataFrame, pressure: pd.DataFrame, settings: TracerSettings
+) -> list[str]:
     """Comma-joined ids of the narratives counted in each pressure row (available in the count window)."""
     ids = [""] * len(pressure)
     if scores.empty or pressure.empty:
@@ -92,7 +102,7 @@ def narrative_pressure(context: dg.AssetExecutionContext, tracer: TracerResource
     start, end = window(context)
     grid = pressure_model.hourly_decision_times(tracer.universe.symbols, start, end)
     pressure = pressure_by_day(tracer.lake, s, grid)
-    counts = tracer.lake.write_partitions("narrative_pressure", pressure, partition_days(context), by="decision_ts")
-    return table_result(
-        "narrative_pressure", pressure, counts, half_life_hours=s.pressure_half_life_hours
+    counts = tracer.lake.write_partitions(
+        "narrative_pressure", pressure, partition_days(context), by="decision_ts"
     )
+    return table_result("narrative_pressure", pressure, counts, half_life_hours=s.pressure_half_life_hours)

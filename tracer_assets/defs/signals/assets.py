@@ -13,6 +13,7 @@ from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.sentiment.assets import narrative_scores, pressure_by_day
 from tracer_assets.evaluation.observations import signal_observations
 from tracer_assets.lake import Lake
+from tracer_assets.providers.health import carry_degraded, read_health
 from tracer_assets.settings import TracerSettings
 from tracer_assets.signals import compute_signals
 
@@ -25,7 +26,9 @@ def prior_outcomes(lake: Lake, before: pd.Timestamp) -> pd.DataFrame:
     return obs[(obs["kind"] == "signal") & (obs["available_ts"] < before)]
 
 
-def signals_for_range(lake: Lake, settings: TracerSettings, start: pd.Timestamp, end: pd.Timestamp, degraded=None):
+def signals_for_range(
+    lake: Lake, settings: TracerSettings, start: pd.Timestamp, end: pd.Timestamp, degraded=None
+):
     """Signals with decision times in [start, end), from the lake as it stands.
 
     Two passes: which signals fire does not depend on calibration, so the first pass finds them,
@@ -34,18 +37,42 @@ def signals_for_range(lake: Lake, settings: TracerSettings, start: pd.Timestamp,
     """
     s = settings
     lookback = DAY * s.feature_lookback_days
-    feats = lake.read("price_features", start - lookback, end - DAY)
-    in_range = feats[(feats["available_ts"] >= start) & (feats["available_ts"] < end)] if len(feats) else feats
-    pressure = pressure_by_day(lake, s, in_range.rename(columns={"available_ts": "decision_ts"})[["symbol", "decision_ts"]])
+    last_day = (end - pd.Timedelta(microseconds=1)).floor("D")  # end is exclusive, maybe mid-day
+    feats = lake.read("price_features", start - lookback, last_day)
+    in_range = (
+        feats[(feats["available_ts"] >= start) & (feats["available_ts"] < end)] if len(feats) else feats
+    )
+    pressure = pressure_by_day(
+        lake, s, in_range.rename(columns={"available_ts": "decision_ts"})[["symbol", "decision_ts"]]
+    )
     prior = lake.read("signals", start - DAY * math.ceil(s.cooldown_hours / 24 + 1), start - DAY)
     earlier = prior_outcomes(lake, start)
     first = compute_signals(feats, pressure, prior, earlier, s, degraded, start=start, end=end)
     if first.signals.empty:
         return first
-    bars_df = lake.read("bars", start - DAY, end - DAY + DAY * math.ceil(s.signal_horizon_hours / 24))
+    bars_df = lake.read("bars", start - DAY, last_day + DAY * math.ceil(s.signal_horizon_hours / 24))
     fresh = signal_observations(first.signals, bars_df)
-    outcomes = pd.concat([o for o in (earlier, fresh) if len(o)], ignore_index=True) if len(fresh) else earlier
+    outcomes = (
+        pd.concat([o for o in (earlier, fresh) if len(o)], ignore_index=True) if len(fresh) else earlier
+    )
     return compute_signals(feats, pressure, prior, outcomes, s, degraded, start=start, end=end)
+
+
+SIGNAL_INPUT_ASSETS = ("bars", "narratives")
+
+
+def degraded_flags(lake: Lake, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Provider flags for the days whose bars or narratives were degraded: signals those days are
+    held back (and counted) rather than computed from partial inputs."""
+    health = read_health(lake, start, end - DAY)
+    if len(health):
+        health = health[health["degraded"] & health["asset"].isin(SIGNAL_INPUT_ASSETS)]
+    if not len(health):
+        return pd.DataFrame(columns=["flag", "start_ts", "end_ts"])
+    day = pd.to_datetime(health["partition"].astype(str), utc=True)
+    return pd.DataFrame(
+        {"flag": "provider:" + health["provider"].astype(str), "start_ts": day, "end_ts": day + DAY}
+    )
 
 
 @dg.asset(
@@ -59,7 +86,8 @@ def signals_for_range(lake: Lake, settings: TracerSettings, start: pd.Timestamp,
 )
 def signals(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     start, end = window(context)
-    result = signals_for_range(tracer.lake, tracer.settings, start, end)
+    flags = degraded_flags(tracer.lake, start, end)
+    result = signals_for_range(tracer.lake, tracer.settings, start, end, flags if len(flags) else None)
     days = partition_days(context)
     counts = tracer.lake.write_partitions("signals", result.signals, days, by="decision_ts")
     tracer.lake.write_partitions("signals_held_back", result.held_back, days, by="decision_ts")
@@ -73,4 +101,5 @@ def signals(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mat
         longs=longs,
         shorts=len(out) - longs,
         held_back=dg.MetadataValue.json(result.held_back_counts),
+        **carry_degraded(tracer.lake, days),
     )
