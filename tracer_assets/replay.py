@@ -40,7 +40,7 @@ def replay_signals(
     news_provider,
 ) -> Replay:
     """Signals for decision times in [start, end) and their outcomes, two-pass calibrated as the asset is."""
-    lookback = pd.Timedelta(days=settings.feature_lookback_days)
+    lookback = pd.Timedelta(days=settings.feature_lookback_days)  # features need the full vol window
     horizon = pd.Timedelta(hours=settings.signal_horizon_hours)
     instruments = list(universe.instruments)
     bars = bars_provider.fetch_bars(instruments, start - lookback, end + horizon + pd.Timedelta(days=1))

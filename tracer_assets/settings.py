@@ -195,7 +195,15 @@ class TracerSettings(BaseSettings):
 
     # --- features and signals -------------------------------------------------------------
     vol_window_hours: int = Field(72, gt=1, description="Realised-volatility window.")
-    feature_lookback_days: int = Field(5, ge=1, description="Earlier partitions read for lookbacks.")
+    feature_lookback_days: int = Field(
+        21,
+        ge=1,
+        description="Calendar days of bars behind each day's features: enough that a stock's window of "
+        "vol_window_hours bars (about ten sessions) is full after weekends and holidays.",
+    )
+    signal_lookback_days: int = Field(
+        5, ge=2, description="Days of features behind a signal day (window, trend, staleness)."
+    )
     signal_window_hours: int = Field(12, gt=0, description="Window for pressure and price move.")
     signal_min_pressure: float = Field(
         0.2, ge=0.0, description="|pressure| needed for a signal (picked on sim 2024 H1; tests use 2025)."
@@ -208,6 +216,9 @@ class TracerSettings(BaseSettings):
     signal_prob_slope: float = Field(0.1, ge=0.0, description="Prior prob = prior + slope * strength.")
     cooldown_hours: int = Field(24, ge=0)
     digest_top_n: int = Field(5, gt=0)
+    digest_deliver_max_age_hours: int = Field(
+        26, ge=0, description="Digests older than this (backfills) are stored but not sent to the notifier."
+    )
 
     # --- signals (issue 5: divergence, confirmation, cooldown, sizing, calibration, digest) ---------
     signal_pressure_scale: float = Field(

@@ -7,6 +7,7 @@ import pandas as pd
 
 from tracer_assets.definitions import ALL_ASSETS, build_definitions
 from tracer_assets.defs.partitions import daily_partitions, weekly_partitions
+from tracer_assets.demo import QUIET_RUN_CONFIG
 
 
 def range_tags(start: str, end: str) -> dict[str, str]:
@@ -32,7 +33,12 @@ def run_range(
     results = []
     for assets, tags in plan:
         result = dg.materialize(
-            ALL_ASSETS, selection=assets, instance=instance, resources=resources, tags=tags
+            ALL_ASSETS,
+            selection=assets,
+            instance=instance,
+            resources=resources,
+            tags=tags,
+            run_config=QUIET_RUN_CONFIG,
         )
         assert result.success
         results.append(result)

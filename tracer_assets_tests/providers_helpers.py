@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -112,6 +112,16 @@ def fixed_now(ts: pd.Timestamp = FETCHED_AT) -> Callable[[], pd.Timestamp]:
     return lambda: ts
 
 
+def live_client(
+    cls: Callable[..., Any], settings: TracerSettings, harness: Harness | None = None, **clients: Any
+) -> tuple[Any, Harness]:
+    """``cls(settings, lake_root, ...)`` on the harness's resilience and a fixed clock; ``clients``
+    are its transports. Returns (provider, harness); pass ``harness`` to share breakers and clock."""
+    harness = harness or Harness(settings)
+    provider = cls(settings, settings.lake_root, resilience=harness.resilience(), now=fixed_now(), **clients)
+    return provider, harness
+
+
 # ---- local HTTP server (alpaca-py uses requests, so httpx.MockTransport cannot serve it) ----------
 
 
@@ -141,8 +151,33 @@ class Seen:
     body: bytes
 
 
-class LocalServer:
-    """``ThreadingHTTPServer`` on 127.0.0.1:0 in a daemon thread, routed on the parsed path and query.
+class ThreadedServer:
+    """A ``ThreadingHTTPServer`` on 127.0.0.1:0 serving ``handler`` in a daemon thread while in ``with``."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        # A short poll interval keeps shutdown (and so each test's teardown) fast.
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class LocalServer(ThreadedServer):
+    """A ``ThreadedServer`` routed on the parsed path and query.
 
     ``route(path, handler)``: handler(query) -> Reply, or a list of Replies served in order (the last
     one repeats).
@@ -182,17 +217,7 @@ class LocalServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        # A short poll interval keeps shutdown (and so each test's teardown) fast.
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__(Handler)
 
     def route(self, path: str, handler: Callable[[dict[str, str]], Reply] | list[Reply]) -> None:
         if isinstance(handler, list):
@@ -207,14 +232,6 @@ class LocalServer:
 
     def hits(self, path: str) -> list[Seen]:
         return [s for s in self.seen if s.path == path]
-
-    def __enter__(self) -> LocalServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 # ---- httpx mock transport ---------------------------------------------------------------------

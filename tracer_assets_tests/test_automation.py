@@ -13,13 +13,18 @@ from tracer_assets.universe import load_universe
 
 def test_hourly_tick_requests_todays_partition():
     ctx = dg.build_schedule_context(scheduled_execution_time=pd.Timestamp("2024-03-05 13:05", tz="UTC"))
-    request = hourly_agent_tick(ctx)
+    (request,) = hourly_agent_tick(ctx)
     assert request.partition_key == "2024-03-05"
     assert request.run_key == "tick-2024-03-05T13"
 
 
-def test_weekly_evaluation_requests_the_week_that_ended():
-    ctx = dg.build_schedule_context(scheduled_execution_time=pd.Timestamp("2024-03-11 01:30", tz="UTC"))
+def test_first_tick_after_midnight_also_finishes_yesterday():
+    ctx = dg.build_schedule_context(scheduled_execution_time=pd.Timestamp("2024-03-06 00:05", tz="UTC"))
+    assert [r.partition_key for r in hourly_agent_tick(ctx)] == ["2024-03-05", "2024-03-06"]
+
+
+def test_weekly_evaluation_requests_the_previous_week_after_the_slack():
+    ctx = dg.build_schedule_context(scheduled_execution_time=pd.Timestamp("2024-03-14 01:30", tz="UTC"))
     assert weekly_evaluation(ctx).partition_key == "2024-03-04"
 
 

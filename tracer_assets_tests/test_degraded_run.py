@@ -3,9 +3,7 @@
 
 import json
 import logging
-import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import dagster as dg
@@ -15,8 +13,7 @@ from tracer_assets.demo import run_demo
 from tracer_assets.lake import Lake
 from tracer_assets.providers.health import degraded_reasons
 from tracer_assets.providers.resilience import BREAKERS
-from tracer_assets_tests.conftest import isolated_env
-from tracer_assets_tests.providers_helpers import SENTINEL, scan_for
+from tracer_assets_tests.providers_helpers import SENTINEL, ThreadedServer, scan_for
 
 DAYS = 3
 UNIVERSE = """calendar: XNYS
@@ -38,7 +35,7 @@ FAST_RESILIENCE = {
 }
 
 
-class FailingServer:
+class FailingServer(ThreadedServer):
     """Answers 503 to every request; the body echoes the path and credential headers it received,
     as a careless server might, so a secret that is not redacted would land in the raw zone."""
 
@@ -73,42 +70,18 @@ class FailingServer:
             def log_message(self, *args) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> "FailingServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
-def demo_env(tmp_path, monkeypatch):
-    """A clean TRACER_* environment rooted in tmp_path, its own DAGSTER_HOME, a tiny universe."""
-    for key in list(os.environ):
-        if key.startswith("TRACER_"):
-            monkeypatch.delenv(key)
-    for key, value in isolated_env(tmp_path).items():
-        if key.startswith("TRACER_") or key == "DAGSTER_HOME":
-            monkeypatch.setenv(key, value)
+def demo_env(tracer_env, monkeypatch):
+    """``tracer_env`` (clean TRACER_* rooted in tmp_path, own DAGSTER_HOME), fast retries, a tiny universe."""
     for key, value in FAST_RESILIENCE.items():
         monkeypatch.setenv(key, value)
-    (tmp_path / "universe.yaml").write_text(UNIVERSE)
-    monkeypatch.setenv("TRACER_UNIVERSE", str(tmp_path / "universe.yaml"))
-    monkeypatch.chdir(tmp_path)
+    (tracer_env / "universe.yaml").write_text(UNIVERSE)
+    monkeypatch.setenv("TRACER_UNIVERSE", str(tracer_env / "universe.yaml"))
     BREAKERS.reset()  # breakers live for the process: start and end closed
-    yield tmp_path
+    yield tracer_env
     BREAKERS.reset()
 
 

@@ -23,10 +23,9 @@ from tracer_assets_tests.providers_helpers import (
     NVDA,
     SOL,
     TSLA,
-    Harness,
     LocalServer,
     Reply,
-    fixed_now,
+    live_client,
     make_settings,
     payload,
 )
@@ -52,11 +51,7 @@ def paged(first: str, second: str):
 def bars_provider(tmp_path, server, keys=False, **overrides):
     extra = {"alpaca_key_id": "key-id-123", "alpaca_secret_key": "secret-456"} if keys else {}
     settings = make_settings(tmp_path, alpaca_data_url=server.url, **extra, **overrides)
-    harness = Harness(settings)
-    provider = AlpacaBarsProvider(
-        settings, settings.lake_root, resilience=harness.resilience(), now=fixed_now()
-    )
-    return provider, harness
+    return live_client(AlpacaBarsProvider, settings)
 
 
 def test_crypto_bars_walk_every_page_and_follow_the_bars_contract(tmp_path, server):
@@ -324,10 +319,7 @@ def news_provider(tmp_path, server, **overrides):
         alpaca_secret_key="secret-456",
         **overrides,
     )
-    harness = Harness(settings)
-    return AlpacaNewsProvider(
-        settings, settings.lake_root, resilience=harness.resilience(), now=fixed_now()
-    ), harness
+    return live_client(AlpacaNewsProvider, settings)
 
 
 def test_news_walk_pages_and_map_symbols(tmp_path, server):

@@ -23,9 +23,8 @@ from tracer_assets_tests.providers_helpers import (
     NVDA,
     SOL,
     TSLA,
-    Harness,
     MockService,
-    fixed_now,
+    live_client,
     make_settings,
     payload,
     payload_json,
@@ -45,15 +44,7 @@ def ok(name: str):
 def news_provider(tmp_path, service, **overrides):
     overrides = {"perplexity_api_key": "pplx-test-key", "perplexity_symbols_per_request": 10, **overrides}
     settings = make_settings(tmp_path, **overrides)
-    harness = Harness(settings)
-    provider = PerplexityNewsProvider(
-        settings,
-        settings.lake_root,
-        resilience=harness.resilience(),
-        transport=service.transport,
-        now=fixed_now(),
-    )
-    return provider, harness
+    return live_client(PerplexityNewsProvider, settings, transport=service.transport)
 
 
 def test_structured_news_request_and_rows_with_sources(tmp_path):
@@ -248,16 +239,12 @@ def gamma_lookup(request: httpx.Request) -> httpx.Response:
 
 def discovery(tmp_path, pplx, gamma, **overrides):
     settings = make_settings(tmp_path, perplexity_api_key="pplx-test-key", **overrides)
-    harness = Harness(settings)
-    provider = PerplexityDiscoveryProvider(
+    return live_client(
+        PerplexityDiscoveryProvider,
         settings,
-        settings.lake_root,
-        resilience=harness.resilience(),
         perplexity_transport=pplx.transport,
         gamma_transport=gamma.transport,
-        now=fixed_now(),
     )
-    return provider, harness
 
 
 def test_discovery_confirms_candidates_through_gamma(tmp_path):

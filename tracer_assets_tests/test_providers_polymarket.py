@@ -29,9 +29,8 @@ from tracer_assets_tests.providers_helpers import (
     SOL,
     TSLA,
     UNIVERSE,
-    Harness,
     MockService,
-    fixed_now,
+    live_client,
     make_settings,
     payload,
     payload_json,
@@ -133,15 +132,7 @@ def open_and_closed(request: httpx.Request) -> httpx.Response:
 
 def gamma_provider(tmp_path, service, **overrides):
     settings = make_settings(tmp_path, **{"gamma_page_size": 3, **overrides})
-    harness = Harness(settings)
-    provider = PolymarketGammaProvider(
-        settings,
-        settings.lake_root,
-        resilience=harness.resilience(),
-        transport=service.transport,
-        now=fixed_now(),
-    )
-    return provider, harness
+    return live_client(PolymarketGammaProvider, settings, transport=service.transport)
 
 
 def test_snapshot_pages_open_markets_and_reads_the_days_resolutions(tmp_path):

@@ -31,6 +31,7 @@ from tracer_assets_tests.providers_helpers import (
     MockService,
     Reply,
     fixed_now,
+    live_client,
     make_settings,
     payload,
     payload_json,
@@ -222,21 +223,8 @@ def test_replay_news_and_markets(tmp_path):
             ),
         ),
     )
-    harness = Harness(settings)
-    news = PerplexityNewsProvider(
-        settings,
-        settings.lake_root,
-        resilience=harness.resilience(),
-        transport=pplx.transport,
-        now=fixed_now(),
-    )
-    markets = PolymarketGammaProvider(
-        settings,
-        settings.lake_root,
-        resilience=harness.resilience(),
-        transport=gamma.transport,
-        now=fixed_now(),
-    )
+    news, harness = live_client(PerplexityNewsProvider, settings, transport=pplx.transport)
+    markets, _ = live_client(PolymarketGammaProvider, settings, harness, transport=gamma.transport)
     day_start, day_end = START, START + pd.Timedelta(days=1)
     live_news = news.fetch_narratives([BTC, SOL, AAPL], day_start, day_end)
     as_of = pd.Timestamp("2024-01-02T12:00:00Z")

@@ -11,8 +11,14 @@ import pytest
 from tracer_assets.providers.outbox import OutboxNotifier, safe_key
 from tracer_assets.providers.raw_zone import RawZone
 from tracer_assets.providers.resilience import ProviderConfigError
-from tracer_assets.providers.telegram import TelegramNotifier, escape_html, split_message, strip_html
-from tracer_assets_tests.providers_helpers import Harness, MockService, fixed_now, make_settings, payload
+from tracer_assets.providers.telegram import (
+    TelegramNotifier,
+    escape_html,
+    message_chunks,
+    split_message,
+    strip_html,
+)
+from tracer_assets_tests.providers_helpers import MockService, live_client, make_settings, payload
 
 TOKEN = "123456:ABC-test-token"
 SEND = f"/bot{TOKEN}/sendMessage"
@@ -31,14 +37,7 @@ def notifier(tmp_path, service, **overrides):
     settings = make_settings(
         tmp_path, **{"telegram_bot_token": TOKEN, "telegram_chat_id": "-100123", **overrides}
     )
-    harness = Harness(settings)
-    return TelegramNotifier(
-        settings,
-        settings.lake_root,
-        resilience=harness.resilience(),
-        transport=service.transport,
-        now=fixed_now(),
-    ), harness
+    return live_client(TelegramNotifier, settings, transport=service.transport)
 
 
 def balanced(chunk: str) -> bool:
@@ -194,6 +193,18 @@ def test_split_message_respects_limit_lines_and_tags():
     assert all(len(p) <= 400 and balanced(p) for p in pieces)
     assert all(not re.search(r"&[a-z]*$", p.removesuffix("</b>")) for p in pieces)  # never inside an entity
     assert split_message("short", 4096) == ["short"]
+
+
+def test_text_that_is_not_well_formed_html_goes_as_escaped_plain_text(tmp_path):
+    chunks, note = message_chunks("<b>BTC</i> a < b & c", 4096)
+    assert chunks == ["BTC a &lt; b &amp; c"] and "bad markup" in note
+    assert message_chunks("<b>BTC</b>", 4096) == (["<b>BTC</b>"], None)
+    service = MockService()
+    service.route(SEND, ok_reply())
+    bot, _ = notifier(tmp_path, service)
+    delivery = bot.send("<b>unclosed\nfish & chips", key="k")
+    assert delivery.delivered and "plain text" in delivery.detail
+    assert json.loads(service.hits(SEND)[0].content)["text"] == "unclosed\nfish &amp; chips"
 
 
 def test_escape_html():

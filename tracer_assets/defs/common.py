@@ -21,9 +21,13 @@ def window(context: dg.AssetExecutionContext) -> tuple[pd.Timestamp, pd.Timestam
     return pd.Timestamp(tw.start).tz_convert("UTC"), pd.Timestamp(tw.end).tz_convert("UTC")
 
 
-def clip_to_now(end: pd.Timestamp) -> pd.Timestamp:
-    """Live runs on today's partition never ask for the future; past days are unaffected."""
-    now = pd.Timestamp.now(tz="UTC").floor("h")
+def clip_to_now(end: pd.Timestamp, resolution: str = "h") -> pd.Timestamp:
+    """Live runs on today's partition never ask for the future; past days are unaffected.
+
+    Bars use the hour (a bar opening after the last full hour is still forming); narratives use the
+    minute, so a story the news sensor saw at 14:20 is in the run it requested.
+    """
+    now = pd.Timestamp.now(tz="UTC").floor(resolution)
     return min(end, now)
 
 

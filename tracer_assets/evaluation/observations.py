@@ -41,19 +41,23 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in OBSERVATION_COLUMNS})
 
 
-def _close_known_at(bars: pd.DataFrame, queries: pd.DataFrame, time_col: str) -> pd.Series:
-    """Last close with available_ts <= queries[time_col], per symbol (NaN when none)."""
+def _close_known_at(bars: pd.DataFrame, queries: pd.DataFrame, time_col: str) -> pd.DataFrame:
+    """Last close with available_ts <= queries[time_col], per symbol, and that bar's available_ts
+    (NaN/NaT when none), indexed like ``queries``."""
     # merge_asof needs one resolution on both sides; the lake returns us, pandas arithmetic ns
-    b = bars[["symbol", "available_ts", "close"]].astype({"available_ts": "datetime64[ns, UTC]"})
+    # and one dtype for the "by" key (frames from the lake carry str, fresh ones object)
+    b = bars[["symbol", "available_ts", "close"]].astype(
+        {"available_ts": "datetime64[ns, UTC]", "symbol": str}
+    )
     b = b.sort_values("available_ts")
     q = (
         queries[["symbol", time_col]]
-        .astype({time_col: "datetime64[ns, UTC]"})
+        .astype({time_col: "datetime64[ns, UTC]", "symbol": str})
         .reset_index()
         .sort_values(time_col)
     )
     m = pd.merge_asof(q, b, left_on=time_col, right_on="available_ts", by="symbol", direction="backward")
-    return m.set_index("index")["close"].reindex(queries.index)
+    return m.set_index("index")[["close", "available_ts"]].reindex(queries.index)
 
 
 def signal_observations(signals: pd.DataFrame, bars: pd.DataFrame, source_model: str = "") -> pd.DataFrame:
@@ -65,12 +69,16 @@ def signal_observations(signals: pd.DataFrame, bars: pd.DataFrame, source_model:
     if signals.empty or bars.empty:
         return _empty()
     s = signals.copy()
+    s["decision_ts"] = pd.to_datetime(s["decision_ts"], utc=True)
     s["resolved_ts"] = s["decision_ts"] + pd.to_timedelta(s["horizon_hours"].astype(int), unit="h")
-    s["entry"] = _close_known_at(bars, s, "decision_ts")
-    s["exit"] = _close_known_at(bars, s, "resolved_ts")
+    s["entry"] = _close_known_at(bars, s, "decision_ts")["close"]
+    exit_ = _close_known_at(bars, s, "resolved_ts")
+    s["exit"], s["exit_bar_ts"] = exit_["close"], exit_["available_ts"]
     last_bar = bars.groupby("symbol")["available_ts"].max()
     known = s["resolved_ts"] <= s["symbol"].map(last_bar)
-    s = s[known & s["entry"].notna() & s["exit"].notna()]
+    # no bar closed between decision and horizon (e.g. a stock over a weekend): no outcome to score
+    moved = s["exit_bar_ts"] > s["decision_ts"].astype("datetime64[ns, UTC]")
+    s = s[known & s["entry"].notna() & s["exit"].notna() & moved.fillna(False)]
     if s.empty:
         return _empty()
     sign = np.where(s["direction"] == "long", 1.0, -1.0)
@@ -87,8 +95,8 @@ def signal_observations(signals: pd.DataFrame, bars: pd.DataFrame, source_model:
             "strength": s["strength"].astype(float).values,
             "source_model": source_model,
             "lead_hours": s["horizon_hours"].astype(int).values,
-            "decision_ts": s["decision_ts"].values,
-            "resolved_ts": s["resolved_ts"].values,
+            "decision_ts": s["decision_ts"].array,  # .array keeps the tz; .values drops it
+            "resolved_ts": s["resolved_ts"].array,
             "predicted_prob": s["internal_prob"].astype(float).values,
             "outcome": ((sign * (s["exit"].values - s["entry"].values)) > 0).astype(int),
         }

@@ -94,7 +94,14 @@ class Lake:
         os.close(fd)
         try:
             pq.write_table(arrow, tmp, compression="zstd")
+            with open(tmp, "rb") as fh:  # durable before it becomes visible
+                os.fsync(fh.fileno())
             os.replace(tmp, dest)  # atomic on POSIX: readers see the old file or the new one
+            dir_fd = os.open(dest.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

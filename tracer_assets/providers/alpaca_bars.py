@@ -10,7 +10,6 @@ out and counted (``stats``), never quarantined: they belong to another partition
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,9 @@ from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
 
 from tracer_assets.providers.alpaca_common import AlpacaPager, alpaca_keys, request_params
-from tracer_assets.providers.http import utc_now
-from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, RawZone, new_fetch_id
-from tracer_assets.providers.redact import Redactor
-from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable, Resilience
+from tracer_assets.providers.http import LiveProvider, as_utc
+from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
+from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable
 from tracer_assets.providers.results import FetchResult, concat_frames, frame_from_rows
 from tracer_assets.providers.symbols import (
     crypto_pair,
@@ -48,11 +46,6 @@ TABLE = "bars"
 BAR_EXTRAS = {"trade_count": "float64", "vwap": "float64", "timeframe": "str"}
 
 
-def _utc(ts: pd.Timestamp | str) -> pd.Timestamp:
-    ts = pd.Timestamp(ts)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def parse_bar_records(
     records: list[RawRecord],
     instruments: list[Instrument],
@@ -63,7 +56,7 @@ def parse_bar_records(
     source: str = "alpaca",
 ) -> tuple[pd.DataFrame, Counter]:
     """Bars of one fetch (its pages in order) as a ``bars`` frame; bad items go to ``quarantine``."""
-    start, end = _utc(start), _utc(end)
+    start, end = as_utc(start), as_utc(end)
     index = universe_index(instruments)
     offset = timeframe_offset(parse_timeframe(timeframe))
     stats: Counter = Counter()
@@ -150,30 +143,17 @@ def parse_bar_records(
     return frame, stats
 
 
-class AlpacaBarsProvider:
+class AlpacaBarsProvider(LiveProvider):
     """``BarsProvider`` over Alpaca market data (``TRACER_BARS_PROVIDER=alpaca``)."""
 
     name = "alpaca"
+    raw_provider = RAW_PROVIDER
 
-    def __init__(
-        self,
-        settings: TracerSettings,
-        lake_root: str | Path,
-        *,
-        resilience: Resilience | None = None,
-        raw_zone: RawZone | None = None,
-        redactor: Redactor | None = None,
-        now: Callable[[], pd.Timestamp] = utc_now,
-    ):
-        self.settings = settings
-        self.redactor = redactor or Redactor.from_settings(settings)
-        self.resilience = resilience or Resilience(settings, redactor=self.redactor)
-        self.raw_zone = raw_zone or RawZone(lake_root, settings.raw_zone_enabled, self.redactor)
-        self.now = now
+    def __init__(self, settings: TracerSettings, lake_root: str | Path, **parts: Any):
+        super().__init__(settings, lake_root, **parts)
         self.timeframe = settings.bar_timeframe
         self._tf = parse_timeframe(settings.bar_timeframe)
         self._pagers: dict[str, AlpacaPager] = {}
-        self.last_result: FetchResult | None = None
 
     def _pager(self, asset_class: str) -> AlpacaPager:
         if asset_class not in self._pagers:
@@ -224,12 +204,9 @@ class AlpacaBarsProvider:
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
     ) -> FetchResult:
         """Bars of ``instruments`` with open in [start, end), one paginated request per asset class."""
-        start, end = _utc(start), _utc(end)
-        quarantine = Quarantine(
-            RAW_PROVIDER, self.settings.quarantine_payload_max_chars, self.redactor, window=(start, end)
-        )
-        frames, reasons, stats = [], [], Counter()
-        attempts_before = self.resilience.attempts
+        start, end = as_utc(start), as_utc(end)
+        fetch = self.start_fetch((start, end))
+        frames, stats = [], Counter()
         for asset_class in ("crypto", "stock"):
             group = [i for i in instruments if i.asset_class == asset_class]
             if not group:
@@ -256,19 +233,14 @@ class AlpacaBarsProvider:
                 ):
                     records.append(record)
             except ProviderUnavailable as exc:
-                reasons.append(str(exc))
-                if exc.record is not None and exc.record.ok:
-                    records.append(exc.record)  # a malformed 2xx body: parsed into quarantine
+                if (kept := fetch.failed(exc)) is not None:
+                    records.append(kept)
             stats["pages"] += len([r for r in records if r.ok])
-            frame, parsed = parse_bar_records(records, group, start, end, self.timeframe, quarantine)
+            frame, parsed = parse_bar_records(records, group, start, end, self.timeframe, fetch.quarantine)
             stats.update(parsed)
             frames.append(frame)
-        stats["requests"] = self.resilience.attempts - attempts_before
-        stats["quarantined"] = len(quarantine)
-        frame = concat_frames(frames, TABLE, BAR_EXTRAS)
-        result = FetchResult(self.name, frame, quarantine.frame(), bool(reasons), reasons, dict(stats))
-        self.last_result = result
-        return result
+        self.last_result = fetch.result(concat_frames(frames, TABLE, BAR_EXTRAS), stats)
+        return self.last_result
 
     def fetch_bars(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp

@@ -25,16 +25,10 @@ from alpaca.common.rest import RESTClient
 from alpaca.data.timeframe import TimeFrame
 from requests.adapters import HTTPAdapter
 
-from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, RawZone
+from tracer_assets.providers.http import land_response
+from tracer_assets.providers.raw_zone import RawRecord, RawZone
 from tracer_assets.providers.redact import Redactor, install_log_redaction
-from tracer_assets.providers.resilience import (
-    FatalError,
-    PayloadError,
-    ProviderUnavailable,
-    Resilience,
-    RetryableError,
-    classify_status,
-)
+from tracer_assets.providers.resilience import FatalError, ProviderUnavailable, Resilience, RetryableError
 
 ALPACA_SERVICE = "alpaca_data"  # breaker key: bars and news share data.alpaca.markets and its rate limit
 
@@ -119,28 +113,23 @@ class AlpacaPager:
             raise FatalError(ALPACA_SERVICE, self.redactor.text(f"no response ({type(failure).__name__})"))
         response = self._captured[-1]
         endpoint = f"{self.client._api_version}{path}"
-        record = self.raw_zone.store(
+        return land_response(
+            ALPACA_SERVICE,
+            self.raw_zone,
+            self.redactor,
             self.raw_provider,
-            day,
+            status=response.status_code,
+            body=response.content,
+            headers=response.headers,
+            day=day,
             fetch_id=fetch_id,
             seq=seq,
             endpoint=endpoint,
             method="GET",
             params=params,
-            status=response.status_code,
-            body=response.content,
             fetched_at=self.now(),
-            headers=response.headers,
             context=context,
         )
-        classify_status(
-            ALPACA_SERVICE, response.status_code, response.headers, response.content, self.redactor, record
-        )
-        try:
-            record.json()
-        except RawDecodeError as exc:
-            raise PayloadError(ALPACA_SERVICE, self.redactor.text(str(exc)), record) from None
-        return record
 
     def pages(
         self,

@@ -10,7 +10,6 @@ counted (``stats['unmatched']``), not kept.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,9 @@ from alpaca.data.requests import NewsRequest
 
 from tracer_assets.lake import new_id
 from tracer_assets.providers.alpaca_common import AlpacaPager, alpaca_keys, request_params
-from tracer_assets.providers.http import utc_now
-from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, RawZone, new_fetch_id
-from tracer_assets.providers.redact import Redactor
-from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable, Resilience
+from tracer_assets.providers.http import LiveProvider, as_utc
+from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
+from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable
 from tracer_assets.providers.results import FetchResult, frame_from_rows
 from tracer_assets.providers.symbols import compact, to_universe, universe_index
 from tracer_assets.providers.validation import AlpacaNewsIn, Quarantine, first_time, validate_item
@@ -35,11 +33,6 @@ TABLE = "narratives"
 NEWS_EXTRAS = {"article_id": "str", "author": "str", "provider": "str"}
 
 
-def _utc(ts: pd.Timestamp | str) -> pd.Timestamp:
-    ts = pd.Timestamp(ts)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def parse_news_records(
     records: list[RawRecord],
     instruments: list[Instrument],
@@ -49,7 +42,7 @@ def parse_news_records(
     quarantine: Quarantine,
 ) -> tuple[pd.DataFrame, Counter]:
     """Narrative rows from the pages of one Alpaca news fetch; bad articles go to ``quarantine``."""
-    start, end = _utc(start), _utc(end)
+    start, end = as_utc(start), as_utc(end)
     index = universe_index(instruments)
     delay = pd.Timedelta(seconds=delay_s)
     stats: Counter = Counter()
@@ -128,28 +121,17 @@ def news_symbols(instruments: list[Instrument]) -> str:
     return ",".join(compact(i.symbol) if i.asset_class == "crypto" else i.symbol.upper() for i in instruments)
 
 
-class AlpacaNewsProvider:
+class AlpacaNewsProvider(LiveProvider):
     """``NewsProvider`` over Alpaca's news API."""
 
     name = "alpaca"
+    raw_provider = RAW_PROVIDER
 
-    def __init__(
-        self,
-        settings: TracerSettings,
-        lake_root: str | Path,
-        *,
-        resilience: Resilience | None = None,
-        raw_zone: RawZone | None = None,
-        redactor: Redactor | None = None,
-        now: Callable[[], pd.Timestamp] = utc_now,
-    ):
+    def __init__(self, settings: TracerSettings, lake_root: str | Path, **parts: Any):
         key, secret = alpaca_keys(settings)
         if not (key and secret):
             raise ProviderConfigError("Alpaca news needs TRACER_ALPACA_KEY_ID and TRACER_ALPACA_SECRET_KEY")
-        self.settings = settings
-        self.redactor = redactor or Redactor.from_settings(settings)
-        self.resilience = resilience or Resilience(settings, redactor=self.redactor)
-        self.raw_zone = raw_zone or RawZone(lake_root, settings.raw_zone_enabled, self.redactor)
+        super().__init__(settings, lake_root, **parts)
         self.pager = AlpacaPager(
             NewsClient(key, secret, url_override=settings.alpaca_data_url.rstrip("/")),
             raw_provider=RAW_PROVIDER,
@@ -157,19 +139,15 @@ class AlpacaNewsProvider:
             raw_zone=self.raw_zone,
             redactor=self.redactor,
             timeout_s=settings.http_timeout_s,
-            now=now,
+            now=self.now,
         )
-        self.last_result: FetchResult | None = None
 
     def fetch_narratives_result(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
     ) -> FetchResult:
         """Articles created in [start, end) that name a symbol of ``instruments``, all pages."""
-        start, end = _utc(start), _utc(end)
-        quarantine = Quarantine(
-            RAW_PROVIDER, self.settings.quarantine_payload_max_chars, self.redactor, window=(start, end)
-        )
-        attempts_before = self.resilience.attempts
+        start, end = as_utc(start), as_utc(end)
+        fetch = self.start_fetch((start, end))
         params = request_params(NewsRequest(symbols=news_symbols(instruments), start=start, end=end))
         params["limit"] = self.settings.alpaca_news_page_limit
         context = {
@@ -178,7 +156,6 @@ class AlpacaNewsProvider:
             "symbols": [i.symbol for i in instruments],
         }
         records: list[RawRecord] = []
-        reasons: list[str] = []
         try:
             for record in self.pager.pages(
                 "/news",
@@ -191,18 +168,14 @@ class AlpacaNewsProvider:
             ):
                 records.append(record)
         except ProviderUnavailable as exc:
-            reasons.append(str(exc))
-            if exc.record is not None and exc.record.ok:
-                records.append(exc.record)
+            if (kept := fetch.failed(exc)) is not None:
+                records.append(kept)
         frame, stats = parse_news_records(
-            records, instruments, start, end, self.settings.news_available_delay_s, quarantine
+            records, instruments, start, end, self.settings.news_available_delay_s, fetch.quarantine
         )
         stats["pages"] = len([r for r in records if r.ok])
-        stats["requests"] = self.resilience.attempts - attempts_before
-        stats["quarantined"] = len(quarantine)
-        result = FetchResult(self.name, frame, quarantine.frame(), bool(reasons), reasons, dict(stats))
-        self.last_result = result
-        return result
+        self.last_result = fetch.result(frame, stats)
+        return self.last_result
 
     def fetch_narratives(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp

@@ -7,12 +7,11 @@ the existing file, so a retried run never delivers twice.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from tracer_assets.providers.protocols import Delivery
+from tracer_assets.providers.raw_zone import atomic_write
 from tracer_assets.settings import TracerSettings
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -27,15 +26,9 @@ def safe_key(key: str) -> str:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically, creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text.encode("utf-8"))
 
 
 class OutboxNotifier:

@@ -10,7 +10,6 @@ know goes to quarantine ("not confirmed by Gamma"), so an invented market never 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,11 @@ from urllib.parse import urlsplit
 import httpx
 import pandas as pd
 
-from tracer_assets.providers.http import utc_now
+from tracer_assets.providers.http import LiveProvider, as_utc
 from tracer_assets.providers.perplexity import AnswerError, PerplexityClient, answer_json
 from tracer_assets.providers.polymarket_gamma import GammaClient, markets_in, parse_gamma_records
-from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, RawZone, new_fetch_id
-from tracer_assets.providers.redact import Redactor
-from tracer_assets.providers.resilience import ProviderUnavailable, Resilience
+from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
+from tracer_assets.providers.resilience import ProviderUnavailable
 from tracer_assets.providers.results import FetchResult
 from tracer_assets.providers.symbols import to_universe, universe_index
 from tracer_assets.providers.validation import Quarantine
@@ -136,31 +134,27 @@ def parse_candidates(
     return found
 
 
-class PerplexityDiscoveryProvider:
+class PerplexityDiscoveryProvider(LiveProvider):
     """``MarketsProvider``: Perplexity proposes, Gamma confirms."""
 
     name = "perplexity"
+    raw_provider = RAW_PROVIDER
 
     def __init__(
         self,
         settings: TracerSettings,
         lake_root: str | Path,
         *,
-        resilience: Resilience | None = None,
-        raw_zone: RawZone | None = None,
-        redactor: Redactor | None = None,
         perplexity_transport: httpx.BaseTransport | None = None,
         gamma_transport: httpx.BaseTransport | None = None,
-        now: Callable[[], pd.Timestamp] = utc_now,
+        **parts: Any,
     ):
-        self.settings = settings
-        self.redactor = redactor or Redactor.from_settings(settings)
-        self.resilience = resilience or Resilience(settings, redactor=self.redactor)
-        self.raw_zone = raw_zone or RawZone(lake_root, settings.raw_zone_enabled, self.redactor)
-        common = dict(resilience=self.resilience, raw_zone=self.raw_zone, redactor=self.redactor, now=now)
+        super().__init__(settings, lake_root, **parts)
+        common = dict(
+            resilience=self.resilience, raw_zone=self.raw_zone, redactor=self.redactor, now=self.now
+        )
         self.perplexity = PerplexityClient(settings, transport=perplexity_transport, **common)
         self.gamma = GammaClient(settings, transport=gamma_transport, **common)
-        self.last_result: FetchResult | None = None
 
     def _confirm(self, cand: Candidate, day: str, as_of: pd.Timestamp) -> RawRecord | None:
         """The first Gamma answer that holds the candidate's market; None if none does."""
@@ -182,12 +176,10 @@ class PerplexityDiscoveryProvider:
         return None
 
     def fetch_markets_result(self, instruments: list[Instrument], as_of: pd.Timestamp) -> FetchResult:
-        as_of = pd.Timestamp(as_of)
-        as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
+        as_of = as_utc(as_of)
         day = as_of.strftime("%Y-%m-%d")
-        quarantine = Quarantine(RAW_PROVIDER, self.settings.quarantine_payload_max_chars, self.redactor)
-        attempts_before = self.resilience.attempts
-        reasons: list[str] = []
+        fetch = self.start_fetch()
+        quarantine = fetch.quarantine
         stats: Counter = Counter()
         try:
             answer = self.perplexity.ask(
@@ -202,8 +194,7 @@ class PerplexityDiscoveryProvider:
                 context={"as_of": as_of.isoformat(), "symbols": [i.symbol for i in instruments]},
             )
         except ProviderUnavailable as exc:
-            reasons.append(str(exc))
-            answer = exc.record if exc.record is not None and exc.record.ok else None
+            answer = fetch.failed(exc)
         candidates = parse_candidates(answer, instruments, as_of, quarantine) if answer is not None else []
         stats["candidates"] = len(candidates)
         confirmed: list[RawRecord] = []
@@ -211,7 +202,7 @@ class PerplexityDiscoveryProvider:
             try:
                 record = self._confirm(cand, day, as_of)
             except ProviderUnavailable as exc:
-                reasons.append(str(exc))
+                fetch.reasons.append(str(exc))  # a failed confirmation confirms nothing: no record kept
                 continue
             if record is None:
                 quarantine.add(
@@ -224,11 +215,8 @@ class PerplexityDiscoveryProvider:
             confirmed, instruments, as_of, quarantine, self.settings.market_resolved_price_min
         )
         stats.update(parsed)
-        stats["requests"] = self.resilience.attempts - attempts_before
-        stats["quarantined"] = len(quarantine)
-        result = FetchResult(self.name, frame, quarantine.frame(), bool(reasons), reasons, dict(stats))
-        self.last_result = result
-        return result
+        self.last_result = fetch.result(frame, stats)
+        return self.last_result
 
     def fetch_markets(self, instruments: list[Instrument], as_of: pd.Timestamp) -> pd.DataFrame:
         return self.fetch_markets_result(instruments, as_of).frame

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,11 +19,10 @@ import httpx
 import pandas as pd
 
 from tracer_assets.lake import new_id
-from tracer_assets.providers.http import utc_now
+from tracer_assets.providers.http import LiveProvider, as_utc
 from tracer_assets.providers.perplexity import AnswerError, PerplexityClient, answer_json, answer_sources
-from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, RawZone, new_fetch_id
-from tracer_assets.providers.redact import Redactor
-from tracer_assets.providers.resilience import ProviderUnavailable, Resilience
+from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
+from tracer_assets.providers.resilience import ProviderUnavailable
 from tracer_assets.providers.results import FetchResult, frame_from_rows
 from tracer_assets.providers.symbols import to_universe, universe_index
 from tracer_assets.providers.validation import NewsItemIn, Quarantine, first_time, validate_item
@@ -74,11 +72,6 @@ def news_prompt(instruments: list[Instrument], start: pd.Timestamp, end: pd.Time
     )
 
 
-def _utc(ts: pd.Timestamp | str) -> pd.Timestamp:
-    ts = pd.Timestamp(ts)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def parse_perplexity_news_records(
     records: list[RawRecord],
     instruments: list[Instrument],
@@ -87,7 +80,7 @@ def parse_perplexity_news_records(
     quarantine: Quarantine,
 ) -> tuple[pd.DataFrame, Counter]:
     """Narrative rows from stored Perplexity answers; bad items go to ``quarantine``."""
-    start, end = _utc(start), _utc(end)
+    start, end = as_utc(start), as_utc(end)
     index = universe_index(instruments)
     stats: Counter = Counter()
     rows: list[dict[str, Any]] = []
@@ -163,46 +156,37 @@ def parse_perplexity_news_records(
     return frame, stats
 
 
-class PerplexityNewsProvider:
+class PerplexityNewsProvider(LiveProvider):
     """``NewsProvider`` over Perplexity's search-backed chat completions."""
 
     name = "perplexity"
+    raw_provider = RAW_PROVIDER
 
     def __init__(
         self,
         settings: TracerSettings,
         lake_root: str | Path,
         *,
-        resilience: Resilience | None = None,
-        raw_zone: RawZone | None = None,
-        redactor: Redactor | None = None,
         transport: httpx.BaseTransport | None = None,
-        now: Callable[[], pd.Timestamp] = utc_now,
+        **parts: Any,
     ):
-        self.settings = settings
-        self.redactor = redactor or Redactor.from_settings(settings)
-        self.resilience = resilience or Resilience(settings, redactor=self.redactor)
-        self.raw_zone = raw_zone or RawZone(lake_root, settings.raw_zone_enabled, self.redactor)
+        super().__init__(settings, lake_root, **parts)
         self.client = PerplexityClient(
             settings,
             resilience=self.resilience,
             raw_zone=self.raw_zone,
             redactor=self.redactor,
             transport=transport,
-            now=now,
+            now=self.now,
         )
-        self.last_result: FetchResult | None = None
 
     def fetch_narratives_result(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
     ) -> FetchResult:
-        start, end = _utc(start), _utc(end)
-        quarantine = Quarantine(
-            RAW_PROVIDER, self.settings.quarantine_payload_max_chars, self.redactor, window=(start, end)
-        )
-        attempts_before = self.resilience.attempts
+        start, end = as_utc(start), as_utc(end)
+        fetch = self.start_fetch((start, end))
         size = self.settings.perplexity_symbols_per_request
-        records, reasons = [], []
+        records: list[RawRecord] = []
         for seq, first in enumerate(range(0, len(instruments), size)):
             group = instruments[first : first + size]
             context = {
@@ -225,15 +209,11 @@ class PerplexityNewsProvider:
                     )
                 )
             except ProviderUnavailable as exc:
-                reasons.append(str(exc))
-                if exc.record is not None and exc.record.ok:
-                    records.append(exc.record)
-        frame, stats = parse_perplexity_news_records(records, instruments, start, end, quarantine)
-        stats["requests"] = self.resilience.attempts - attempts_before
-        stats["quarantined"] = len(quarantine)
-        result = FetchResult(self.name, frame, quarantine.frame(), bool(reasons), reasons, dict(stats))
-        self.last_result = result
-        return result
+                if (kept := fetch.failed(exc)) is not None:
+                    records.append(kept)
+        frame, stats = parse_perplexity_news_records(records, instruments, start, end, fetch.quarantine)
+        self.last_result = fetch.result(frame, stats)
+        return self.last_result
 
     def fetch_narratives(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp

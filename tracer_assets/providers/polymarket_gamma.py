@@ -19,7 +19,7 @@ import httpx
 import pandas as pd
 
 from tracer_assets.polymarket.gamma_parse import MARKET_EXTRAS, SymbolMatcher, parse_market
-from tracer_assets.providers.http import HttpCaller, utc_now
+from tracer_assets.providers.http import HttpCaller, LiveProvider, as_utc, utc_now
 from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, RawZone, new_fetch_id
 from tracer_assets.providers.redact import Redactor
 from tracer_assets.providers.resilience import ProviderUnavailable, Resilience
@@ -32,11 +32,6 @@ from tracer_assets.universe import Instrument
 RAW_PROVIDER = "polymarket_gamma"
 GAMMA_SERVICE = "polymarket_gamma"
 TABLE = "polymarket_markets"
-
-
-def _utc(ts: pd.Timestamp | str) -> pd.Timestamp:
-    ts = pd.Timestamp(ts)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def markets_in(body: Any, kind: str) -> list[Any] | None:
@@ -62,7 +57,7 @@ def parse_gamma_records(
     resolved_price_min: float,
 ) -> tuple[pd.DataFrame, Counter]:
     """Market rows from stored Gamma responses, linked to ``instruments``; the latest copy of a market wins."""
-    as_of = _utc(as_of)
+    as_of = as_utc(as_of)
     matcher = SymbolMatcher(instruments)
     index = universe_index(instruments)
     stats: Counter = Counter()
@@ -178,35 +173,29 @@ class GammaClient:
         )
 
 
-class PolymarketGammaProvider:
+class PolymarketGammaProvider(LiveProvider):
     """``MarketsProvider`` over Gamma ``/markets``."""
 
     name = "polymarket"
+    raw_provider = RAW_PROVIDER
 
     def __init__(
         self,
         settings: TracerSettings,
         lake_root: str | Path,
         *,
-        resilience: Resilience | None = None,
-        raw_zone: RawZone | None = None,
-        redactor: Redactor | None = None,
         transport: httpx.BaseTransport | None = None,
-        now: Callable[[], pd.Timestamp] = utc_now,
+        **parts: Any,
     ):
-        self.settings = settings
-        self.redactor = redactor or Redactor.from_settings(settings)
-        self.resilience = resilience or Resilience(settings, redactor=self.redactor)
-        self.raw_zone = raw_zone or RawZone(lake_root, settings.raw_zone_enabled, self.redactor)
+        super().__init__(settings, lake_root, **parts)
         self.gamma = GammaClient(
             settings,
             resilience=self.resilience,
             raw_zone=self.raw_zone,
             redactor=self.redactor,
             transport=transport,
-            now=now,
+            now=self.now,
         )
-        self.last_result: FetchResult | None = None
 
     def queries(self, as_of: pd.Timestamp) -> list[tuple[str, dict[str, Any]]]:
         day = as_of.normalize()
@@ -223,25 +212,21 @@ class PolymarketGammaProvider:
         return [("open markets", open_params), ("markets ended that day", closed_params)]
 
     def fetch_markets_result(self, instruments: list[Instrument], as_of: pd.Timestamp) -> FetchResult:
-        as_of = _utc(as_of)
-        quarantine = Quarantine(RAW_PROVIDER, self.settings.quarantine_payload_max_chars, self.redactor)
-        attempts_before = self.resilience.attempts
+        as_of = as_utc(as_of)
+        fetch = self.start_fetch()
         day = as_of.strftime("%Y-%m-%d")
-        records, reasons = [], []
+        records: list[RawRecord] = []
         for what, params in self.queries(as_of):
             got, stopped = self.gamma.paged(params, day=day, what=what, context={"as_of": as_of.isoformat()})
             records.extend(got)
             if stopped:
-                reasons.append(stopped)
+                fetch.reasons.append(stopped)
         frame, stats = parse_gamma_records(
-            records, instruments, as_of, quarantine, self.settings.market_resolved_price_min
+            records, instruments, as_of, fetch.quarantine, self.settings.market_resolved_price_min
         )
         stats["pages"] = len([r for r in records if r.ok])
-        stats["requests"] = self.resilience.attempts - attempts_before
-        stats["quarantined"] = len(quarantine)
-        result = FetchResult(self.name, frame, quarantine.frame(), bool(reasons), reasons, dict(stats))
-        self.last_result = result
-        return result
+        self.last_result = fetch.result(frame, stats)
+        return self.last_result
 
     def fetch_markets(self, instruments: list[Instrument], as_of: pd.Timestamp) -> pd.DataFrame:
         return self.fetch_markets_result(instruments, as_of).frame

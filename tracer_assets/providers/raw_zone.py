@@ -102,7 +102,8 @@ def new_fetch_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def _atomic_write(dest: Path, data: bytes) -> None:
+def atomic_write(dest: Path, data: bytes) -> None:
+    """Write ``data`` to ``dest`` via a temp file and a rename: readers see all of it or nothing."""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -163,11 +164,9 @@ class RawZone:
         folder.mkdir(parents=True, exist_ok=True)
         stem = f"{record.fetched_at.strftime('%Y%m%dT%H%M%S%fZ')}-{fetch_id}-{seq:04d}-{uuid.uuid4().hex[:6]}"
         body_path = folder / f"{stem}.body"
-        _atomic_write(body_path, record.body)
+        atomic_write(body_path, record.body)
         record = replace(record, path=str(body_path.relative_to(self.lake_root)))
-        _atomic_write(
-            folder / f"{stem}.json", json.dumps(record.sidecar(), indent=1, sort_keys=True).encode()
-        )
+        atomic_write(folder / f"{stem}.json", json.dumps(record.sidecar(), indent=1, sort_keys=True).encode())
         return record
 
     # ---- reads ----------------------------------------------------------------------------

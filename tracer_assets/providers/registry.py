@@ -8,6 +8,7 @@ failed for one asset is skipped by the next until its cool-down passes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +97,13 @@ def _require(kind: str, settings: TracerSettings, universe: Universe | None) -> 
         raise ProviderConfigError("; ".join(problems))
 
 
-def _shared(settings: TracerSettings) -> tuple[Redactor, Resilience]:
+def _live(provider_cls: Callable[..., Any], settings: TracerSettings, lake_root: str | Path):
+    """A real client on its own redactor (installed on the log handlers) and the shared breakers."""
     redactor = Redactor.from_settings(settings)
     install_log_redaction(redactor)
-    return redactor, Resilience(settings, redactor=redactor)
+    return provider_cls(
+        settings, lake_root, resilience=Resilience(settings, redactor=redactor), redactor=redactor
+    )
 
 
 def _sim(settings: TracerSettings, universe: Universe | None):
@@ -119,8 +123,7 @@ def build_bars_provider(settings: TracerSettings, lake_root: str | Path, univers
     _require("bars", settings, universe if universe is not None else _universe_or_none(settings))
     from tracer_assets.providers.alpaca_bars import AlpacaBarsProvider
 
-    redactor, resilience = _shared(settings)
-    return AlpacaBarsProvider(settings, lake_root, resilience=resilience, redactor=redactor)
+    return _live(AlpacaBarsProvider, settings, lake_root)
 
 
 def build_news_provider(settings: TracerSettings, lake_root: str | Path, universe: Universe | None = None):
@@ -132,14 +135,13 @@ def build_news_provider(settings: TracerSettings, lake_root: str | Path, univers
 
         return ReplayNewsProvider(settings, lake_root)
     _require("news", settings, universe)
-    redactor, resilience = _shared(settings)
     if settings.news_provider == "alpaca":
         from tracer_assets.providers.alpaca_news import AlpacaNewsProvider
 
-        return AlpacaNewsProvider(settings, lake_root, resilience=resilience, redactor=redactor)
+        return _live(AlpacaNewsProvider, settings, lake_root)
     from tracer_assets.providers.perplexity_news import PerplexityNewsProvider
 
-    return PerplexityNewsProvider(settings, lake_root, resilience=resilience, redactor=redactor)
+    return _live(PerplexityNewsProvider, settings, lake_root)
 
 
 def build_markets_provider(settings: TracerSettings, lake_root: str | Path, universe: Universe | None = None):
@@ -151,14 +153,13 @@ def build_markets_provider(settings: TracerSettings, lake_root: str | Path, univ
 
         return ReplayMarketsProvider(settings, lake_root)
     _require("markets", settings, universe)
-    redactor, resilience = _shared(settings)
     if settings.markets_provider == "polymarket":
         from tracer_assets.providers.polymarket_gamma import PolymarketGammaProvider
 
-        return PolymarketGammaProvider(settings, lake_root, resilience=resilience, redactor=redactor)
+        return _live(PolymarketGammaProvider, settings, lake_root)
     from tracer_assets.providers.perplexity_discovery import PerplexityDiscoveryProvider
 
-    return PerplexityDiscoveryProvider(settings, lake_root, resilience=resilience, redactor=redactor)
+    return _live(PerplexityDiscoveryProvider, settings, lake_root)
 
 
 def build_notifier(settings: TracerSettings, lake_root: str | Path | None = None):
@@ -170,7 +171,4 @@ def build_notifier(settings: TracerSettings, lake_root: str | Path | None = None
     _require("notifier", settings, None)
     from tracer_assets.providers.telegram import TelegramNotifier
 
-    redactor, resilience = _shared(settings)
-    return TelegramNotifier(
-        settings, lake_root or settings.lake_root, resilience=resilience, redactor=redactor
-    )
+    return _live(TelegramNotifier, settings, lake_root or settings.lake_root)

@@ -12,14 +12,21 @@ included, so the asset layer has one call for all of them.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from tracer_assets.lake import new_id
 from tracer_assets.lake.schemas import CONTRACT, TS
-from tracer_assets.providers.validation import empty_quarantine
+from tracer_assets.providers.validation import Quarantine, empty_quarantine
+
+if TYPE_CHECKING:
+    from tracer_assets.providers.raw_zone import RawRecord
+    from tracer_assets.providers.redact import Redactor
+    from tracer_assets.providers.resilience import ProviderUnavailable, Resilience
+    from tracer_assets.settings import TracerSettings
 
 RUN_HEALTH_COLUMNS = [
     "health_id",
@@ -61,6 +68,43 @@ class FetchResult:
 
     def health_row(self, run_id: str, asset: str, partition: str, ts: pd.Timestamp) -> dict[str, Any]:
         return run_health_row(run_id, asset, partition, self.provider, self.degraded, self.reason, ts)
+
+
+class LiveFetch:
+    """One fetch of a live provider: its quarantine, why it degraded, and how many requests it sent."""
+
+    def __init__(
+        self,
+        provider: str,
+        raw_provider: str,
+        settings: TracerSettings,
+        redactor: Redactor,
+        resilience: Resilience,
+        window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    ):
+        self.provider = provider
+        self.quarantine = Quarantine(
+            raw_provider, settings.quarantine_payload_max_chars, redactor, window=window
+        )
+        self.reasons: list[str] = []
+        self._resilience = resilience
+        self._attempts_before = resilience.attempts
+
+    def failed(self, exc: ProviderUnavailable) -> RawRecord | None:
+        """Note why the fetch degraded; the 2xx record the failure carries (a malformed body), if any.
+
+        That record is still parsed, so its body lands in quarantine instead of being lost.
+        """
+        self.reasons.append(str(exc))
+        return exc.record if exc.record is not None and exc.record.ok else None
+
+    def result(self, frame: pd.DataFrame, stats: Counter) -> FetchResult:
+        """The ``FetchResult``, with ``stats`` completed by the requests sent and the rows quarantined."""
+        stats["requests"] = self._resilience.attempts - self._attempts_before
+        stats["quarantined"] = len(self.quarantine)
+        return FetchResult(
+            self.provider, frame, self.quarantine.frame(), bool(self.reasons), self.reasons, dict(stats)
+        )
 
 
 def run_health_row(

@@ -78,7 +78,8 @@ def prepare_outcomes(
             "outcome": outcome.astype(float),
         }
     ).dropna()
-    return out.sort_values("resolved_ts", kind="stable").reset_index(drop=True)
+    # full sort key: outcomes gathered in a different order (lake + fresh) must fit identically
+    return out.sort_values(["resolved_ts", "strength", "outcome"], kind="stable").reset_index(drop=True)
 
 
 def _fit(x: np.ndarray, y: np.ndarray, method: str):

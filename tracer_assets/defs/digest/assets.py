@@ -1,6 +1,7 @@
 """Digest domain: the day's ranked top-N signals as chat text, delivered once per content."""
 
 import json
+import math
 from pathlib import Path
 
 import dagster as dg
@@ -42,24 +43,25 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
     notifier = tracer.notifier()
     frames, counts, deliveries = [], {}, []
     artifacts_dir = Path(s.lake_root) / "artifacts" / "digest"
+    window_days = math.ceil(s.digest_window_hours / 24)
+    now = pd.Timestamp.now(tz="UTC")
     for day in partition_days(context):
         start = pd.Timestamp(day, tz="UTC")
         as_of = clip_to_now(start + DAY - pd.Timedelta(seconds=1))
-        sigs = tracer.lake.read("signals", day, day)
+        # the ranking looks back digest_window_hours, which reaches into earlier days' signals
+        sigs = tracer.lake.read("signals", start - DAY * window_days, day)
         markets = tracer.lake.read("polymarket_markets", day, day)
         built = build_digest(sigs, markets, s, as_of, degraded_inputs(tracer.lake, day))
         tracer.lake.write_partition("digest", day, built.rows)
         artifacts_dir.mkdir(parents=True, exist_ok=True)
         (artifacts_dir / f"{day}.json").write_text(json.dumps(built.artifact, indent=2, default=str))
-        delivery = notifier.send(built.text, key=built.digest_id)
-        deliveries.append(
-            {
-                "day": day,
-                "digest_id": built.digest_id,
-                "delivered": delivery.delivered,
-                "chunks": delivery.chunks,
-            }
-        )
+        # a backfill of old days rebuilds their digests but does not push a year of stale messages
+        if now - as_of <= pd.Timedelta(hours=s.digest_deliver_max_age_hours):
+            delivery = notifier.send(built.text, key=built.digest_id)
+            sent, chunks = delivery.delivered, delivery.chunks
+        else:
+            sent, chunks = False, 0
+        deliveries.append({"day": day, "digest_id": built.digest_id, "delivered": sent, "chunks": chunks})
         counts[day] = len(built.rows)
         frames.append(built.rows)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

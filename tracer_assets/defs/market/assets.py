@@ -1,6 +1,7 @@
 """Market domain: hourly bars from the selected provider and the price features built on them."""
 
 import dagster as dg
+import pandas as pd
 
 from tracer_assets.defs.common import DAILY_FRESHNESS, DAY, clip_to_now, partition_days, table_result, window
 from tracer_assets.defs.ops.health import days_to_write, fetch_recorded
@@ -34,6 +35,23 @@ def bars(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Materi
     return table_result("bars", df, counts, symbols=int(df["symbol"].nunique()) if len(df) else 0, **health)
 
 
+def features_by_day(
+    bars_df: pd.DataFrame, days: list[str], lookback: pd.Timedelta, vol_window: int
+) -> pd.DataFrame:
+    """Each day's features from exactly that day's bars plus ``lookback`` before it, so a day computed
+    alone equals the same day inside a range (rolling windows carry floating-point state from where
+    they start)."""
+    if bars_df.empty:
+        return compute_price_features(bars_df, vol_window)
+    ts = bars_df["ts"]
+    out = []
+    for day in days:
+        d0 = pd.Timestamp(day, tz="UTC")
+        feats = compute_price_features(bars_df[(ts >= d0 - lookback) & (ts < d0 + DAY)], vol_window)
+        out.append(feats[feats["ts"] >= d0])
+    return pd.concat(out, ignore_index=True)
+
+
 @dg.asset(
     **DAILY,
     group_name="market",
@@ -45,9 +63,8 @@ def bars(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Materi
 def price_features(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     s = tracer.settings
     start, end = window(context)
-    history_start = start - DAY * s.feature_lookback_days
-    bars_df = tracer.lake.read("bars", history_start, end - DAY)
-    feats = compute_price_features(bars_df, s.vol_window_hours)
-    feats = feats[(feats["ts"] >= start) & (feats["ts"] < end)] if len(feats) else feats
+    lookback = DAY * s.feature_lookback_days
+    bars_df = tracer.lake.read("bars", start - lookback, end - DAY)
+    feats = features_by_day(bars_df, partition_days(context), lookback, s.vol_window_hours)
     counts = tracer.lake.write_partitions("price_features", feats, partition_days(context), by="ts")
     return table_result("price_features", feats, counts, lookback_days=s.feature_lookback_days)

@@ -22,7 +22,7 @@ def narratives(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.
     provider = tracer.news_provider()
     instruments = list(tracer.universe.instruments)
     result, health = fetch_recorded(
-        context, tracer, provider, "fetch_narratives", instruments, start, clip_to_now(end)
+        context, tracer, provider, "fetch_narratives", instruments, start, clip_to_now(end, "min")
     )
     df = result.frame
     written = days_to_write(tracer.lake, "narratives", partition_days(context), result, by="event_ts")
@@ -32,7 +32,7 @@ def narratives(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.
         # the sim's hidden truth goes to its own root, which the pipeline never reads
         from tracer_assets.lake import Lake
 
-        truth_df = truth(list(tracer.universe.instruments), start, clip_to_now(end))
+        truth_df = truth(list(tracer.universe.instruments), start, clip_to_now(end, "min"))
         Lake(tracer.settings.sim_truth_root).write_partitions(
             "narrative_truth", truth_df.assign(available_ts=truth_df["event_ts"]), partition_days(context)
         )

@@ -38,18 +38,24 @@ def today_key(now: pd.Timestamp | None = None) -> str:
     job=agent_job,
     cron_schedule="5 * * * *",
     execution_timezone="UTC",
-    description="Hourly agent tick: re-materialize today's partition (idempotent).",
+    description="Hourly agent tick: re-materialize today's partition (idempotent); the first tick after "
+    "midnight also finishes yesterday, whose last hour no earlier tick could see.",
 )
-def hourly_agent_tick(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def hourly_agent_tick(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
     now = pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC")
-    return dg.RunRequest(run_key=f"tick-{now:%Y-%m-%dT%H}", partition_key=today_key(now))
+    requests = [dg.RunRequest(run_key=f"tick-{now:%Y-%m-%dT%H}", partition_key=today_key(now))]
+    if now.hour == 0:
+        yesterday = today_key(now - pd.Timedelta(days=1))
+        requests.insert(0, dg.RunRequest(run_key=f"tick-{yesterday}-close", partition_key=yesterday))
+    return requests
 
 
 @dg.schedule(
     job=evaluation_job,
-    cron_schedule="30 1 * * 1",
+    cron_schedule="30 1 * * 4",
     execution_timezone="UTC",
-    description="Weekly evaluation of the week that just ended.",
+    description="Weekly evaluation of the previous week, on Thursday: observations resolved late in a "
+    "week (markets settle after their end) have landed by then (see TRACER_EVAL_WEEK_SLACK_DAYS).",
 )
 def weekly_evaluation(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     now = pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC")

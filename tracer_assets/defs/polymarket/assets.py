@@ -67,7 +67,7 @@ def polymarket_markets(context: dg.AssetExecutionContext, tracer: TracerResource
         counts[day] = len(snap)
         frames.append(snap)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    resolved = int(df["closed"].astype(bool).sum()) if len(df) else 0
+    resolved = int(df["closed"].astype("boolean").fillna(False).sum()) if len(df) else 0
     health = health_metadata(tracer, combine_results(fetches)) if fetches else {"provider": provider.name}
     priced = int(df["internal_prob"].notna().sum()) if "internal_prob" in df else 0
     board = df[df["internal_prob"].notna()] if priced else df

@@ -71,7 +71,7 @@ def counted_narrative_ids(
     if scores.empty or pressure.empty:
         return ids
     window_h = pd.Timedelta(hours=settings.pressure_count_half_lives * settings.pressure_half_life_hours)
-    sc = scores.sort_values("available_ts")
+    sc = scores.sort_values(["available_ts", "narrative_id"], kind="stable")  # ties: same order in any run
     by_symbol = {
         sym: (g["available_ts"].to_numpy("datetime64[ns]"), g["narrative_id"].astype(str).to_numpy())
         for sym, g in sc.groupby("symbol")

@@ -36,7 +36,7 @@ def signals_for_range(
     calibrates each day on outcomes resolved before it. A range therefore equals its days run alone.
     """
     s = settings
-    lookback = DAY * s.feature_lookback_days
+    lookback = DAY * s.signal_lookback_days
     last_day = (end - pd.Timedelta(microseconds=1)).floor("D")  # end is exclusive, maybe mid-day
     feats = lake.read("price_features", start - lookback, last_day)
     in_range = (
@@ -45,13 +45,21 @@ def signals_for_range(
     pressure = pressure_by_day(
         lake, s, in_range.rename(columns={"available_ts": "decision_ts"})[["symbol", "decision_ts"]]
     )
-    prior = lake.read("signals", start - DAY * math.ceil(s.cooldown_hours / 24 + 1), start - DAY)
+    horizon_days = math.ceil(s.signal_horizon_hours / 24) + 1
+    prior = lake.read(
+        "signals", start - DAY * max(math.ceil(s.cooldown_hours / 24 + 1), horizon_days), start - DAY
+    )
     earlier = prior_outcomes(lake, start)
     first = compute_signals(feats, pressure, prior, earlier, s, degraded, start=start, end=end)
     if first.signals.empty:
         return first
-    bars_df = lake.read("bars", start - DAY, last_day + DAY * math.ceil(s.signal_horizon_hours / 24))
-    fresh = signal_observations(first.signals, bars_df)
+    # outcomes that resolve inside the range: of this range's signals, and of signals decided just
+    # before it (a day run alone finds those in eval_observations; a range must compute them too)
+    bars_df = lake.read("bars", start - DAY * horizon_days, last_day + DAY * horizon_days)
+    before = prior[prior["decision_ts"] >= start - DAY * horizon_days] if len(prior) else prior
+    fresh = signal_observations(pd.concat([before, first.signals], ignore_index=True), bars_df)
+    if len(fresh):
+        fresh = fresh[fresh["available_ts"] >= start]
     outcomes = (
         pd.concat([o for o in (earlier, fresh) if len(o)], ignore_index=True) if len(fresh) else earlier
     )
