@@ -12,11 +12,11 @@ from tracer_assets.lake import Lake
 from tracer_assets.providers.health import (
     carry_degraded,
     combine_results,
-    days_to_write,
     degraded_reasons,
     keeps_earlier,
     quarantine_by_day,
     record_fetch,
+    write_fetched,
 )
 from tracer_assets.providers.results import FetchResult, empty_frame
 from tracer_assets.providers.validation import Quarantine
@@ -169,13 +169,14 @@ def test_carry_degraded_for_downstream_metadata(tmp_path):
 def test_an_outage_never_wipes_partitions_an_earlier_run_filled(tmp_path):
     lake = Lake(tmp_path)
     lake.write_partitions("bars", bars_frame(D1, D2), [D1, D2], by="ts")
-    healthy_empty = result()
-    assert days_to_write(lake, "bars", [D1, D2, D3], healthy_empty, by="ts") == [D1, D2, D3]
-    down = result(bars_frame(D2), reasons=[REASON])  # D2 fetched, D1 lost, D3 never written before
-    assert days_to_write(lake, "bars", [D1, D2, D3], down, by="ts") == [D2, D3]
     assert keeps_earlier(lake, "bars", D1, result(reasons=[REASON])) is True
     assert keeps_earlier(lake, "bars", D3, result(reasons=[REASON])) is False
     assert keeps_earlier(lake, "bars", D1, result(bars_frame(D1), reasons=[REASON])) is False
+    down = result(bars_frame(D2), reasons=[REASON])  # D2 fetched, D1 lost, D3 never written before
+    counts, kept = write_fetched(lake, "bars", [D1, D2, D3], down, by="ts")
+    assert counts == {D1: 1, D2: 1, D3: 0} and kept == 1
+    healthy_empty = result()  # a whole fetch that found nothing does clear the days
+    assert write_fetched(lake, "bars", [D1, D2, D3], healthy_empty, by="ts") == ({D1: 0, D2: 0, D3: 0}, 0)
 
 
 def test_combine_results_of_several_fetches():
@@ -225,3 +226,17 @@ def test_fetch_recorded_in_an_asset_sets_metadata_logs_and_writes_health(tmp_pat
     health = lake.read("run_health")
     assert list(health["run_id"]) == [out.run_id] and health["degraded"].all()
     assert len(lake.read("quarantine", D1, D1)) == 1
+
+
+def test_a_partial_outage_keeps_the_missing_symbols_earlier_rows(tmp_path):
+    lake = Lake(tmp_path)
+    eth = bars_frame(D1).assign(symbol="ETH/USD")
+    lake.write_partitions("bars", pd.concat([bars_frame(D1), eth]), [D1], by="ts")
+    fresh_btc = bars_frame(D1).assign(close=2.0)  # ETH failed this time
+    counts, kept = write_fetched(lake, "bars", [D1, D2], result(fresh_btc, reasons=[REASON]), by="ts")
+    back = lake.read("bars", D1, D1).set_index("symbol")
+    assert kept == 1 and counts == {D1: 2, D2: 0}
+    assert back.loc["BTC/USD", "close"] == 2.0 and back.loc["ETH/USD", "close"] == 1.0
+    # a whole fetch replaces the day, ETH included
+    counts, kept = write_fetched(lake, "bars", [D1], result(fresh_btc), by="ts")
+    assert kept == 0 and lake.read("bars", D1, D1)["symbol"].tolist() == ["BTC/USD"]

@@ -108,18 +108,39 @@ def keeps_earlier(lake: Lake, table: str, day: str, result: FetchResult, rows: i
     return bool(result.degraded and rows == 0 and _day(day) in lake.partitions(table))
 
 
-def days_to_write(
-    lake: Lake, table: str, days: Iterable[str], result: FetchResult, by: str = "event_ts"
-) -> list[str]:
-    """The partitions of ``days`` this fetch should replace (``keeps_earlier`` leaves the others)."""
+def write_fetched(
+    lake: Lake,
+    table: str,
+    days: Iterable[str],
+    result: FetchResult,
+    by: str = "event_ts",
+    key: str = "symbol",
+) -> tuple[dict[str, int], int]:
+    """Write a fetch's rows into the day partitions of ``table``; returns (rows per day, rows kept).
+
+    A whole fetch replaces each day. A degraded fetch never loses what an earlier run got: for every
+    ``key`` (symbol) that has no rows in this fetch for a day, that day's earlier rows are kept, so an
+    outage of one symbol (or of all of them) leaves the others' and its own earlier data in place.
+    """
     days = [_day(d) for d in days]
     frame = result.frame
-    per_day = (
-        pd.to_datetime(frame[by], utc=True).dt.strftime("%Y-%m-%d").value_counts().to_dict()
+    day_of = (
+        pd.to_datetime(frame[by], utc=True).dt.strftime("%Y-%m-%d")
         if len(frame)
-        else {}
+        else pd.Series([], dtype=str)
     )
-    return [d for d in days if not keeps_earlier(lake, table, d, result, per_day.get(d, 0))]
+    counts, kept = {}, 0
+    for day in days:
+        rows = frame[day_of.values == day] if len(frame) else frame
+        if result.degraded and day in lake.partitions(table):
+            earlier = lake.read(table, day, day)
+            missing = earlier[~earlier[key].isin(set(rows[key]))] if len(earlier) else earlier
+            if len(missing):
+                kept += len(missing)
+                rows = pd.concat([r for r in (rows, missing) if len(r)], ignore_index=True)
+        lake.write_partition(table, day, rows)
+        counts[day] = len(rows)
+    return counts, kept
 
 
 def read_health(lake: Lake, start: Any, end: Any) -> pd.DataFrame:

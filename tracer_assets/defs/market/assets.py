@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from tracer_assets.defs.common import DAILY_FRESHNESS, DAY, clip_to_now, partition_days, table_result, window
-from tracer_assets.defs.ops.health import days_to_write, fetch_recorded
+from tracer_assets.defs.ops.health import fetch_recorded, write_fetched
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.market.price_features import price_features as compute_price_features
@@ -30,9 +30,15 @@ def bars(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Materi
         context, tracer, provider, "fetch_bars", instruments, start, clip_to_now(end)
     )
     df = result.frame
-    written = days_to_write(tracer.lake, "bars", partition_days(context), result, by="ts")
-    counts = tracer.lake.write_partitions("bars", df, written, by="ts")
-    return table_result("bars", df, counts, symbols=int(df["symbol"].nunique()) if len(df) else 0, **health)
+    counts, kept = write_fetched(tracer.lake, "bars", partition_days(context), result, by="ts")
+    return table_result(
+        "bars",
+        df,
+        counts,
+        symbols=int(df["symbol"].nunique()) if len(df) else 0,
+        kept_from_earlier_runs=kept,
+        **health,
+    )
 
 
 def features_by_day(

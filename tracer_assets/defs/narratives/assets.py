@@ -4,7 +4,7 @@ import dagster as dg
 
 from tracer_assets.defs.common import DAILY_FRESHNESS, clip_to_now, partition_days, table_result, window
 from tracer_assets.defs.market.assets import OUTSIDE_CALL_RETRY
-from tracer_assets.defs.ops.health import days_to_write, fetch_recorded
+from tracer_assets.defs.ops.health import fetch_recorded, write_fetched
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
 
@@ -25,8 +25,7 @@ def narratives(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.
         context, tracer, provider, "fetch_narratives", instruments, start, clip_to_now(end, "min")
     )
     df = result.frame
-    written = days_to_write(tracer.lake, "narratives", partition_days(context), result, by="event_ts")
-    counts = tracer.lake.write_partitions("narratives", df, written, by="event_ts")
+    counts, kept = write_fetched(tracer.lake, "narratives", partition_days(context), result, by="event_ts")
     truth = getattr(provider, "truth_narratives", None)
     if truth is not None:
         # the sim's hidden truth goes to its own root, which the pipeline never reads
@@ -36,4 +35,4 @@ def narratives(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.
         Lake(tracer.settings.sim_truth_root).write_partitions(
             "narrative_truth", truth_df.assign(available_ts=truth_df["event_ts"]), partition_days(context)
         )
-    return table_result("narratives", df, counts, **health)
+    return table_result("narratives", df, counts, kept_from_earlier_runs=kept, **health)

@@ -12,18 +12,23 @@ import dagster as dg
 
 from tracer_assets.defs.common import partition_days
 from tracer_assets.defs.resources import TracerResource
-from tracer_assets.providers.health import combine_results, days_to_write, keeps_earlier, record_fetch
+from tracer_assets.providers.health import (
+    combine_results,
+    keeps_earlier,
+    record_fetch,
+    write_fetched,
+)
 from tracer_assets.providers.redact import Redactor
 from tracer_assets.providers.resilience import BREAKERS
 from tracer_assets.providers.results import FetchResult, fetch_result
 
 __all__ = [
     "combine_results",
-    "days_to_write",
     "fetch_recorded",
     "health_metadata",
     "keeps_earlier",
     "record_result",
+    "write_fetched",
 ]
 
 
