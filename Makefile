@@ -18,9 +18,11 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/tracer demo $(DEMO_ARGS)
 
 test: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q $(PYTEST_ARGS)

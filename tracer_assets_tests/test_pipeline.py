@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -43,15 +44,19 @@ def pipeline(tmp_path_factory):
         }
 
 
-def test_definitions_validate():
+def test_definitions_validate(tmp_path):
     from tracer_assets.definitions import defs
 
     dg.Definitions.validate_loadable(defs)
+    env = isolated_env(tmp_path)
+    Path(env["DAGSTER_HOME"]).mkdir()
     proc = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "tracer_assets.definitions"],
         capture_output=True,
         text=True,
         timeout=180,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
 
