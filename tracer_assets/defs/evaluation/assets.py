@@ -192,9 +192,11 @@ def calibration_bins(context: dg.AssetExecutionContext, tracer: TracerResource) 
 def eval_metrics_all_time(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     s = tracer.settings
     frames, paths = [], {}
+    # one read for the whole range: rolling_metrics keeps only what was known by each week's end
+    history = tracer.lake.read("eval_observations", None, parse_week(context.partition_keys[-1]) + DAY * 7)
     for week in context.partition_keys:
         as_of = parse_week(week) + DAY * 7
-        metrics = rolling_metrics(tracer.lake.read("eval_observations", None, as_of), as_of, s)
+        metrics = rolling_metrics(history, as_of, s)
         metrics.insert(1, "through_week", week)
         tracer.lake.write_partition("eval_metrics_all_time", week, metrics)
         paths = {"csv": write_csv(metrics, week_dir(s, week) / "eval_metrics_all_time.csv")}
@@ -248,9 +250,16 @@ def hit_rate_trend(context: dg.AssetExecutionContext, tracer: TracerResource) ->
     s = tracer.settings
     frames, counts = [], {}
     span = DAY * (s.eval_selfcheck_window_days + s.eval_selfcheck_baseline_days + 1)
-    for day in partition_days(context):
+    days = partition_days(context)
+    # one read for the whole range, then each night's window of partition days (= available_ts days)
+    history = tracer.lake.read("eval_observations", pd.Timestamp(days[0], tz="UTC") - span, days[-1])
+    known_day = (
+        pd.to_datetime(history["available_ts"], utc=True).dt.strftime("%Y-%m-%d") if len(history) else None
+    )
+    for day in days:
         as_of = clip_to_now(pd.Timestamp(day, tz="UTC") + DAY) - pd.Timedelta(microseconds=1)
-        obs = tracer.lake.read("eval_observations", (as_of - span).floor("D"), day)
+        first = (as_of - span).floor("D").strftime("%Y-%m-%d")
+        obs = history[(known_day >= first) & (known_day <= day)] if len(history) else history
         trend = compute_hit_rate_trend(
             obs, as_of, s.eval_selfcheck_window_days, s.eval_selfcheck_baseline_days
         )
