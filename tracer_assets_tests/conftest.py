@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,20 @@ def isolated_env(tmp: Path) -> dict[str, str]:
         }
     )
     return env
+
+
+@contextmanager
+def isolated_session(tmp: Path, **extra_env: str) -> Iterator[pytest.MonkeyPatch]:
+    """For module-scoped fixtures: a clean TRACER_* environment rooted in ``tmp`` (plus ``extra_env``),
+    with ``tmp`` as the working directory, undone on exit."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key in list(os.environ):
+            if key.startswith("TRACER_"):
+                mp.delenv(key)
+        for key, value in {**isolated_env(tmp), **extra_env}.items():
+            mp.setenv(key, value)
+        mp.chdir(tmp)
+        yield mp
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from tracer_assets.evaluation.lead_time import lead_hours_list
 from tracer_assets.lake import Lake
 from tracer_assets.settings import TracerSettings
-from tracer_assets_tests.conftest import isolated_env
+from tracer_assets_tests.conftest import isolated_session
 from tracer_assets_tests.pipeline_util import range_tags, run_range
 
 FIRST, LAST = "2024-03-04", "2024-03-15"
@@ -23,11 +23,7 @@ WEEKLY_TABLES = ("eval_metrics", "calibration_bins", "eval_metrics_all_time", "e
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("eval_pipeline")
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in isolated_env(tmp).items():
-            mp.setenv(key, value)
-        mp.setenv("TRACER_EVAL_BOOTSTRAP_RESAMPLES", "200")
-        mp.chdir(tmp)
+    with isolated_session(tmp, TRACER_EVAL_BOOTSTRAP_RESAMPLES="200"):
         instance = dg.DagsterInstance.ephemeral()
         results = run_range(FIRST, LAST, instance=instance)
         lake = Lake(tmp / "lake")

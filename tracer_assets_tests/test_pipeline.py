@@ -16,7 +16,7 @@ from tracer_assets.lake import Lake
 from tracer_assets.lake.pit import assert_known_by, truncate_lake
 from tracer_assets.lake.schemas import CONTRACT
 from tracer_assets.settings import TracerSettings
-from tracer_assets_tests.conftest import isolated_env
+from tracer_assets_tests.conftest import isolated_env, isolated_session
 from tracer_assets_tests.pipeline_util import run_range
 
 FIRST, LAST = "2024-03-04", "2024-03-12"
@@ -25,10 +25,7 @@ FIRST, LAST = "2024-03-04", "2024-03-12"
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pipeline")
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in isolated_env(tmp).items():
-            mp.setenv(key, value)
-        mp.chdir(tmp)
+    with isolated_session(tmp):
         results = run_range(FIRST, LAST)
         lake = Lake(tmp / "lake")
         snapshot = {t: lake.read(t) for t in lake.tables()}
