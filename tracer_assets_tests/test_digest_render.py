@@ -123,3 +123,16 @@ def test_same_inputs_same_digest_id():
     assert (
         build_digest(signals(), MARKETS, settings(), AS_OF + pd.Timedelta(hours=1)).digest_id != a.digest_id
     )
+
+
+def test_delivery_key_ignores_the_hour_but_not_the_content():
+    from tracer_assets.defs.digest.assets import delivery_key
+
+    a = build_digest(signals(), MARKETS, settings(), AS_OF)
+    later = build_digest(signals(), MARKETS, settings(), AS_OF + pd.Timedelta(minutes=30))
+    assert a.digest_id != later.digest_id
+    assert delivery_key("2024-06-04", a.rows) == delivery_key("2024-06-04", later.rows)
+    fewer = build_digest(signals().iloc[1:], MARKETS, settings(), AS_OF)
+    assert delivery_key("2024-06-04", fewer.rows) != delivery_key("2024-06-04", a.rows)
+    degraded = build_digest(signals(), MARKETS, settings(), AS_OF, ["bars from alpaca"])
+    assert delivery_key("2024-06-04", degraded.rows) != delivery_key("2024-06-04", a.rows)

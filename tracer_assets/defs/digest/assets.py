@@ -12,6 +12,7 @@ from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.polymarket.assets import polymarket_markets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
+from tracer_assets.lake import new_id
 from tracer_assets.providers.health import carry_degraded, read_health
 
 
@@ -27,6 +28,16 @@ def degraded_inputs(lake, day: str) -> list[str]:
     )
 
 
+def delivery_key(day: str, rows: pd.DataFrame) -> str:
+    """Send-once key: the day and what the digest shows (signals, markets, degraded flag), not the hour
+    it was built, so an hourly tick that finds nothing new sends nothing new."""
+    shown = rows[rows["section"] != "digest"]
+    parts = sorted(
+        shown["signal_id"].fillna("").astype(str) + "/" + shown["market_id"].fillna("").astype(str)
+    )
+    return new_id("digest-delivery", day, *parts, bool(rows["degraded"].fillna(False).any()))
+
+
 @dg.asset(
     **DAILY,
     group_name="digest",
@@ -34,7 +45,7 @@ def degraded_inputs(lake, day: str) -> list[str]:
     deps=[signals, polymarket_markets],
     freshness_policy=DAILY_FRESHNESS,
     description="Ranked top-N universe digest per day (chat text without digits; the rows keep every number), "
-    "delivered through the notifier at most once per digest id.",
+    "delivered through the notifier at most once per day and content.",
 )
 def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     from tracer_assets.digest.build import build_digest
@@ -57,7 +68,7 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
         (artifacts_dir / f"{day}.json").write_text(json.dumps(built.artifact, indent=2, default=str))
         # a backfill of old days rebuilds their digests but does not push a year of stale messages
         if now - as_of <= pd.Timedelta(hours=s.digest_deliver_max_age_hours):
-            delivery = notifier.send(built.text, key=built.digest_id)
+            delivery = notifier.send(built.text, key=delivery_key(day, built.rows))
             sent, chunks = delivery.delivered, delivery.chunks
         else:
             sent, chunks = False, 0
