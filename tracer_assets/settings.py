@@ -342,6 +342,11 @@ class TracerSettings(BaseSettings):
     eval_score_rejected_markets: bool = Field(
         False, description="Also score questions whose frozen snapshot failed the quality gate."
     )
+    resolution_lookback_hours: int = Field(
+        72,
+        gt=0,
+        description="How far back the resolution sensor looks for results published after the close.",
+    )
     eval_week_slack_days: int = Field(
         3,
         ge=0,

@@ -12,6 +12,7 @@ from tracer_assets.defs.evaluation import resolutions
 from tracer_assets.defs.evaluation.resolutions import (
     market_resolution_sensor,
     newly_resolved,
+    read_cursor,
     resolution_tick,
 )
 from tracer_assets.providers.sim import SimWorld
@@ -64,6 +65,10 @@ NIGHT = [
 ]
 
 
+def since(result) -> str:
+    return read_cursor(result.cursor, ts("2024-03-10"))[0].isoformat()
+
+
 def run_ticks(provider, times: list[str], cursor: str | None = None, instruments: list | None = None):
     """Ticks at ``times`` (full timestamps, or bare clock times on 2024-03-10), cursor carried over."""
     results = []
@@ -82,7 +87,7 @@ def test_first_tick_requests_todays_evaluation_for_what_resolved_since_midnight(
     assert request.partition_key == "2024-03-10"
     assert request.tags["tracer/resolved_markets"] == "3"
     assert request.run_key.startswith("resolutions-2024-03-10-")
-    assert result.cursor == ts("2024-03-10").isoformat()
+    assert since(result) == ts("2024-03-10").isoformat()
 
 
 def test_no_double_requests_and_new_resolutions_get_their_own():
@@ -92,7 +97,7 @@ def test_no_double_requests_and_new_resolutions_get_their_own():
     assert [len(r) for r in requests] == [1, 0, 1, 0]
     assert requests[2][0].tags["tracer/resolved_markets"] == "1"  # only the market resolved since
     assert requests[0][0].run_key != requests[2][0].run_key
-    assert results[1].skip_reason is not None and results[3].cursor == ts("2024-03-10 09:00").isoformat()
+    assert results[1].skip_reason is not None and since(results[3]) == ts("2024-03-10 09:00").isoformat()
 
 
 def test_an_error_tick_keeps_the_cursor_and_the_next_tick_catches_up():
@@ -102,7 +107,19 @@ def test_an_error_tick_keeps_the_cursor_and_the_next_tick_catches_up():
     assert "TimeoutError: read timed out" in results[0].skip_reason.skip_message
     assert "scripted" in results[1].skip_reason.skip_message
     assert results[0].cursor == results[1].cursor == "2024-03-09T00:00:00+00:00"
-    assert results[2].cursor == ts("2024-03-10").isoformat()
+    assert since(results[2]) == ts("2024-03-10").isoformat()
+
+
+def test_a_result_published_after_the_cursor_passed_its_close_is_still_requested_once():
+    late = [*NIGHT, market("late", "2024-03-10 00:00", True, 1.0)]  # closed at midnight, settled at 14:00
+    later = [*late, market("c", "2024-03-10 09:00", True, 1.0)]
+    results = run_ticks(
+        ScriptedProvider(later[:-1][:3], NIGHT[:3] + [later[-1]], late + [later[-1]], later),
+        ["00:20", "09:05", "14:05", "14:10"],
+    )
+    counts = [r.run_requests[0].tags["tracer/resolved_markets"] if r.run_requests else "0" for r in results]
+    assert counts == ["3", "1", "1", "0"]  # the late one comes on its own, and only once
+    assert since(results[2]) == ts("2024-03-10 09:00").isoformat()
 
 
 def test_an_unreadable_cursor_starts_from_today():
@@ -139,7 +156,8 @@ def test_against_the_sim_world(tracer_env):
 class StubTracer:
     def __init__(self, provider):
         self.provider = provider
-        self.universe = load_universe(TracerSettings.model_construct().universe)
+        self.settings = TracerSettings.model_construct()
+        self.universe = load_universe(self.settings.universe)
 
     def markets_provider(self):
         return self.provider
