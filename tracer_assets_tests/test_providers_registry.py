@@ -270,3 +270,22 @@ def test_frames_quarantine_and_run_health_rows_write_to_the_lake(tmp_path):
     back = lake.read("polymarket_markets")
     assert back["resolved_outcome"].isna().sum() == 1 and set(back["neg_risk"]) == {False}
     assert lake.query("SELECT count(*) AS n FROM run_health WHERE degraded").loc[0, "n"] == 1
+
+
+def test_a_missing_key_fails_the_asset_at_once_without_retries(tracer_env, monkeypatch):
+    import dagster as dg
+
+    from tracer_assets.definitions import ALL_ASSETS, build_definitions
+
+    monkeypatch.setenv("TRACER_NEWS_PROVIDER", "perplexity")
+    narratives = [a for a in ALL_ASSETS if a.key.path[-1] == "narratives"]
+    result = dg.materialize(
+        narratives,
+        resources={"tracer": build_definitions().resources["tracer"]},
+        partition_key="2024-03-04",
+        raise_on_error=False,
+    )
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert len(failures) == 1 and "TRACER_PERPLEXITY_API_KEY" in failures[0].step_failure_data.error.message
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]

@@ -32,9 +32,14 @@ class TracerResource(dg.ConfigurableResource):
     def _provider(self, kind: str):
         if kind not in self._cache:
             from tracer_assets.providers import registry
+            from tracer_assets.providers.resilience import ProviderConfigError
 
             build = getattr(registry, f"build_{kind}")
-            self._cache[kind] = build(self.settings, self.settings.lake_root)
+            try:
+                self._cache[kind] = build(self.settings, self.settings.lake_root)
+            except ProviderConfigError as exc:
+                # a missing key will not appear on retry: fail at once with the message naming it
+                raise dg.Failure(description=str(exc), allow_retries=False) from exc
         return self._cache[kind]
 
     def bars_provider(self):
