@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tracer_assets.evaluation.metrics import wilson_interval
 from tracer_assets.evaluation.observations import signal_observations
 from tracer_assets.market.price_features import price_features
 from tracer_assets.sentiment.pressure import narrative_pressure
@@ -51,7 +52,6 @@ def replay_signals(
     pressure = narrative_pressure(
         scores, decisions.rename(columns={"available_ts": "decision_ts"})[["symbol", "decision_ts"]], settings
     )
-    pressure = pressure.rename(columns={"last_narrative_ts": "last_narrative_available_ts"})
     first = compute_signals(feats, pressure, None, None, settings, start=start, end=end)
     outcomes = signal_observations(first.signals, bars)
     final = compute_signals(feats, pressure, None, outcomes, settings, start=start, end=end)
@@ -59,13 +59,10 @@ def replay_signals(
     return Replay(bars, news, scores, final.signals, final.held_back, observations, final.n_decisions)
 
 
-def hit_rate_interval(outcomes: pd.Series, z: float = 1.959964) -> tuple[float, float, float, int]:
-    """Hit rate with its Wilson 95% interval: (rate, low, high, n)."""
+def hit_rate_interval(outcomes: pd.Series, level: float = 0.95) -> tuple[float, float, float, int]:
+    """Hit rate with its Wilson interval: (rate, low, high, n); (nan, 0, 1, 0) when nothing resolved."""
     n = int(len(outcomes))
     if n == 0:
         return float("nan"), 0.0, 1.0, 0
-    p = float(np.mean(outcomes))
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return p, centre - half, centre + half, n
+    low, high = wilson_interval(int(np.sum(outcomes)), n, level)
+    return float(np.mean(outcomes)), low, high, n

@@ -76,7 +76,7 @@ def test_point_in_time_a_later_narrative_is_invisible():
     assert (
         before["pressure"][0] == 0.0
         and before["n_narratives"][0] == 0
-        and pd.isna(before["last_narrative_ts"][0])
+        and pd.isna(before["last_narrative_available_ts"][0])
     )
 
 

@@ -442,7 +442,8 @@ def rolling_metrics(obs: pd.DataFrame, as_of: pd.Timestamp | str, settings: Trac
     return _metrics_table(frame, settings, ROLLING_LABEL, as_of)
 
 
-def _wilson(wins: int, n: int, level: float) -> tuple[float, float]:
+def wilson_interval(wins: int, n: int, level: float) -> tuple[float, float]:
+    """Wilson score interval for a win rate (NaN bounds when n is 0)."""
     if n == 0:
         return float("nan"), float("nan")
     z = statistics.NormalDist().inv_cdf(0.5 + level / 2.0)
@@ -469,7 +470,7 @@ def cohort_win_rates(obs: pd.DataFrame, settings: TracerSettings | None = None) 
         y = ok["outcome"].to_numpy(dtype=float)
         p = ok["predicted_prob"].to_numpy(dtype=float)
         wins = int(y.sum())
-        lo, hi = _wilson(wins, len(y), settings.eval_ci_level)
+        lo, hi = wilson_interval(wins, len(y), settings.eval_ci_level)
         rows.append(
             {
                 "kind": kind,

@@ -8,7 +8,7 @@ so a narrative weighs half as much ``half_life`` hours after it became available
 LLM blended; equal to the model's when no LLM ran), else ``polarity`` / ``confidence``; a missing
 ``novelty`` counts as 1. Point-in-time: a narrative enters at its ``available_ts``, never before.
 
-``n_narratives`` counts narratives available in (t - count_half_lives * half_life, t]; ``last_narrative_ts``
+``n_narratives`` counts narratives available in (t - count_half_lives * half_life, t]; ``last_narrative_available_ts``
 is the newest available_ts <= t (staleness checks use it).
 
 Vectorised per symbol: with narratives sorted by time, S_k = sum_{i<=k} w_i exp(-lam (a_k - a_i)) is a
@@ -31,7 +31,7 @@ PRESSURE_COLUMNS = [
     "decision_ts",
     "pressure",
     "n_narratives",
-    "last_narrative_ts",
+    "last_narrative_available_ts",
     "event_ts",
     "available_ts",
 ]
@@ -139,7 +139,7 @@ def narrative_pressure(
     out = dec.assign(
         pressure=pressure,
         n_narratives=np.maximum(counts, 0),
-        last_narrative_ts=pd.to_datetime(last).tz_localize("UTC"),
+        last_narrative_available_ts=pd.to_datetime(last).tz_localize("UTC"),
     )
     out["event_ts"] = out["decision_ts"]
     out["available_ts"] = out["decision_ts"]

@@ -56,9 +56,7 @@ def pressure_by_day(lake: Lake, settings: TracerSettings, decisions: pd.DataFram
             else scores
         )
         out.append(pressure_model.narrative_pressure(window_scores, dec[["symbol", "decision_ts"]], settings))
-    pressure = pd.concat(out, ignore_index=True).rename(
-        columns={"last_narrative_ts": "last_narrative_available_ts"}
-    )
+    pressure = pd.concat(out, ignore_index=True)
     pressure["narrative_ids"] = counted_narrative_ids(scores, pressure, settings)
     return pressure
 
