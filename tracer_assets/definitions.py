@@ -1,7 +1,9 @@
 """The one Definitions object: assets per domain, checks, jobs, schedules, sensors, resources.
 
 Each ``defs/<domain>/assets.py`` module contributes its assets, and may export ``CHECKS``,
-``SENSORS``, ``SCHEDULES`` and ``JOBS`` lists that are collected here.
+``SENSORS``, ``SCHEDULES`` and ``JOBS`` lists that are collected here. Newer domains declare their
+own ``dg.Definitions`` (``defs/<domain>/definitions.py``, no resources) and are listed in
+``DOMAIN_DEFS``; the root merges them and supplies the one resource and the executor.
 """
 
 import dagster as dg
@@ -28,13 +30,23 @@ DOMAIN_MODULES = [
     evaluation_assets,
 ]
 
-CORE_ASSETS: list[dg.AssetsDefinition] = dg.load_assets_from_modules(DOMAIN_MODULES)
+# per-domain Definitions objects (defs/<domain>/definitions.py), merged into the root
+DOMAIN_DEFS: list[dg.Definitions] = []
+
+CORE_ASSETS: list[dg.AssetsDefinition] = [
+    *dg.load_assets_from_modules(DOMAIN_MODULES),
+    *(a for d in DOMAIN_DEFS for a in (d.assets or [])),
+]
 SQL_ASSETS = build_sql_assets({a.key.path[-1] for a in CORE_ASSETS})
 ALL_ASSETS = [*CORE_ASSETS, *SQL_ASSETS]
 
 
+_DEFS_FIELD = {"CHECKS": "asset_checks", "JOBS": "jobs", "SCHEDULES": "schedules", "SENSORS": "sensors"}
+
+
 def _collect(name: str) -> list:
-    return [item for module in [*DOMAIN_MODULES, automation] for item in getattr(module, name, [])]
+    modules = [item for module in [*DOMAIN_MODULES, automation] for item in getattr(module, name, [])]
+    return modules + [item for d in DOMAIN_DEFS for item in (getattr(d, _DEFS_FIELD[name]) or [])]
 
 
 def build_definitions(lake_root: str | None = None) -> dg.Definitions:

@@ -1,0 +1,1 @@
+"""Backtests: turning signals or target positions into fills, costs, trades and equity (no Dagster)."""
