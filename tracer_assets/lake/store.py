@@ -19,12 +19,27 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from tracer_assets.lake.schemas import CONTRACT, TS
 
 PART_FILE = "part-0.parquet"
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_PARTITION_FIELD = pa.field("date", pa.date32())
+# DuckDB's own security settings for query connections, applied in this order after the lake is
+# registered; lock_configuration last, so no statement can undo the others.
+SANDBOX_SETTINGS = (
+    ("enable_external_access", "false"),
+    ("autoinstall_known_extensions", "false"),
+    ("autoload_known_extensions", "false"),
+    ("allow_community_extensions", "false"),
+    ("allow_unsigned_extensions", "false"),
+    ("allow_extension_repositories", "'forbidden'"),
+    ("allow_persistent_secrets", "false"),
+    ("enable_external_file_cache", "false"),
+    ("lock_configuration", "true"),
+)
 
 
 class LakeSchemaError(ValueError):
@@ -182,23 +197,56 @@ class Lake:
             and (any(p.glob("date=*/part-*.parquet")) or (p / PART_FILE).exists())
         )
 
+    def _dataset(self, table: str) -> ds.Dataset | None:
+        """The table's Parquet files as one Arrow dataset (schemas unified by name, hive ``date``)."""
+        tdir = self.table_dir(table)
+        if (tdir / PART_FILE).exists():
+            return ds.dataset(str(tdir / PART_FILE), format="parquet")
+        files = sorted(tdir.glob("date=*/part-*.parquet"))
+        if not files:
+            return None
+        try:
+            schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise LakeSchemaError(f"table {table!r}: partitions disagree on column types: {exc}") from exc
+        if _PARTITION_FIELD.name not in schema.names:
+            schema = schema.append(_PARTITION_FIELD)
+        partitioning = ds.partitioning(pa.schema([_PARTITION_FIELD]), flavor="hive")
+        return ds.dataset(
+            [str(f) for f in files],
+            schema=schema,
+            format="parquet",
+            partitioning=partitioning,
+            partition_base_dir=str(tdir),
+        )
+
     def connect(self, deterministic: bool = False) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB with one view per lake table (no shared .duckdb file, no locks).
+        """A sandboxed in-memory DuckDB with one view per lake table (no shared .duckdb file, no locks).
+
+        Each table is registered as an Arrow dataset, then DuckDB's own settings shut every other door:
+        no file access (``read_csv``, ``COPY``, ``ATTACH``, ``EXPORT``), no extension install or load,
+        and a locked configuration, so a query can only read the lake and write nothing, whatever the
+        parser in front of it misses.
 
         ``deterministic`` runs on one thread: parallel float aggregation can differ in the last bits
         between runs, and models written back to the lake must be byte-for-byte reproducible.
         """
         con = duckdb.connect(":memory:", config={"threads": 1} if deterministic else {})
-        for table in self.tables():
-            tdir = self.table_dir(table).resolve()
-            if (tdir / PART_FILE).exists():
-                src = f"read_parquet('{tdir / PART_FILE}')"
-            else:
-                src = f"read_parquet('{tdir}/date=*/part-*.parquet', hive_partitioning=true, union_by_name=true)"
-            con.execute(f'CREATE VIEW "{table}" AS SELECT * FROM {src}')
+        try:
+            for table in self.tables():
+                dataset = self._dataset(table)
+                if dataset is not None:
+                    con.register(f"__lake_{table}", dataset)
+                    con.execute(f'CREATE VIEW "{table}" AS SELECT * FROM "__lake_{table}"')
+            for name, value in SANDBOX_SETTINGS:
+                con.execute(f"SET {name} = {value}")
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def query(self, sql: str, deterministic: bool = False) -> pd.DataFrame:
+        """Run ``sql`` in the sandbox of ``connect``: the lake's tables are readable, nothing else."""
         con = self.connect(deterministic)
         try:
             return con.execute(sql).df()
