@@ -13,6 +13,37 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_UNIVERSE = str(resources.files("tracer_assets") / "default_universe.yaml")
 
 
+class SafetySettings(BaseSettings):
+    """Guards against faults and bad input: shrinking fetches, request deadlines, absurd bars (issue 13)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    fetch_min_kept_ratio: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="A fetch bringing fewer rows for a day than this fraction of the rows the lake "
+        "already holds for it is suspect: the stored rows stay and the run is marked degraded.",
+    )
+    http_deadline_s: float = Field(
+        120.0,
+        gt=0.0,
+        description="Overall deadline of one outside request (connect, send and the whole body), beyond "
+        "the per-read timeouts; a server that drips bytes is cut off here and counted as a timeout.",
+    )
+    bar_max_price: float = Field(
+        1e7, gt=0.0, description="Bars with any price (open, high, low, close, vwap) above this are quarantined."
+    )
+    bar_max_jump_factor: float = Field(
+        20.0,
+        gt=1.0,
+        description="A bar whose close is this many times above (or below 1/this of) both neighbours' "
+        "closes of the same symbol is quarantined as an absurd jump.",
+    )
+
+
 class TracerSettings(BaseSettings):
     """Every tunable of the product. Thresholds live here, never as literals in domain code."""
 
@@ -356,6 +387,7 @@ class TracerSettings(BaseSettings):
         "directory",
         description="Plot HTML: one shared plotly.min.js per folder, or inlined per file (no CDN).",
     )
+    safety: SafetySettings = Field(default_factory=SafetySettings)
 
 
 @lru_cache(maxsize=1)
