@@ -35,10 +35,11 @@ from tracer_assets.providers.validation import (
     AlpacaBarIn,
     Quarantine,
     check_bar_sequence,
+    check_bar_values,
     first_time,
     validate_item,
 )
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import SafetySettings, TracerSettings
 from tracer_assets.universe import Instrument
 
 RAW_PROVIDER = "alpaca_bars"
@@ -54,8 +55,15 @@ def parse_bar_records(
     timeframe: str,
     quarantine: Quarantine,
     source: str = "alpaca",
+    limits: SafetySettings | None = None,
 ) -> tuple[pd.DataFrame, Counter]:
-    """Bars of one fetch (its pages in order) as a ``bars`` frame; bad items go to ``quarantine``."""
+    """Bars of one fetch (its pages in order) as a ``bars`` frame; bad items go to ``quarantine``.
+
+    Checks run on the bars inside [start, end) only: item shape and OHLC consistency, then
+    sequence (duplicates, order), then values (grid, sanity bound, VWAP, jumps; ``limits``, the
+    settings' defaults when None).
+    """
+    limits = limits or SafetySettings()
     start, end = as_utc(start), as_utc(end)
     index = universe_index(instruments)
     offset = timeframe_offset(parse_timeframe(timeframe))
@@ -119,17 +127,20 @@ def parse_bar_records(
                         "_rec": rec,
                     }
                 )
-    kept, bad = check_bar_sequence(received)
-    for row, reason in bad:
+    # window first: a bar of another partition (a far-future one included) must not decide which
+    # of this window's bars count as duplicate or out of order
+    in_window = [row for row in received if start <= row["ts"] < end]
+    stats["outside_window"] += len(received) - len(in_window)
+    kept, bad = check_bar_sequence(in_window)
+    grid = offset if isinstance(offset, pd.Timedelta) and offset < pd.Timedelta(days=1) else None
+    kept, bad_values = check_bar_values(kept, grid, limits.bar_max_price, limits.bar_max_jump_factor)
+    for row, reason in bad + bad_values:
         rec = row["_rec"]
         quarantine.add(TABLE, reason, row["_item"], row["ts"], rec.fetched_at, rec.ref)
     rows = []
     for row in kept:
         rec = row.pop("_rec")
         row.pop("_item")
-        if not (start <= row["ts"] < end):
-            stats["outside_window"] += 1
-            continue
         close_ts = row["ts"] + offset
         if close_ts > rec.fetched_at:
             stats["incomplete"] += 1  # still forming when fetched: a later run gets the closed bar
@@ -236,7 +247,9 @@ class AlpacaBarsProvider(LiveProvider):
                 if (kept := fetch.failed(exc)) is not None:
                     records.append(kept)
             stats["pages"] += len([r for r in records if r.ok])
-            frame, parsed = parse_bar_records(records, group, start, end, self.timeframe, fetch.quarantine)
+            frame, parsed = parse_bar_records(
+                records, group, start, end, self.timeframe, fetch.quarantine, limits=self.settings.safety
+            )
             stats.update(parsed)
             frames.append(frame)
         self.last_result = fetch.result(concat_frames(frames, TABLE, BAR_EXTRAS), stats)
