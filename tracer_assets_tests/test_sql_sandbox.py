@@ -109,7 +109,9 @@ def test_at_least_fifteen_escapes_are_refused_by_the_cli(sandbox, capsys):
         assert rc != 0 or "sandbox-sentinel" not in captured.out, sql
         assert _snapshot(lake.root) == before_lake, sql
         assert {p.name for p in root.iterdir()} == before_root, sql
-    assert main(["sql", "select count(*) as n from signals", "--lake", str(lake.root), "--format", "csv"]) == 0
+    assert (
+        main(["sql", "select count(*) as n from signals", "--lake", str(lake.root), "--format", "csv"]) == 0
+    )
     assert capsys.readouterr().out.split() == ["n", "2"]
 
 
