@@ -34,7 +34,9 @@ class SafetySettings(BaseSettings):
         "the per-read timeouts; a server that drips bytes is cut off here and counted as a timeout.",
     )
     bar_max_price: float = Field(
-        1e7, gt=0.0, description="Bars with any price (open, high, low, close, vwap) above this are quarantined."
+        1e7,
+        gt=0.0,
+        description="Bars with any price (open, high, low, close, vwap) above this are quarantined.",
     )
     bar_max_jump_factor: float = Field(
         20.0,

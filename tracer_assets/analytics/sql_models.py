@@ -68,7 +68,9 @@ def assert_read_only(sql: str) -> None:
         if isinstance(stmt, exp.Command) and stmt.this.upper() in _READ_ONLY_COMMANDS:
             if stmt.this.upper() == "EXPLAIN":
                 # EXPLAIN ANALYZE runs its statement: the inner one must be read-only too
-                inner = re.sub(r"^\s*(ANALY[SZ]E\b)?", "", stmt.expression.name if stmt.expression else "", flags=re.I)
+                inner = re.sub(
+                    r"^\s*(ANALY[SZ]E\b)?", "", stmt.expression.name if stmt.expression else "", flags=re.I
+                )
                 assert_read_only(inner)
             continue
         kind = stmt.key.upper() if not isinstance(stmt, exp.Command) else stmt.this.upper()

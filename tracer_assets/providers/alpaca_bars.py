@@ -1,4 +1,4 @@
-"""Alpaca bars through alpaca-py: crypto (no keys needed) and stocks (IEX feed by default).
+"""Alpaca bars (request models from alpaca-py, sent by the shared HTTP caller): crypto (no keys needed) and stocks (IEX feed by default).
 
 Every page lands in the raw zone first; ``parse_bar_records`` reads those records (live, or loaded
 back by the replay provider), validates each bar and each fetch's sequence, and builds rows of the
@@ -13,13 +13,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 from alpaca.data.enums import CryptoFeed, DataFeed
-from alpaca.data.historical.crypto import CryptoHistoricalDataClient
-from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
 
-from tracer_assets.providers.alpaca_common import AlpacaPager, alpaca_keys, request_params
+from tracer_assets.providers.alpaca_common import (
+    CRYPTO_API,
+    STOCK_API,
+    AlpacaPager,
+    alpaca_headers,
+    request_params,
+)
 from tracer_assets.providers.http import LiveProvider, as_utc
 from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable
@@ -160,37 +165,28 @@ class AlpacaBarsProvider(LiveProvider):
     name = "alpaca"
     raw_provider = RAW_PROVIDER
 
-    def __init__(self, settings: TracerSettings, lake_root: str | Path, **parts: Any):
+    def __init__(
+        self,
+        settings: TracerSettings,
+        lake_root: str | Path,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        **parts: Any,
+    ):
         super().__init__(settings, lake_root, **parts)
+        self._transport = transport
         self.timeframe = settings.bar_timeframe
         self._tf = parse_timeframe(settings.bar_timeframe)
         self._pagers: dict[str, AlpacaPager] = {}
 
     def _pager(self, asset_class: str) -> AlpacaPager:
         if asset_class not in self._pagers:
-            key, secret = alpaca_keys(self.settings)
-            url = self.settings.alpaca_data_url.rstrip("/")
-            if asset_class == "stock":
-                if not (key and secret):
-                    raise ProviderConfigError(
-                        "Alpaca stock bars need TRACER_ALPACA_KEY_ID and TRACER_ALPACA_SECRET_KEY"
-                    )
-                client = StockHistoricalDataClient(key, secret, url_override=url)
-            else:
-                client = (
-                    CryptoHistoricalDataClient(key, secret, url_override=url)
-                    if key and secret
-                    else (CryptoHistoricalDataClient(url_override=url))
+            if asset_class == "stock" and not alpaca_headers(self.settings):
+                raise ProviderConfigError(
+                    "Alpaca stock bars need TRACER_ALPACA_KEY_ID and TRACER_ALPACA_SECRET_KEY"
                 )
-            self._pagers[asset_class] = AlpacaPager(
-                client,
-                raw_provider=RAW_PROVIDER,
-                resilience=self.resilience,
-                raw_zone=self.raw_zone,
-                redactor=self.redactor,
-                timeout_s=self.settings.http_timeout_s,
-                now=self.now,
-            )
+            api = STOCK_API if asset_class == "stock" else CRYPTO_API
+            self._pagers[asset_class] = AlpacaPager(self, api, transport=self._transport)
         return self._pagers[asset_class]
 
     def _request(self, asset_class: str, group: list[Instrument], start: pd.Timestamp, end: pd.Timestamp):

@@ -93,7 +93,8 @@ class PerplexityClient:
         now: Callable[[], pd.Timestamp] = utc_now,
     ):
         self.settings = settings
-        self.caller = HttpCaller(
+        self.caller = HttpCaller.for_settings(
+            settings,
             service=PERPLEXITY_SERVICE,
             base_url=settings.perplexity_url,
             resilience=resilience,

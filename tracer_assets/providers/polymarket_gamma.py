@@ -114,13 +114,13 @@ class GammaClient:
         now: Callable[[], pd.Timestamp] = utc_now,
     ):
         self.settings = settings
-        self.caller = HttpCaller(
+        self.caller = HttpCaller.for_settings(
+            settings,
             service=GAMMA_SERVICE,
             base_url=settings.polymarket_gamma_url,
             resilience=resilience,
             raw_zone=raw_zone,
             redactor=redactor,
-            timeout_s=settings.http_timeout_s,
             headers={"Accept": "application/json"},
             transport=transport,
             now=now,
