@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_UNIVERSE = str(resources.files("tracer_assets") / "default_universe.yaml")
@@ -390,6 +390,18 @@ class TracerSettings(BaseSettings):
         description="Plot HTML: one shared plotly.min.js per folder, or inlined per file (no CDN).",
     )
     safety: SafetySettings = Field(default_factory=SafetySettings)
+
+
+def settings_error_line(exc: ValidationError) -> str:
+    """One line naming each bad setting by its environment variable, e.g.
+    ``TRACER_HTTP_TIMEOUT_S=-1: Input should be greater than 0``."""
+    parts = []
+    for err in exc.errors():
+        field = str(err.get("loc", ("?",))[-1])
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) or value is None else f"={value!r}"
+        parts.append(f"TRACER_{field.upper()}{shown}: {err.get('msg', 'invalid')}")
+    return "bad setting: " + "; ".join(parts)
 
 
 @lru_cache(maxsize=1)

@@ -46,6 +46,10 @@ class LakeSchemaError(ValueError):
     """A frame does not satisfy its table's contract."""
 
 
+class LakeRootError(ValueError):
+    """The lake root cannot be used: it is a file, missing for a reader, or read-only for a writer."""
+
+
 def _day_str(day: date | datetime | str | pd.Timestamp) -> str:
     return pd.Timestamp(day).strftime("%Y-%m-%d")
 
@@ -88,6 +92,20 @@ class Lake:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+
+    def check_root(self, writable: bool = True) -> Lake:
+        """Fail at once, naming TRACER_LAKE_ROOT, when the root is a file or (for a writer) read-only.
+
+        A root that does not exist yet is fine for a writer when its nearest existing parent is a
+        writable folder (the first write creates it).
+        """
+        where = f"lake root {self.root} (TRACER_LAKE_ROOT)"
+        existing = next((p for p in (self.root, *self.root.parents) if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise LakeRootError(f"{where}: {existing} is a file, not a folder")
+        if writable and (existing is None or not os.access(existing, os.W_OK | os.X_OK)):
+            raise LakeRootError(f"{where} is read-only: runs cannot write their partitions there")
+        return self
 
     # ---- paths -----------------------------------------------------------------------
     def table_dir(self, table: str) -> Path:
@@ -231,6 +249,7 @@ class Lake:
         ``deterministic`` runs on one thread: parallel float aggregation can differ in the last bits
         between runs, and models written back to the lake must be byte-for-byte reproducible.
         """
+        self.check_root(writable=False)
         con = duckdb.connect(":memory:", config={"threads": 1} if deterministic else {})
         try:
             for table in self.tables():
