@@ -16,11 +16,14 @@ from typing import Any
 import pandas as pd
 
 from tracer_assets.lake import Lake
-from tracer_assets.providers.results import RUN_HEALTH_COLUMNS, FetchResult
+from tracer_assets.providers.protocols import Delivery
+from tracer_assets.providers.redact import Redactor
+from tracer_assets.providers.results import RUN_HEALTH_COLUMNS, FetchResult, run_health_row
 from tracer_assets.providers.validation import QUARANTINE_COLUMNS, empty_quarantine
 
 QUARANTINE_TABLE = "quarantine"
 RUN_HEALTH_TABLE = "run_health"
+DELIVERY_ASSET = "digest_delivery"  # the run_health rows of digest deliveries (not an input of the digest)
 REASON_MAX_CHARS = 240  # one digest line stays readable; the full reason is in run_health
 # Fetched tables guarded against shrinking: the column that dates a row into its day (None: the
 # whole fetch is one day, as a market snapshot is) and the columns that identify one row.
@@ -213,6 +216,39 @@ def write_fetched(
         lake.write_partition(table, day, rows)
         counts[day] = len(rows)
     return counts, kept
+
+
+def record_delivery(
+    lake: Lake,
+    delivery: Delivery,
+    *,
+    day: str,
+    run_id: str,
+    redactor: Redactor,
+    now: pd.Timestamp | None = None,
+) -> str:
+    """Write the ``run_health`` row of one digest delivery (asset ``digest_delivery``); return why it
+    failed ('' when delivered), redacted.
+
+    A refused delivery (Telegram's 401 for a revoked token, 403 for a bot removed from the chat) is
+    a degraded row with the notifier's reason, never a silent ``delivered=false``; a later delivery
+    of the same day replaces the row.
+    """
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    reason = (
+        ""
+        if delivery.delivered
+        else redactor.text(
+            f"{delivery.channel} did not deliver the digest: {delivery.detail or 'no reason given'}"
+        )
+    )
+    row = run_health_row(
+        run_id, DELIVERY_ASSET, _day(day), delivery.channel, not delivery.delivered, reason, now
+    )
+    lake.write_partition(
+        RUN_HEALTH_TABLE, _day(day), pd.DataFrame([row], columns=RUN_HEALTH_COLUMNS), part=DELIVERY_ASSET
+    )
+    return reason
 
 
 def read_health(lake: Lake, start: Any, end: Any) -> pd.DataFrame:

@@ -13,14 +13,15 @@ from tracer_assets.defs.polymarket.assets import polymarket_markets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
 from tracer_assets.lake import new_id
-from tracer_assets.providers.health import carry_degraded, read_health
+from tracer_assets.providers.health import DELIVERY_ASSET, carry_degraded, read_health, record_delivery
+from tracer_assets.providers.redact import Redactor
 
 
 def degraded_inputs(lake, day: str) -> list[str]:
     """Short names of the day's degraded inputs ("bars from alpaca") for the digest's one plain line;
     the full reasons stay in run_health and the asset metadata."""
     health = read_health(lake, day, day)
-    bad = health[health["degraded"]] if len(health) else health
+    bad = health[health["degraded"] & (health["asset"] != DELIVERY_ASSET)] if len(health) else health
     return (
         sorted({f"{a} from {p}" for a, p in zip(bad["asset"], bad["provider"], strict=True)})
         if len(bad)
@@ -52,7 +53,7 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
 
     s = tracer.settings
     notifier = tracer.notifier()
-    frames, counts, deliveries = [], {}, []
+    frames, counts, deliveries, failures = [], {}, [], []
     artifacts_dir = Path(s.lake_root) / "artifacts" / "digest"
     window_days = math.ceil(s.digest_window_hours / 24)
     now = pd.Timestamp.now(tz="UTC")
@@ -70,6 +71,12 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
         if now - as_of <= pd.Timedelta(hours=s.digest_deliver_max_age_hours):
             delivery = notifier.send(built.text, key=delivery_key(day, built.rows))
             sent, chunks = delivery.delivered, delivery.chunks
+            why = record_delivery(
+                tracer.lake, delivery, day=day, run_id=context.run_id, redactor=Redactor.from_settings(s)
+            )
+            if why:
+                context.log.warning(f"digest {day}: {why}")
+                failures.append(f"{day}: {why}")
         else:
             sent, chunks = False, 0
         deliveries.append({"day": day, "digest_id": built.digest_id, "delivered": sent, "chunks": chunks})
@@ -83,6 +90,8 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
         notifier=notifier.name,
         newly_delivered=sum(d["delivered"] for d in deliveries),
         deliveries=dg.MetadataValue.json(deliveries[-10:]),
+        delivery_failed=bool(failures),
+        delivery_failure_reason="; ".join(failures[-3:]),
         latest_text=dg.MetadataValue.md(built.text if deliveries else ""),
         **carry_degraded(tracer.lake, partition_days(context)),
     )
