@@ -171,14 +171,7 @@ class PerplexityNewsProvider(LiveProvider):
         **parts: Any,
     ):
         super().__init__(settings, lake_root, **parts)
-        self.client = PerplexityClient(
-            settings,
-            resilience=self.resilience,
-            raw_zone=self.raw_zone,
-            redactor=self.redactor,
-            transport=transport,
-            now=self.now,
-        )
+        self.client = PerplexityClient(self, transport)
 
     def fetch_narratives_result(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
