@@ -13,7 +13,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 from alpaca.data.enums import CryptoFeed, DataFeed
 from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
@@ -41,8 +40,7 @@ from tracer_assets.providers.validation import (
     Quarantine,
     check_bar_sequence,
     check_bar_values,
-    first_time,
-    validate_item,
+    validated,
 )
 from tracer_assets.settings import SafetySettings, TracerSettings
 from tracer_assets.universe import Instrument
@@ -105,16 +103,13 @@ def parse_bar_records(
                 )
                 continue
             for item in items:
-                bar, reason = validate_item(AlpacaBarIn, item)
+                payload = (
+                    {"symbol": raw_symbol, **item}
+                    if isinstance(item, dict)
+                    else {"symbol": raw_symbol, "item": item}
+                )
+                bar = validated(AlpacaBarIn, item, quarantine, TABLE, rec, start, "t", payload)
                 if bar is None:
-                    payload = (
-                        {"symbol": raw_symbol, **item}
-                        if isinstance(item, dict)
-                        else {"symbol": raw_symbol, "item": item}
-                    )
-                    quarantine.add(
-                        TABLE, reason, payload, first_time(item, "t") or start, rec.fetched_at, rec.ref
-                    )
                     continue
                 received.append(
                     {
@@ -165,16 +160,8 @@ class AlpacaBarsProvider(LiveProvider):
     name = "alpaca"
     raw_provider = RAW_PROVIDER
 
-    def __init__(
-        self,
-        settings: TracerSettings,
-        lake_root: str | Path,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        **parts: Any,
-    ):
+    def __init__(self, settings: TracerSettings, lake_root: str | Path, **parts: Any):
         super().__init__(settings, lake_root, **parts)
-        self._transport = transport
         self.timeframe = settings.bar_timeframe
         self._tf = parse_timeframe(settings.bar_timeframe)
         self._pagers: dict[str, AlpacaPager] = {}
@@ -186,7 +173,7 @@ class AlpacaBarsProvider(LiveProvider):
                     "Alpaca stock bars need TRACER_ALPACA_KEY_ID and TRACER_ALPACA_SECRET_KEY"
                 )
             api = STOCK_API if asset_class == "stock" else CRYPTO_API
-            self._pagers[asset_class] = AlpacaPager(self, api, transport=self._transport)
+            self._pagers[asset_class] = AlpacaPager(self, api)
         return self._pagers[asset_class]
 
     def _request(self, asset_class: str, group: list[Instrument], start: pd.Timestamp, end: pd.Timestamp):

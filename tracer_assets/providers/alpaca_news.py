@@ -13,7 +13,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 from alpaca.data.requests import NewsRequest
 
@@ -24,7 +23,7 @@ from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetc
 from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable
 from tracer_assets.providers.results import FetchResult, frame_from_rows
 from tracer_assets.providers.symbols import compact, to_universe, universe_index
-from tracer_assets.providers.validation import AlpacaNewsIn, Quarantine, first_time, validate_item
+from tracer_assets.providers.validation import AlpacaNewsIn, Quarantine, validated
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import Instrument
 
@@ -62,11 +61,8 @@ def parse_news_records(
             )
             continue
         for item in items:
-            article, reason = validate_item(AlpacaNewsIn, item)
+            article = validated(AlpacaNewsIn, item, quarantine, TABLE, rec, start, "created_at")
             if article is None:
-                quarantine.add(
-                    TABLE, reason, item, first_time(item, "created_at") or start, rec.fetched_at, rec.ref
-                )
                 continue
             created = pd.Timestamp(article.created_at).tz_convert("UTC")
             if created > rec.fetched_at:
@@ -127,18 +123,11 @@ class AlpacaNewsProvider(LiveProvider):
     name = "alpaca"
     raw_provider = RAW_PROVIDER
 
-    def __init__(
-        self,
-        settings: TracerSettings,
-        lake_root: str | Path,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        **parts: Any,
-    ):
+    def __init__(self, settings: TracerSettings, lake_root: str | Path, **parts: Any):
         if not alpaca_headers(settings):
             raise ProviderConfigError("Alpaca news needs TRACER_ALPACA_KEY_ID and TRACER_ALPACA_SECRET_KEY")
         super().__init__(settings, lake_root, **parts)
-        self.pager = AlpacaPager(self, NEWS_API, transport=transport)
+        self.pager = AlpacaPager(self, NEWS_API)
 
     def fetch_narratives_result(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp

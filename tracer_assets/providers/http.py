@@ -41,7 +41,8 @@ class LiveProvider:
     """What every real provider holds: settings, redactor, resilience, raw zone, clock, last result.
 
     ``resilience``, ``raw_zone`` and ``redactor`` are those given (the registry shares one breaker
-    registry across clients; tests pass a fake clock), else built from ``settings``.
+    registry across clients; tests pass a fake clock), else built from ``settings``; ``transport``
+    (tests: ``httpx.MockTransport``) is what its HTTP callers send through, the network when None.
     """
 
     name: str
@@ -55,9 +56,11 @@ class LiveProvider:
         resilience: Resilience | None = None,
         raw_zone: RawZone | None = None,
         redactor: Redactor | None = None,
+        transport: httpx.BaseTransport | None = None,
         now: Callable[[], pd.Timestamp] = utc_now,
     ):
         self.settings = settings
+        self.transport = transport
         self.redactor = redactor or Redactor.from_settings(settings)
         self.resilience = resilience or Resilience(settings, redactor=self.redactor)
         self.raw_zone = raw_zone or RawZone(lake_root, settings.raw_zone_enabled, self.redactor)
@@ -86,7 +89,7 @@ class LiveProvider:
             raw_zone=self.raw_zone,
             redactor=self.redactor,
             headers=headers,
-            transport=transport,
+            transport=transport or self.transport,
             timeout_s=timeout_s,
             now=self.now,
         )

@@ -163,16 +163,9 @@ class PolymarketGammaProvider(LiveProvider):
     name = "polymarket"
     raw_provider = RAW_PROVIDER
 
-    def __init__(
-        self,
-        settings: TracerSettings,
-        lake_root: str | Path,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        **parts: Any,
-    ):
+    def __init__(self, settings: TracerSettings, lake_root: str | Path, **parts: Any):
         super().__init__(settings, lake_root, **parts)
-        self.gamma = GammaClient(self, transport)
+        self.gamma = GammaClient(self)
 
     def queries(self, as_of: pd.Timestamp) -> list[tuple[str, dict[str, Any]]]:
         day = as_of.normalize()

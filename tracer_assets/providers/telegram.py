@@ -17,8 +17,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tracer_assets.digest.split import split_message
 from tracer_assets.providers.http import LiveProvider
 from tracer_assets.providers.outbox import atomic_write_text, safe_key
@@ -62,20 +60,13 @@ class TelegramNotifier(LiveProvider):
     name = "telegram"
     raw_provider = RAW_PROVIDER
 
-    def __init__(
-        self,
-        settings: TracerSettings,
-        lake_root: str | Path,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        **parts: Any,
-    ):
+    def __init__(self, settings: TracerSettings, lake_root: str | Path, **parts: Any):
         token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
         if not token or not settings.telegram_chat_id:
             raise ProviderConfigError("Telegram needs TRACER_TELEGRAM_BOT_TOKEN and TRACER_TELEGRAM_CHAT_ID")
         super().__init__(settings, lake_root, **parts)
         self._path = f"/bot{token}/sendMessage"
-        self.caller = self.http_caller(TELEGRAM_SERVICE, settings.telegram_url, transport=transport)
+        self.caller = self.http_caller(TELEGRAM_SERVICE, settings.telegram_url)
         self.ledger_dir = Path(settings.outbox_dir) / ".telegram_ledger"
 
     # ---- ledger (idempotency per key) ---------------------------------------------------------

@@ -123,6 +123,34 @@ def validate_item(model: type[BaseModel], item: Any) -> tuple[BaseModel | None, 
         return None, validation_reason(exc)
 
 
+def validated(
+    model: type[BaseModel],
+    item: Any,
+    quarantine: Quarantine,
+    table: str,
+    record: Any,
+    fallback_ts: pd.Timestamp,
+    time_key: str,
+    payload: Any = None,
+) -> Any:
+    """``item`` validated as ``model``, or None after filing it in ``quarantine`` with the reason.
+
+    The quarantine row is dated by the item's own ``time_key`` when readable, else ``fallback_ts``;
+    ``payload`` (the item when None) is what the row keeps; ``record`` is the raw record it came in.
+    """
+    parsed, reason = validate_item(model, item)
+    if parsed is None:
+        quarantine.add(
+            table,
+            reason,
+            item if payload is None else payload,
+            first_time(item, time_key) or fallback_ts,
+            record.fetched_at,
+            record.ref,
+        )
+    return parsed
+
+
 def first_time(item: Any, *keys: str) -> pd.Timestamp | None:
     """The first tz-aware timestamp among ``item[keys]``, for a quarantine row's event_ts."""
     if not isinstance(item, dict):
