@@ -58,6 +58,7 @@ def pressure_by_day(lake: Lake, settings: TracerSettings, decisions: pd.DataFram
         out.append(pressure_model.narrative_pressure(window_scores, dec[["symbol", "decision_ts"]], settings))
     pressure = pd.concat(out, ignore_index=True)
     pressure["narrative_ids"] = counted_narrative_ids(scores, pressure, settings)
+    pressure.attrs["llm"] = pressure_model.llm_exclusions(scores, decisions["decision_ts"])
     return pressure
 
 
@@ -103,4 +104,10 @@ def narrative_pressure(context: dg.AssetExecutionContext, tracer: TracerResource
     counts = tracer.lake.write_partitions(
         "narrative_pressure", pressure, partition_days(context), by="decision_ts"
     )
-    return table_result("narrative_pressure", pressure, counts, half_life_hours=s.pressure_half_life_hours)
+    return table_result(
+        "narrative_pressure",
+        pressure,
+        counts,
+        half_life_hours=s.pressure_half_life_hours,
+        **pressure.attrs.get("llm", {}),
+    )
