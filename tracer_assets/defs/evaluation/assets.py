@@ -61,14 +61,18 @@ def observations_for_range(
     asset_classes: dict[str, str],
     start: pd.Timestamp,
     end: pd.Timestamp,
+    as_of: pd.Timestamp | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Observations that became known in [start, end): signals whose horizon passed, and resolved
-    market questions priced at every lead time by the market and by us. Returns (rows, market counts)."""
+    market questions priced at every lead time by the market and by us. Returns (rows, market counts).
+
+    ``as_of`` (default ``end``): how far the lake's bars are complete; a live run passes now."""
     s = settings
     sig_lookback = DAY * (math.ceil(s.signal_horizon_hours / 24) + 1)
     sigs = lake.read("signals", start - sig_lookback, end - DAY)
     bars_df = lake.read("bars", start - sig_lookback, end - DAY)
-    obs_sig = signal_observations(sigs, bars_df, source_model=s.polarity_model)
+    horizon = end if as_of is None else min(as_of, end)
+    obs_sig = signal_observations(sigs, bars_df, source_model=s.polarity_model, as_of=horizon)
     leads = lead_hours_list(s)
     # the frozen price may be the longest lead (plus the day cut-off) before the end
     mkt_lookback = DAY * (math.ceil(max(leads) / 24) + 2)
@@ -90,7 +94,7 @@ def observations_for_range(
 def eval_observations(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     start, end = window(context)
     classes = {i.symbol: i.asset_class for i in tracer.universe.instruments}
-    obs, stats = observations_for_range(tracer.lake, tracer.settings, classes, start, end)
+    obs, stats = observations_for_range(tracer.lake, tracer.settings, classes, start, end, clip_to_now(end))
     counts = tracer.lake.write_partitions(
         "eval_observations", obs, partition_days(context), by="available_ts"
     )

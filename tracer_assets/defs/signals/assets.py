@@ -57,7 +57,9 @@ def signals_for_range(
     # before it (a day run alone finds those in eval_observations; a range must compute them too)
     bars_df = lake.read("bars", start - DAY * horizon_days, last_day + DAY * horizon_days)
     before = prior[prior["decision_ts"] >= start - DAY * horizon_days] if len(prior) else prior
-    fresh = signal_observations(pd.concat([before, first.signals], ignore_index=True), bars_df)
+    # bars are complete up to the range's end for every outcome calibration may use (resolved before
+    # a decision day's midnight), and stocks have no bar after a weekend horizon: resolve by `end`
+    fresh = signal_observations(pd.concat([before, first.signals], ignore_index=True), bars_df, as_of=end)
     if len(fresh):
         fresh = fresh[fresh["available_ts"] >= start]
     outcomes = (
