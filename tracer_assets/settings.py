@@ -44,6 +44,18 @@ class EvidenceSettings(BaseSettings):
         6, ge=1, description="Decision times the leak check samples after a replay range."
     )
     leak_check_seed: int = Field(0, description="Seed of the leak check's sample of decision times.")
+    leak_check_recent_days: int = Field(
+        30, ge=1, description="The leak check samples decision times from the lake's latest this many days."
+    )
+    leak_check_history_days: int = Field(
+        14,
+        ge=0,
+        description="Days before a sampled decision day the leak check rebuilds too (cooldown and "
+        "calibration state before them is read from the lake).",
+    )
+    placebo_days: int = Field(
+        60, ge=2, description="Window of the placebo job when no days are given: the lake's latest this many."
+    )
 
 
 class TracerSettings(BaseSettings):

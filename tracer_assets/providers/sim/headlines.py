@@ -234,9 +234,7 @@ def _compose(kind: str, pol: int, hard: bool, fields: dict, picks) -> str:
     rest = fact[len(name) :].strip() if fact.startswith(name + " ") else None
     if rest is None and "{fact_rest}" in frame:
         frame = "{fact}"
-    return frame.format(
-        fact=fact, fact_rest=rest, name=name, source=fields["source"]
-    )
+    return frame.format(fact=fact, fact_rest=rest, name=name, source=fields["source"])
 
 
 def render_day(
