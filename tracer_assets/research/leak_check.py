@@ -16,10 +16,13 @@ copied from the lake; set ``TRACER_LEAK_CHECK_HISTORY_DAYS`` to cover the whole 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from tracer_assets.pipeline import MemoryStore, Store, run_chain
+from tracer_assets.sentiment.pressure import pressure_lookback
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import Universe
 
@@ -153,6 +156,13 @@ def compare_tables(
     return out
 
 
+def _rebuild_days(settings: TracerSettings) -> int:
+    """Days of derived tables a decision day reads back (features for the signal windows, scores for the
+    pressure lookback): at least these are rebuilt before a sampled day, never copied."""
+    pressure_days = math.ceil(pressure_lookback(settings) / DAY)
+    return max(settings.signal_lookback_days, pressure_days) + 1
+
+
 def leak_check(
     lake: Store, settings: TracerSettings, universe: Universe, times: list[pd.Timestamp]
 ) -> pd.DataFrame:
@@ -163,11 +173,8 @@ def leak_check(
     for t in times:
         t = pd.Timestamp(t).tz_convert("UTC")
         day = t.floor("D")
-        first = (
-            max(day - DAY * ev.leak_check_history_days, pd.Timestamp(first_part, tz="UTC"))
-            if first_part
-            else day
-        )
+        first = day - DAY * max(ev.leak_check_history_days, _rebuild_days(settings))
+        first = max(first, pd.Timestamp(first_part, tz="UTC")) if first_part else day
         lookback = (
             max(settings.feature_lookback_days, settings.signal_lookback_days, settings.novelty_days) + 2
         )

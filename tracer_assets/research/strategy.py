@@ -73,9 +73,9 @@ def daily_returns(trades: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) 
 
 
 def sharpe(returns: pd.Series) -> float:
-    """Annualised Sharpe ratio of daily returns (NaN with no variation)."""
+    """Annualised Sharpe ratio of daily returns; 0 for a book that never moved (no trades)."""
     if len(returns) < 2 or float(np.std(returns)) == 0.0:
-        return float("nan")
+        return 0.0 if len(returns) and not np.any(returns) else float("nan")
     return float(empyrical.sharpe_ratio(returns, annualization=TRADING_DAYS))
 
 
