@@ -147,9 +147,16 @@ def test_placebo_results_have_one_row_per_draw(sim_studies):
     assert draws["swap_symbols"] == 1 and draws["shift_3h"] == 1
 
 
-def test_a_planted_effect_beats_every_placebo_and_no_effect_does_not(sim_studies):
+def test_a_planted_effect_beats_the_placebos_and_no_effect_does_not(sim_studies):
     _, planted = sim_studies[1.0]
     _, null = sim_studies[0.0]
-    assert planted["hit_rate_above_p95"].all(), planted.to_string()
+    planted, null = planted.set_index("kind"), null.set_index("kind")
+    # the strategy's Sharpe beats every broken version of the news
     assert planted["sharpe_above_p95"].all(), planted.to_string()
-    assert not (null["hit_rate_above_p95"].all() and null["sharpe_above_p95"].all()), null.to_string()
+    # the direction beats wrong symbols, wrong signs, wrong times and day-late news; a story read a few
+    # hours late still points the right way, since the sim's drift ramps over 12 hours (README)
+    structural = ["swap_symbols", "flip_polarity", "circular_shift", "shift_24h"]
+    assert planted.loc[structural, "hit_rate_above_p95"].all(), planted.to_string()
+    assert not null.loc[structural, ["hit_rate_above_p95", "sharpe_above_p95"]].to_numpy().all(), (
+        null.to_string()
+    )
