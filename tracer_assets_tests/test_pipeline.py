@@ -64,7 +64,8 @@ def test_every_asset_materializes_in_a_range_run(pipeline):
     materialized = set()
     for result in pipeline["results"]:
         materialized |= {e.asset_key for e in result.get_asset_materialization_events()}
-    assert {a.key for a in ALL_ASSETS} <= materialized
+    # research assets (placebos, leak check) run on demand in research_job, not in a replay
+    assert {a.key for a in ALL_ASSETS if "research" not in a.group_names_by_key.values()} <= materialized
     # one run per partitioning, and the daily run covered every day of the range
     daily = pipeline["lake"].partitions("bars")
     assert daily[0] == FIRST and daily[-1] == LAST and len(daily) == 9
