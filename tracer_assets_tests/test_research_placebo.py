@@ -153,12 +153,12 @@ def test_a_planted_effect_beats_the_placebos_and_no_effect_does_not(sim_studies)
     _, planted = sim_studies[PLANTED]
     _, null = sim_studies[0.0]
     planted, null = planted.set_index("kind"), null.set_index("kind")
-    # the strategy's Sharpe beats every broken version of the news
-    assert planted["sharpe_above_p95"].all(), planted.to_string()
-    # the direction beats wrong symbols, wrong signs, wrong times and day-late news; a story read a few
-    # hours late still points the right way, since the sim's drift ramps over 12 hours (README)
+    # wrong symbols, wrong signs, wrong times and day-late news all lose direction and P&L; a story read
+    # 1-6 hours late does not (the sim's drift starts 2 h after a story and ramps over 12 h: README)
     structural = ["swap_symbols", "flip_polarity", "circular_shift", "shift_24h"]
-    assert planted.loc[structural, "hit_rate_above_p95"].all(), planted.to_string()
+    assert planted.loc[structural, ["hit_rate_above_p95", "sharpe_above_p95"]].to_numpy().all(), (
+        planted.to_string()
+    )
     assert not null.loc[structural, ["hit_rate_above_p95", "sharpe_above_p95"]].to_numpy().all(), (
         null.to_string()
     )

@@ -203,5 +203,9 @@ CONTRACT: dict[str, list[tuple[str, pa.DataType]]] = {
 }
 
 
+# tables written by on-demand research assets (research_job), not by a replay
+ON_DEMAND_TABLES = frozenset({"placebo_results", "placebo_summary", "leak_check_samples"})
+
+
 def contract_columns(table: str) -> list[str]:
     return [name for name, _ in CONTRACT.get(table, [])]
