@@ -63,3 +63,35 @@ def test_a_centred_rolling_window_is_caught(settings, monkeypatch):
     mismatches = leak_check(store, settings, load_universe(settings.universe), _times(store))
     assert not mismatches.empty
     assert "realized_vol" in set(mismatches.loc[mismatches["table"] == "price_features", "column"])
+
+
+def test_the_dagster_check_passes_after_a_replay_range(tmp_path):
+    import dagster as dg
+
+    from tracer_assets.definitions import ALL_ASSETS, build_definitions
+    from tracer_assets.defs.research.assets import leak_check_samples, no_look_ahead_leak
+    from tracer_assets.demo import QUIET_RUN_CONFIG
+    from tracer_assets_tests.conftest import isolated_session
+    from tracer_assets_tests.pipeline_util import range_tags
+
+    with isolated_session(
+        tmp_path,
+        TRACER_NOVELTY_MODEL="hashing",
+        TRACER_LEAK_CHECK_SAMPLES="1",
+        TRACER_LEAK_CHECK_HISTORY_DAYS="0",
+    ):
+        defs = build_definitions()
+        daily = [a for a in ALL_ASSETS if a.key.to_user_string() in STAGES]
+        kw = {"instance": dg.DagsterInstance.ephemeral(), "resources": {"tracer": defs.resources["tracer"]}}
+        assert dg.materialize(
+            ALL_ASSETS, selection=daily, tags=range_tags(FIRST, LAST), run_config=QUIET_RUN_CONFIG, **kw
+        ).success
+        result = dg.materialize(
+            [*ALL_ASSETS, no_look_ahead_leak],
+            selection=[leak_check_samples],
+            run_config=QUIET_RUN_CONFIG,
+            **kw,
+        )
+        evaluations = result.get_asset_check_evaluations()
+        assert [e.check_name for e in evaluations] == ["no_look_ahead_leak"]
+        assert evaluations[0].passed, evaluations[0].metadata
