@@ -11,11 +11,13 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from tracer_assets.defs.signals.assets import signals_for_range
 from tracer_assets.lake import Lake
 from tracer_assets.lake.pit import assert_known_by, truncate_lake
 from tracer_assets.lake.schemas import CONTRACT, ON_DEMAND_TABLES
+from tracer_assets.pipeline import sentiment
+from tracer_assets.pipeline import signals as signal_stage
 from tracer_assets.settings import TracerSettings
+from tracer_assets.universe import load_universe
 from tracer_assets_tests.conftest import isolated_env, isolated_session
 from tracer_assets_tests.pipeline_util import run_range
 
@@ -119,7 +121,18 @@ def test_signals_recomputed_from_a_truncated_lake_are_identical(pipeline, tmp_pa
     for i, t in enumerate(sig.sample(min(4, len(sig)), random_state=1)["decision_ts"]):
         then = Lake(tmp_path / f"lake_at_{i}")
         truncate_lake(lake, then, t)
-        day_start = t.normalize()
-        replay = signals_for_range(then, TracerSettings(), day_start, t + pd.Timedelta(seconds=1)).signals
+        day_start, until = t.normalize(), t + pd.Timedelta(seconds=1)
+        settings = TracerSettings()
+        # pressure recomputed from the truncated scores too, not taken from the full lake's table
+        symbols = load_universe(settings.universe).symbols
+        pressure = sentiment.narrative_pressure(then, settings, symbols, day_start, until)
+        then.write_partitions("narrative_pressure", pressure, [day_start], by="decision_ts")
+        replay = signal_stage.signals(then, settings, day_start, until).signals
         live = sig[(sig["decision_ts"] >= day_start) & (sig["decision_ts"] <= t)].reset_index(drop=True)
         pd.testing.assert_frame_equal(replay[live.columns].reset_index(drop=True), live, check_dtype=False)
+
+
+def test_every_signal_has_its_pressure_row_in_narrative_pressure(pipeline):
+    from tracer_assets_tests.test_pipeline_layer import assert_signals_match_pressure
+
+    assert_signals_match_pressure(pipeline["first"]["signals"], pipeline["first"]["narrative_pressure"])

@@ -532,6 +532,15 @@ def wilson_interval(wins: int, n: int, level: float) -> tuple[float, float]:
     return float(centre - half), float(centre + half)
 
 
+def hit_rate_interval(outcomes: pd.Series, level: float = 0.95) -> tuple[float, float, float, int]:
+    """Hit rate with its Wilson interval: (rate, low, high, n); (nan, 0, 1, 0) when nothing resolved."""
+    n = int(len(outcomes))
+    if n == 0:
+        return float("nan"), 0.0, 1.0, 0
+    low, high = wilson_interval(int(np.sum(outcomes)), n, level)
+    return float(np.mean(outcomes)), low, high, n
+
+
 def cohort_win_rates(obs: pd.DataFrame, settings: TracerSettings | None = None) -> pd.DataFrame:
     """Win rate (share of predictions whose predicted event happened) per kind, predictor and cohort,
     with a Wilson interval at ``eval_ci_level``, the hit rate and the mean predicted probability.
