@@ -14,7 +14,7 @@ from tracer_assets.lake.store import LakeSchemaError
 from tracer_assets.pipeline import DAILY_STAGES, MemoryStore, run_chain
 from tracer_assets.settings import TracerSettings
 
-FIRST, LAST = "2024-03-04", "2024-03-07"
+FIRST, LAST = "2024-03-04", "2024-03-10"  # a week: the sim news the lexicon reads gives signals by then
 NOW = pd.Timestamp("2030-01-01", tz="UTC")  # the wall clock the runs see: no live clipping
 
 

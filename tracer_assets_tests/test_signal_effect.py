@@ -43,11 +43,13 @@ def _signal_outcomes(effect: float, cache) -> pd.Series:
 
 def test_planted_effect_is_found_out_of_sample(cache):
     rate, low, high, n = hit_rate_interval(_signal_outcomes(1.0, cache))
-    assert n >= 200, f"too few resolved signals ({n}) to judge"
+    # the sim's headlines no longer use the lexicon's phrases, so it reads about a third of the directional
+    # news (README, Honest accuracy) and fires fewer signals than before
+    assert n >= 60, f"too few resolved signals ({n}) to judge"
     assert low > 0.5, f"hit rate {rate:.3f} [{low:.3f}, {high:.3f}] over {n} signals"
 
 
 def test_no_effect_gives_a_coin_flip(cache):
     rate, low, high, n = hit_rate_interval(_signal_outcomes(0.0, cache))
-    assert n >= 200
+    assert n >= 60
     assert low <= 0.5 <= high, f"hit rate {rate:.3f} [{low:.3f}, {high:.3f}] over {n} signals"
