@@ -16,6 +16,7 @@ from tracer_assets.defs.narratives import assets as narrative_assets
 from tracer_assets.defs.ops import automation
 from tracer_assets.defs.ops.checks import build_schema_check
 from tracer_assets.defs.polymarket import assets as polymarket_assets
+from tracer_assets.defs.research import definitions as research_definitions
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.sentiment import assets as sentiment_assets
 from tracer_assets.defs.signals import assets as signal_assets
@@ -32,6 +33,7 @@ DOMAIN_MODULES = [
 
 # per-domain Definitions objects (defs/<domain>/definitions.py), merged into the root
 DOMAIN_DEFS: list[dg.Definitions] = []
+DOMAIN_DEFS.append(research_definitions.defs)
 
 CORE_ASSETS: list[dg.AssetsDefinition] = [
     *dg.load_assets_from_modules(DOMAIN_MODULES),

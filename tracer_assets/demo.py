@@ -79,7 +79,10 @@ def run_demo(days: int = 60, echo=print) -> int:
 
     daily = [a for a in ALL_ASSETS if a.partitions_def == daily_partitions]
     weekly = [a for a in ALL_ASSETS if a.partitions_def == weekly_partitions]
-    whole = [a for a in ALL_ASSETS if a.partitions_def is None]
+    # research assets (placebos, leak check) are studies run on demand (research_job), not part of a replay
+    whole = [
+        a for a in ALL_ASSETS if a.partitions_def is None and "research" not in a.group_names_by_key.values()
+    ]
     plan = [
         ("daily", daily, _range_tags(rng.first_day, rng.last_day)),
         ("weekly", weekly, _range_tags(rng.first_week, rng.last_week)),

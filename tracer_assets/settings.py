@@ -46,6 +46,51 @@ class SafetySettings(BaseSettings):
     )
 
 
+class EvidenceSettings(BaseSettings):
+    """Evidence that survives a skeptic: held-out calibration, dependence-aware intervals, placebos,
+    the leak check (issue 12)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+    calibration_holdout_fraction: float = Field(
+        0.3,
+        gt=0.0,
+        lt=1.0,
+        description="Share of the latest known outcomes held out to judge the calibration map against the "
+        "prior; the map is used only when it scores a lower Brier than the prior on them.",
+    )
+    eval_block_days: int = Field(
+        2,
+        ge=1,
+        description="Length in days of the blocks the dependence-aware bootstrap resamples (observations of "
+        "all symbols on the same days move together).",
+    )
+    placebo_draws: int = Field(
+        5, ge=1, description="Random draws per randomised placebo kind (swap, circular shift)."
+    )
+    placebo_shift_hours: str = Field(
+        "1,3,6,24", description="Comma-separated availability delays (hours), one placebo kind each."
+    )
+    placebo_seed: int = Field(0, description="Seed of the placebo draws.")
+    leak_check_samples: int = Field(
+        6, ge=1, description="Decision times the leak check samples after a replay range."
+    )
+    leak_check_seed: int = Field(0, description="Seed of the leak check's sample of decision times.")
+    leak_check_recent_days: int = Field(
+        30, ge=1, description="The leak check samples decision times from the lake's latest this many days."
+    )
+    leak_check_history_days: int = Field(
+        14,
+        ge=0,
+        description="Days before a sampled decision day the leak check rebuilds too (cooldown and "
+        "calibration state before them is read from the lake).",
+    )
+    placebo_days: int = Field(
+        60, ge=2, description="Window of the placebo job when no days are given: the lake's latest this many."
+    )
+
+
 class TracerSettings(BaseSettings):
     """Every tunable of the product. Thresholds live here, never as literals in domain code."""
 
@@ -390,6 +435,7 @@ class TracerSettings(BaseSettings):
         description="Plot HTML: one shared plotly.min.js per folder, or inlined per file (no CDN).",
     )
     safety: SafetySettings = Field(default_factory=SafetySettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
 
 
 def settings_error_line(exc: ValidationError) -> str:

@@ -28,7 +28,14 @@ def run_range(
             [a for a in ALL_ASSETS if a.partitions_def == weekly_partitions],
             range_tags(monday(first_day), monday(last_day)),
         ),
-        ([a for a in ALL_ASSETS if a.partitions_def is None], {}),
+        (
+            [
+                a
+                for a in ALL_ASSETS
+                if a.partitions_def is None and "research" not in a.group_names_by_key.values()
+            ],
+            {},
+        ),
     ]
     results = []
     for assets, tags in plan:

@@ -168,6 +168,27 @@ CONTRACT: dict[str, list[tuple[str, pa.DataType]]] = {
         ("win_rate_hi", pa.float64()),
         *_PIT,
     ],
+    "placebo_results": [
+        ("kind", pa.string()),
+        ("seed", pa.int64()),
+        ("draw", pa.int64()),
+        ("hit_rate", pa.float64()),
+        ("sharpe", pa.float64()),
+        ("n_signals", pa.int64()),
+        *_PIT,
+    ],
+    "placebo_summary": [
+        ("kind", pa.string()),
+        ("draws", pa.int64()),
+        ("hit_rate_p95", pa.float64()),
+        ("real_hit_rate", pa.float64()),
+        ("hit_rate_p_value", pa.float64()),
+        ("sharpe_p95", pa.float64()),
+        ("real_sharpe", pa.float64()),
+        ("sharpe_p_value", pa.float64()),
+        *_PIT,
+    ],
+    "leak_check_samples": [("sample_ts", TS), *_PIT],
     "hit_rate_trend": [
         ("as_of", TS),
         ("kind", pa.string()),
@@ -180,6 +201,10 @@ CONTRACT: dict[str, list[tuple[str, pa.DataType]]] = {
         *_PIT,
     ],
 }
+
+
+# tables written by on-demand research assets (research_job), not by a replay
+ON_DEMAND_TABLES = frozenset({"placebo_results", "placebo_summary", "leak_check_samples"})
 
 
 def contract_columns(table: str) -> list[str]:

@@ -5,16 +5,12 @@ Weekly tables are pure functions of the lake's observations (and the settings): 
 week rewrites the same numbers. Files for week W go to ``<lake>/artifacts/evaluation/week=W/``.
 """
 
-import math
-
 import dagster as dg
 import pandas as pd
 
 from tracer_assets.defs.common import (
     DAILY_FRESHNESS,
-    DAY,
     WEEKLY_FRESHNESS,
-    clip_to_now,
     partition_days,
     preview,
     table_result,
@@ -35,48 +31,9 @@ from tracer_assets.defs.partitions import DAILY, WEEKLY
 from tracer_assets.defs.polymarket.assets import polymarket_markets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
-from tracer_assets.evaluation.lead_time import lead_hours_list
-from tracer_assets.evaluation.metrics import (
-    cohort_win_rates,
-    parse_week,
-    prepare_observations,
-    rolling_metrics,
-    weekly_calibration_bins,
-    weekly_metrics,
-)
-from tracer_assets.evaluation.observations import (
-    combine_observations,
-    market_observations,
-    signal_observations,
-)
-from tracer_assets.evaluation.self_check import hit_rate_trend as compute_hit_rate_trend
 from tracer_assets.evaluation.self_check import self_check
-from tracer_assets.lake import Lake
-from tracer_assets.settings import TracerSettings
-
-
-def observations_for_range(
-    lake: Lake,
-    settings: TracerSettings,
-    asset_classes: dict[str, str],
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Observations that became known in [start, end): signals whose horizon passed, and resolved
-    market questions priced at every lead time by the market and by us. Returns (rows, market counts)."""
-    s = settings
-    sig_lookback = DAY * (math.ceil(s.signal_horizon_hours / 24) + 1)
-    sigs = lake.read("signals", start - sig_lookback, end - DAY)
-    bars_df = lake.read("bars", start - sig_lookback, end - DAY)
-    obs_sig = signal_observations(sigs, bars_df, source_model=s.polarity_model)
-    leads = lead_hours_list(s)
-    # the frozen price may be the longest lead (plus the day cut-off) before the end
-    mkt_lookback = DAY * (math.ceil(max(leads) / 24) + 2)
-    snaps = lake.read("polymarket_markets", start - mkt_lookback, end - DAY)
-    obs_mkt, stats = market_observations(snaps, leads, asset_classes, s.eval_score_rejected_markets)
-    obs = combine_observations(obs_sig, obs_mkt)
-    obs = obs[(obs["available_ts"] >= start) & (obs["available_ts"] < end)].reset_index(drop=True)
-    return obs, stats
+from tracer_assets.pipeline import evaluation
+from tracer_assets.pipeline.window import concat
 
 
 @dg.asset(
@@ -88,9 +45,7 @@ def observations_for_range(
     "market questions priced by the market and by our internal_prob, frozen at each lead time (eval_lead_hours).",
 )
 def eval_observations(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
-    start, end = window(context)
-    classes = {i.symbol: i.asset_class for i in tracer.universe.instruments}
-    obs, stats = observations_for_range(tracer.lake, tracer.settings, classes, start, end)
+    obs, stats = evaluation.eval_observations(tracer.lake, tracer.settings, tracer.universe, *window(context))
     counts = tracer.lake.write_partitions(
         "eval_observations", obs, partition_days(context), by="available_ts"
     )
@@ -111,19 +66,16 @@ def eval_observations(context: dg.AssetExecutionContext, tracer: TracerResource)
     )
 
 
-def week_observations(tracer: TracerResource, week: str) -> pd.DataFrame:
-    """Observations that may belong to ``week`` (by resolved_ts): a prediction resolved late on Sunday
-    can become known days later, so read ``eval_week_slack_days`` past the week's end; the weekly
-    functions drop other weeks' rows."""
-    monday = parse_week(week)
-    return tracer.lake.read(
-        "eval_observations", monday, monday + DAY * (6 + tracer.settings.eval_week_slack_days)
-    )
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+def weekly_tables(context, tracer: TracerResource, table: str) -> tuple[pd.DataFrame, dict]:
+    """Compute ``table`` for each week of the run, write its partition and its CSV beside the snapshot;
+    returns the weeks' rows and the last week's files."""
+    frames, paths = [], {}
+    for week in context.partition_keys:
+        rows = evaluation.WEEKLY_TABLES[table](tracer.lake, tracer.settings, week)
+        tracer.lake.write_partition(table, week, rows)
+        paths = {"csv": write_csv(rows, week_dir(tracer.settings, week) / f"{table}.csv")}
+        frames.append(rows)
+    return concat(frames), paths
 
 
 @dg.asset(
@@ -136,17 +88,10 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     "our probability vs the market's (bss_vs_market) per kind, predictor and cohort; Brier-over-time plots.",
 )
 def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
-    s = tracer.settings
-    frames, paths = [], {}
-    for week in context.partition_keys:
-        metrics = weekly_metrics(week_observations(tracer, week), week, s)
-        tracer.lake.write_partition("eval_metrics", week, metrics)
-        folder = week_dir(s, week)
-        paths = {"csv": write_csv(metrics, folder / "eval_metrics.csv")}
+    df, paths = weekly_tables(context, tracer, "eval_metrics")
+    for week in context.partition_keys:  # each week's Brier history up to it, beside its snapshot
         history = tracer.lake.read("eval_metrics", None, week)
-        paths |= brier_plots(history, folder, week, s.eval_plotlyjs)
-        frames.append(metrics)
-    df = _concat(frames)
+        paths |= brier_plots(history, week_dir(tracer.settings, week), week, tracer.settings.eval_plotlyjs)
     return table_result(
         "eval_metrics",
         df,
@@ -167,16 +112,10 @@ def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> d
     "a CSV and reliability diagrams beside the weekly snapshot.",
 )
 def calibration_bins(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
-    s = tracer.settings
-    frames, paths = [], {}
+    df, paths = weekly_tables(context, tracer, "calibration_bins")
     for week in context.partition_keys:
-        bins = weekly_calibration_bins(week_observations(tracer, week), week, s)
-        tracer.lake.write_partition("calibration_bins", week, bins)
-        folder = week_dir(s, week)
-        paths = {"csv": write_csv(bins, folder / "calibration_bins.csv")}
-        paths |= reliability_plots(bins, folder, week, s.eval_plotlyjs)
-        frames.append(bins)
-    df = _concat(frames)
+        bins = df[df["week"] == week] if len(df) else df
+        paths |= reliability_plots(bins, week_dir(tracer.settings, week), week, tracer.settings.eval_plotlyjs)
     return table_result("calibration_bins", df, **path_metadata(paths))
 
 
@@ -191,17 +130,12 @@ def calibration_bins(context: dg.AssetExecutionContext, tracer: TracerResource) 
 )
 def eval_metrics_all_time(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     s = tracer.settings
-    frames, paths = [], {}
-    # one read for the whole range: rolling_metrics keeps only what was known by each week's end
-    history = tracer.lake.read("eval_observations", None, parse_week(context.partition_keys[-1]) + DAY * 7)
-    for week in context.partition_keys:
-        as_of = parse_week(week) + DAY * 7
-        metrics = rolling_metrics(history, as_of, s)
-        metrics.insert(1, "through_week", week)
+    by_week = evaluation.eval_metrics_all_time(tracer.lake, s, list(context.partition_keys))
+    paths = {}
+    for week, metrics in by_week.items():
         tracer.lake.write_partition("eval_metrics_all_time", week, metrics)
         paths = {"csv": write_csv(metrics, week_dir(s, week) / "eval_metrics_all_time.csv")}
-        frames.append(metrics)
-    df = _concat(frames)
+    df = concat(list(by_week.values()))
     labelled = df.assign(week=df["through_week"]) if len(df) else df
     return table_result(
         "eval_metrics_all_time",
@@ -222,18 +156,7 @@ def eval_metrics_all_time(context: dg.AssetExecutionContext, tracer: TracerResou
     "with Wilson intervals, hit rate and mean predicted probability.",
 )
 def eval_win_rates(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
-    s = tracer.settings
-    frames, paths = [], {}
-    for week in context.partition_keys:
-        monday = parse_week(week)
-        obs = prepare_observations(week_observations(tracer, week), s)
-        obs = obs[(obs["resolved_ts"] >= monday) & (obs["resolved_ts"] < monday + DAY * 7)]
-        rates = cohort_win_rates(obs, s)
-        rates.insert(0, "week", week)
-        tracer.lake.write_partition("eval_win_rates", week, rates)
-        paths = {"csv": write_csv(rates, week_dir(s, week) / "eval_win_rates.csv")}
-        frames.append(rates)
-    df = _concat(frames)
+    df, paths = weekly_tables(context, tracer, "eval_win_rates")
     return table_result("eval_win_rates", df, **path_metadata(paths))
 
 
@@ -247,28 +170,13 @@ def eval_win_rates(context: dg.AssetExecutionContext, tracer: TracerResource) ->
     "eval_selfcheck_baseline_days before them; the hit_rate_self_check judges the newest night.",
 )
 def hit_rate_trend(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
-    s = tracer.settings
-    frames, counts = [], {}
-    span = DAY * (s.eval_selfcheck_window_days + s.eval_selfcheck_baseline_days + 1)
-    days = partition_days(context)
-    # one read for the whole range, then each night's window of partition days (= available_ts days)
-    history = tracer.lake.read("eval_observations", pd.Timestamp(days[0], tz="UTC") - span, days[-1])
-    known_day = (
-        pd.to_datetime(history["available_ts"], utc=True).dt.strftime("%Y-%m-%d") if len(history) else None
-    )
-    for day in days:
-        as_of = clip_to_now(pd.Timestamp(day, tz="UTC") + DAY) - pd.Timedelta(microseconds=1)
-        first = (as_of - span).floor("D").strftime("%Y-%m-%d")
-        obs = history[(known_day >= first) & (known_day <= day)] if len(history) else history
-        trend = compute_hit_rate_trend(
-            obs, as_of, s.eval_selfcheck_window_days, s.eval_selfcheck_baseline_days
-        )
+    trends = evaluation.hit_rate_trend(tracer.lake, tracer.settings, partition_days(context))
+    for day, trend in trends.items():
         tracer.lake.write_partition("hit_rate_trend", day, trend)
-        counts[day] = len(trend)
-        frames.append(trend)
-    df = _concat(frames)
-    _, explanation, _ = self_check(frames[-1] if frames else df, s)
-    return table_result("hit_rate_trend", df, counts, last_night=explanation)
+    frames = list(trends.values())
+    df = concat(frames)
+    _, explanation, _ = self_check(frames[-1] if frames else df, tracer.settings)
+    return table_result("hit_rate_trend", df, {d: len(t) for d, t in trends.items()}, last_night=explanation)
 
 
 @dg.asset_check(
