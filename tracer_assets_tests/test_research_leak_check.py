@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 import tracer_assets.pipeline.market as market_stage
 from tracer_assets.pipeline import MemoryStore, run_chain
-
 from tracer_assets.research.leak_check import leak_check, sample_decision_times
 from tracer_assets.settings import EvidenceSettings, TracerSettings
 from tracer_assets.universe import load_universe
