@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -356,13 +354,3 @@ class TracerSettings(BaseSettings):
         "directory",
         description="Plot HTML: one shared plotly.min.js per folder, or inlined per file (no CDN).",
     )
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> TracerSettings:
-    """Settings read once per process from the environment and ``.env``."""
-    return TracerSettings()
-
-
-def lake_root_path(settings: TracerSettings) -> Path:
-    return Path(settings.lake_root)
