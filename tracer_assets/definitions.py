@@ -7,27 +7,28 @@ executor. A new domain declares its ``dg.Definitions`` (no resources, no executo
 import dagster as dg
 
 from tracer_assets.defs.analytics.assets import build_sql_assets
-from tracer_assets.defs.automation.definitions import defs as automation_defs
-from tracer_assets.defs.digest.definitions import defs as digest_defs
-from tracer_assets.defs.evaluation.definitions import defs as evaluation_defs
-from tracer_assets.defs.market.definitions import defs as market_defs
-from tracer_assets.defs.narratives.definitions import defs as narratives_defs
-from tracer_assets.defs.polymarket.definitions import defs as polymarket_defs
+from tracer_assets.defs.automation import definitions as automation
+from tracer_assets.defs.digest import definitions as digest
+from tracer_assets.defs.evaluation import definitions as evaluation
+from tracer_assets.defs.market import definitions as market
+from tracer_assets.defs.narratives import definitions as narratives
+from tracer_assets.defs.polymarket import definitions as polymarket
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.schema_checks import build_schema_check
-from tracer_assets.defs.sentiment.definitions import defs as sentiment_defs
-from tracer_assets.defs.signals.definitions import defs as signals_defs
+from tracer_assets.defs.sentiment import definitions as sentiment
+from tracer_assets.defs.signals import definitions as signals
 
-# per-domain Definitions objects (defs/<domain>/definitions.py), merged into the root
+# per-domain Definitions objects (defs/<domain>/definitions.py), merged into the root; imported as
+# modules so that this module holds one Definitions object (``defs``) for Dagster's loader to find
 DOMAIN_DEFS: list[dg.Definitions] = [
-    market_defs,
-    narratives_defs,
-    sentiment_defs,
-    signals_defs,
-    digest_defs,
-    polymarket_defs,
-    evaluation_defs,
-    automation_defs,
+    market.defs,
+    narratives.defs,
+    sentiment.defs,
+    signals.defs,
+    digest.defs,
+    polymarket.defs,
+    evaluation.defs,
+    automation.defs,
 ]
 
 CORE_ASSETS: list[dg.AssetsDefinition] = [a for d in DOMAIN_DEFS for a in (d.assets or [])]
