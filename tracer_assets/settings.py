@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError
@@ -448,13 +446,3 @@ def settings_error_line(exc: ValidationError) -> str:
         shown = "" if isinstance(value, dict) or value is None else f"={value!r}"
         parts.append(f"TRACER_{field.upper()}{shown}: {err.get('msg', 'invalid')}")
     return "bad setting: " + "; ".join(parts)
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> TracerSettings:
-    """Settings read once per process from the environment and ``.env``."""
-    return TracerSettings()
-
-
-def lake_root_path(settings: TracerSettings) -> Path:
-    return Path(settings.lake_root)

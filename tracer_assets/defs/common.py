@@ -33,7 +33,7 @@ def preview(df: pd.DataFrame, rows: int = 5) -> dg.MetadataValue:
         return dg.MetadataValue.md("_no rows_")
     shown = df.head(rows).copy()
     for col in shown.columns:
-        if shown[col].dtype == object:
+        if shown[col].dtype == object or pd.api.types.is_string_dtype(shown[col]):  # pandas 3: str dtype
             shown[col] = shown[col].astype(str).str.slice(0, 60)
     return dg.MetadataValue.md(shown.to_markdown(index=False))
 

@@ -7,10 +7,7 @@ opened in memory over it, so analysts can query while runs write.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -22,6 +19,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from tracer_assets.lake.atomic import atomic_write
 from tracer_assets.lake.schemas import CONTRACT, TS
 
 PART_FILE = "part-0.parquet"
@@ -87,6 +85,18 @@ def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+def assemble(table: str, parts: list[pa.Table], columns: list[str] | None = None) -> pd.DataFrame:
+    """One frame from a table's part files in order: empty parts only lend their columns, and a
+    table with no part at all comes back with its contract columns."""
+    tables = [t for t in parts if t.num_rows]
+    if not tables and parts:
+        return parts[0].to_pandas()  # empty, but with the columns the table was written with
+    if not tables:
+        cols = columns or [n for n, _ in CONTRACT.get(table, [])]
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+
+
 class Lake:
     """The Parquet lake at ``root``. Plain Python: no Dagster import, so tests and replay use it too."""
 
@@ -122,23 +132,7 @@ class Lake:
 
     # ---- writes ------------------------------------------------------------------------
     def _atomic_write(self, arrow: pa.Table, dest: Path) -> Path:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=dest.parent)
-        os.close(fd)
-        try:
-            pq.write_table(arrow, tmp, compression="zstd")
-            with open(tmp, "rb") as fh:  # durable before it becomes visible
-                os.fsync(fh.fileno())
-            os.replace(tmp, dest)  # atomic on POSIX: readers see the old file or the new one
-            dir_fd = os.open(dest.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return dest
+        return atomic_write(dest, lambda tmp: pq.write_table(arrow, tmp, compression="zstd"), durable=True)
 
     def write_partition(self, table: str, day: date | str, df: pd.DataFrame, part: str = "0") -> Path:
         """Replace one daily (or weekly, keyed by its Monday) partition (or one part of it), atomically."""
@@ -170,9 +164,6 @@ class Lake:
         """Replace an unpartitioned table whole."""
         return self._atomic_write(to_arrow(table, df), self.table_dir(table) / PART_FILE)
 
-    def delete_table(self, table: str) -> None:
-        shutil.rmtree(self.table_dir(table), ignore_errors=True)
-
     # ---- reads -------------------------------------------------------------------------
     def partitions(self, table: str) -> list[str]:
         tdir = self.table_dir(table)
@@ -195,14 +186,7 @@ class Lake:
         hi = _day_str(end) if end is not None else None
         keys = [k for k in self.partitions(table) if (lo is None or k >= lo) and (hi is None or k <= hi)]
         files = [f for k in keys for f in sorted((tdir / f"date={k}").glob("part-*.parquet"))]
-        read = [pq.read_table(f, columns=columns) for f in files]
-        tables = [t for t in read if t.num_rows]
-        if not tables and read:
-            return read[0].to_pandas()  # empty, but with the columns the table was written with
-        if not tables:
-            cols = columns or [n for n, _ in CONTRACT.get(table, [])]
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+        return assemble(table, [pq.read_table(f, columns=columns) for f in files], columns)
 
     def tables(self) -> list[str]:
         if not self.root.exists():

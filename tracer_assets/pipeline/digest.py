@@ -48,3 +48,8 @@ def delivery_key(day: str, rows: pd.DataFrame) -> str:
         shown["signal_id"].fillna("").astype(str) + "/" + shown["market_id"].fillna("").astype(str)
     )
     return new_id("digest-delivery", day, *parts, bool(rows["degraded"].fillna(False).any()))
+
+
+def newly_delivered(delivery) -> bool:
+    """Did this send deliver the digest now (not a repeat the notifier skipped as already sent)?"""
+    return bool(delivery.delivered) and not str(delivery.detail).startswith("already")

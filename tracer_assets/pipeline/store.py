@@ -16,8 +16,7 @@ from typing import Protocol, runtime_checkable
 import pandas as pd
 import pyarrow as pa
 
-from tracer_assets.lake.schemas import CONTRACT
-from tracer_assets.lake.store import _TABLE_NAME, LakeSchemaError, _day_str, to_arrow
+from tracer_assets.lake.store import _TABLE_NAME, LakeSchemaError, _day_str, assemble, to_arrow
 
 _WHOLE = "__whole__"  # the partition key of an unpartitioned table
 
@@ -126,13 +125,7 @@ class MemoryStore:
         read = [files[k][p] for k in keys for p in sorted(files[k], key=lambda p: f"part-{p}.parquet")]
         if columns:
             read = [t.select([c for c in columns if c in t.column_names]) for t in read]
-        tables = [t for t in read if t.num_rows]
-        if not tables and read:
-            return read[0].to_pandas()
-        if not tables:
-            cols = columns or [n for n, _ in CONTRACT.get(table, [])]
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+        return assemble(table, read, columns)
 
     # ---- copies ------------------------------------------------------------------------
     def fork(self) -> MemoryStore:

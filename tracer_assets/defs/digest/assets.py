@@ -11,7 +11,7 @@ from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.polymarket.assets import polymarket_markets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
-from tracer_assets.pipeline.digest import daily_digest, delivery_key, digest_time
+from tracer_assets.pipeline.digest import daily_digest, delivery_key, digest_time, newly_delivered
 from tracer_assets.pipeline.window import concat
 from tracer_assets.providers.health import carry_degraded, record_delivery
 from tracer_assets.providers.redact import Redactor
@@ -40,7 +40,7 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
         # a backfill of old days rebuilds their digests but does not push a year of stale messages
         if now - digest_time(day, now) <= pd.Timedelta(hours=s.digest_deliver_max_age_hours):
             delivery = notifier.send(built.text, key=delivery_key(day, built.rows))
-            sent, chunks = delivery.delivered, delivery.chunks
+            sent, chunks = newly_delivered(delivery), delivery.chunks
             why = record_delivery(
                 tracer.lake, delivery, day=day, run_id=context.run_id, redactor=Redactor.from_settings(s)
             )

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from tracer_assets.defs.common import DAILY_FRESHNESS, partition_days, table_result, window
-from tracer_assets.defs.ops.health import record_result
+from tracer_assets.defs.fetching import record_result
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.pipeline import market

@@ -3,8 +3,8 @@
 import dagster as dg
 
 from tracer_assets.defs.common import DAILY_FRESHNESS, partition_days, table_result, window
+from tracer_assets.defs.fetching import record_result
 from tracer_assets.defs.market.assets import OUTSIDE_CALL_RETRY
-from tracer_assets.defs.ops.health import record_result
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.pipeline.fetch import fetch_end, fetch_window

@@ -3,8 +3,8 @@
 import dagster as dg
 
 from tracer_assets.defs.common import DAILY_FRESHNESS, partition_days, preview, table_result
+from tracer_assets.defs.fetching import combine_results, health_metadata, record_result
 from tracer_assets.defs.market.assets import OUTSIDE_CALL_RETRY, price_features
-from tracer_assets.defs.ops.health import combine_results, health_metadata, record_result
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.pipeline import polymarket
