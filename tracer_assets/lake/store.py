@@ -7,6 +7,7 @@ opened in memory over it, so analysts can query while runs write.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Iterable
