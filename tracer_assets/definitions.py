@@ -9,6 +9,7 @@ own ``dg.Definitions`` (``defs/<domain>/definitions.py``, no resources) and are 
 import dagster as dg
 
 from tracer_assets.defs.analytics.assets import build_sql_assets
+from tracer_assets.defs.backtest import definitions as backtest_definitions
 from tracer_assets.defs.digest import assets as digest_assets
 from tracer_assets.defs.evaluation import assets as evaluation_assets
 from tracer_assets.defs.market import assets as market_assets
@@ -31,7 +32,7 @@ DOMAIN_MODULES = [
 ]
 
 # per-domain Definitions objects (defs/<domain>/definitions.py), merged into the root
-DOMAIN_DEFS: list[dg.Definitions] = []
+DOMAIN_DEFS: list[dg.Definitions] = [backtest_definitions.defs]
 
 CORE_ASSETS: list[dg.AssetsDefinition] = [
     *dg.load_assets_from_modules(DOMAIN_MODULES),
