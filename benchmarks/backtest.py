@@ -105,7 +105,9 @@ def main() -> int:
 
     ours, ref = tracer_single(), bt_single()  # warm-up (numba compiles) and a parity check
     closed = ours.trades[~ours.trades["is_open"]]
-    same = len(closed) == len(ref._trades) and round(ours.equity[-1, 0], 2) == round(ref["Equity Final [$]"], 2)
+    same = len(closed) == len(ref._trades) and round(ours.equity[-1, 0], 2) == round(
+        ref["Equity Final [$]"], 2
+    )
     tracer_grid(), vbt_single(), vbt_grid()
     grid_eq = tracer_grid().equity[-1]
 
@@ -115,8 +117,10 @@ def main() -> int:
         "vectorbt": (best_of(vbt_single, args.repeat), best_of(vbt_grid, args.repeat)),
     }
     print(f"GOOG daily, {len(GOOG)} bars, SMA cross, commission {commission:.1%}; best of {args.repeat}")
-    print(f"parity with backtesting.py on (10, 20): {'yes' if same else 'NO'} "
-          f"({len(closed)} trades, final equity {ours.equity[-1, 0]:,.2f})")
+    print(
+        f"parity with backtesting.py on (10, 20): {'yes' if same else 'NO'} "
+        f"({len(closed)} trades, final equity {ours.equity[-1, 0]:,.2f})"
+    )
     print(f"grid final equity: median {np.median(grid_eq):,.2f}, best {grid_eq.max():,.2f}")
     table = pd.DataFrame(
         {
@@ -128,10 +132,14 @@ def main() -> int:
     )
     print(table.round(3).to_string())
     t_single, t_grid = rows["tracer"]
-    print(f"tracer vs backtesting.py: single {rows['backtesting.py'][0] / t_single:,.0f}x, "
-          f"grid {rows['backtesting.py'][1] / t_grid:,.0f}x")
-    print(f"tracer vs vectorbt:       single {rows['vectorbt'][0] / t_single:,.1f}x, "
-          f"grid {rows['vectorbt'][1] / t_grid:,.1f}x")
+    print(
+        f"tracer vs backtesting.py: single {rows['backtesting.py'][0] / t_single:,.0f}x, "
+        f"grid {rows['backtesting.py'][1] / t_grid:,.0f}x"
+    )
+    print(
+        f"tracer vs vectorbt:       single {rows['vectorbt'][0] / t_single:,.1f}x, "
+        f"grid {rows['vectorbt'][1] / t_grid:,.1f}x"
+    )
     return 0
 
 

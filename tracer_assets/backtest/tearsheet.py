@@ -73,7 +73,7 @@ def tearsheet_figure(report: BacktestReport, title: str) -> go.Figure:
     if len(tracer):
         dd = tracer / tracer.cummax() - 1.0
         fig.add_trace(go.Scatter(x=dd.index, y=dd.values * 100, name="drawdown %", fill="tozeroy"), 2, 1)
-    months = monthly_returns(tracer)
+    months = monthly_returns(tracer).dropna(axis=1, how="all")
     if len(months):
         fig.add_trace(
             go.Heatmap(
@@ -82,7 +82,7 @@ def tearsheet_figure(report: BacktestReport, title: str) -> go.Figure:
                 y=[str(y) for y in months.index],
                 colorscale="RdYlGn",
                 zmid=0,
-                text=np.round(months.to_numpy(), 2),
+                text=np.where(np.isnan(months.to_numpy()), "", np.round(months.to_numpy(), 2).astype(str)),
                 texttemplate="%{text}",
                 showscale=False,
             ),
