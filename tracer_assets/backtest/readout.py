@@ -27,7 +27,7 @@ def backtest_lines(lake: Lake) -> list[str]:
     t = s[s["strategy"] == "tracer"].iloc[0]
     if t.notna()["placebo_sharpe_percentile"]:
         lines.append(
-            f"  Tracer's Sharpe is at the {t['placebo_sharpe_percentile']:.0f}th percentile of "
+            f"  Tracer's Sharpe is at percentile {t['placebo_sharpe_percentile']:.0f} of "
             f"{int(t['placebo_draws'])} random-timing placebo draws "
             f"(placebo 5-95%: {t['placebo_sharpe_p05']:+.2f}..{t['placebo_sharpe_p95']:+.2f})"
         )

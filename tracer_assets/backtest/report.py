@@ -22,6 +22,7 @@ from tracer_assets.backtest.signal_pnl import (
     trades_table,
 )
 from tracer_assets.backtest.stats import return_stats, trade_stats
+from tracer_assets.lake.schemas import contract_columns
 from tracer_assets.settings import BacktestSettings
 
 TRACER = "tracer"
@@ -89,8 +90,10 @@ def backtest_range(
 ) -> BacktestReport:
     """Backtest the signals decided in [start, end) on the range's bars, with every baseline."""
     panel = bar_panel(bars, start, end)
-    if not panel.n_bars:
-        return BacktestReport(pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    if not panel.n_bars:  # no bars in the range (a provider outage): empty tables, not an error
+        return BacktestReport(
+            *(empty_table(t) for t in ("backtest_trades", "backtest_equity", "backtest_summary"))
+        )
     sig = (
         signals[(signals["decision_ts"] >= start) & (signals["decision_ts"] < end)]
         if len(signals)
@@ -167,6 +170,13 @@ def backtest_range(
         else trades
     )
     return BacktestReport(trades_all, pd.concat(equity_out, ignore_index=True), summary, daily, band)
+
+
+def empty_table(table: str) -> pd.DataFrame:
+    """No rows, the table's contract columns."""
+    return pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in [*contract_columns(table), "event_ts", "available_ts"]}
+    )
 
 
 def _portfolio_only(equity: pd.DataFrame) -> pd.DataFrame:

@@ -117,7 +117,7 @@ def summary_caption(report: BacktestReport) -> str:
     parts = [f"Tracer Sharpe {t['sharpe']:.2f}, return {t['total_return']:.2%}"]
     if PLACEBO in s.index:
         parts.append(f"placebo Sharpe 5-95% [{t['placebo_sharpe_p05']:.2f}, {t['placebo_sharpe_p95']:.2f}]")
-        parts.append(f"Tracer at the {t['placebo_sharpe_percentile']:.0f}th percentile")
+        parts.append(f"Tracer at percentile {t['placebo_sharpe_percentile']:.0f}")
     return "; ".join(parts)
 
 

@@ -57,8 +57,10 @@ def report_for_run(context: dg.AssetExecutionContext, tracer: TracerResource) ->
         lake, settings = tracer.lake, tracer.settings
         bars = lake.read("bars", start, end - DAY)
         signals = lake.read("signals", start, end - DAY)
-        feats, pressure, prior, outcomes = price_only_inputs(lake, settings, start, end)
-        shuffled = price_only_signals(feats, pressure, prior, outcomes, settings, start, end)
+        shuffled = []
+        if len(bars) and len(lake.read("price_features", start, end - DAY)):
+            feats, pressure, prior, outcomes = price_only_inputs(lake, settings, start, end)
+            shuffled = price_only_signals(feats, pressure, prior, outcomes, settings, start, end)
         _REPORTS[key] = backtest_range(bars, signals, settings.backtest, start, end, shuffled)
     return _REPORTS[key]
 
