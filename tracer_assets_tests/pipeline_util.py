@@ -5,7 +5,9 @@ from __future__ import annotations
 import dagster as dg
 
 from tracer_assets.definitions import ALL_ASSETS, build_definitions
-from tracer_assets.demo import QUIET_RUN_CONFIG, day_range, run_plan
+from tracer_assets.demo import QUIET_RUN_CONFIG, day_range, range_tags, run_plan
+
+__all__ = ["range_tags", "run_range"]
 
 
 def run_range(
