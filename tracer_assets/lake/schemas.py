@@ -179,6 +179,73 @@ CONTRACT: dict[str, list[tuple[str, pa.DataType]]] = {
         ("drop", pa.float64()),
         *_PIT,
     ],
+    # --- execution ledger (issue 15) -------------------------------------------------------------
+    "orders": [
+        ("order_id", pa.string()),
+        ("client_order_id", pa.string()),
+        ("signal_id", pa.string()),
+        ("symbol", pa.string()),
+        ("side", pa.string()),
+        ("qty", pa.float64()),
+        ("notional", pa.float64()),
+        ("type", pa.string()),
+        ("status", pa.string()),
+        ("broker", pa.string()),
+        ("submitted_ts", TS),
+        *_PIT,
+    ],
+    "fills": [
+        ("order_id", pa.string()),
+        ("symbol", pa.string()),
+        ("qty", pa.float64()),
+        ("price", pa.float64()),
+        ("fee", pa.float64()),
+        *_PIT,
+    ],
+    "positions": [
+        ("ts", TS),
+        ("symbol", pa.string()),
+        ("qty", pa.float64()),
+        ("avg_price", pa.float64()),
+        ("market_value", pa.float64()),
+        *_PIT,
+    ],
+    "portfolio": [
+        ("ts", TS),
+        ("equity", pa.float64()),
+        ("cash", pa.float64()),
+        ("gross_exposure", pa.float64()),
+        ("net_exposure", pa.float64()),
+        ("daily_pnl", pa.float64()),
+        ("drawdown", pa.float64()),
+        ("kill_switch", pa.bool_()),
+        *_PIT,
+    ],
+    "risk_events": [
+        ("ts", TS),
+        ("rule", pa.string()),
+        ("symbol", pa.string()),
+        ("signal_id", pa.string()),
+        ("action", pa.string()),
+        ("detail", pa.string()),
+        *_PIT,
+    ],
+    # the paper broker's book at the end of each day (JSON), read by the next day's run
+    "execution_state": [
+        ("day", pa.string()),
+        ("broker", pa.string()),
+        ("state_json", pa.string()),
+        *_PIT,
+    ],
+    # who tripped or cleared the kill switch, when and why (unpartitioned, appended)
+    "trading_controls": [
+        ("control_id", pa.string()),
+        ("ts", TS),
+        ("action", pa.string()),
+        ("who", pa.string()),
+        ("why", pa.string()),
+        *_PIT,
+    ],
 }
 
 
