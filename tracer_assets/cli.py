@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--lake", help="lake root (default: TRACER_LAKE_ROOT)")
     sql.set_defaults(func=_sql)
     sub.add_parser("sentiment", help="score texts: tracer sentiment [--model NAME] FILE|-")
+    __import__("tracer_assets.execution.cli", fromlist=["register"]).register(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

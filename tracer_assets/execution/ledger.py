@@ -31,7 +31,11 @@ def ledger_frame(table: str, rows: list[dict]) -> pd.DataFrame:
     columns = contract_columns(table) + EXTRA[table]
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    return pd.DataFrame(rows).reindex(columns=columns)
+    frame = pd.DataFrame(rows).reindex(columns=columns)
+    for col in frame.columns:
+        if col.endswith("_ts"):  # all-NaT columns (an unfilled order's filled_ts) must still be UTC
+            frame[col] = pd.to_datetime(frame[col], utc=True)
+    return frame
 
 
 @dataclass

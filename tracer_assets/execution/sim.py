@@ -167,12 +167,15 @@ class PaperSim:
     def _equity(self, st: SimState) -> float:
         return st.cash + sum(q * st.last_close.get(s, 0.0) for s, q in st.qty.items())
 
-    def _book(self, st: SimState, equity: float) -> Book:
+    def _book(self, st: SimState, equity: float, credit_reductions: bool = True) -> Book:
+        """Held plus pending exposure. New entries see a book that does not yet credit pending exits
+        and trims (a stock exit waiting for Monday's open frees no room on Saturday)."""
         exposure = {s: q * st.last_close.get(s, 0.0) for s, q in st.qty.items()}
         for p in st.pending:
             px = st.last_close.get(p.symbol, 0.0)
             add = p.notional if p.notional is not None else (p.qty or 0.0) * px
-            exposure[p.symbol] = exposure.get(p.symbol, 0.0) + add
+            if credit_reductions or add * exposure.get(p.symbol, 0.0) >= 0:
+                exposure[p.symbol] = exposure.get(p.symbol, 0.0) + add
         return Book(equity=equity, exposure=exposure, asset_class=self.asset_class)
 
     def _fill(self, st: SimState, p: Pending, bar, at: pd.Timestamp, led: Ledger) -> None:
@@ -359,12 +362,9 @@ class PaperSim:
     def _decide(self, st, led, controls, close, new_signals, index, on, why, equity) -> tuple[bool, str]:
         risk = self.risk
         st.order_times = [x for x in st.order_times if _ts(x) > close - HOUR]
-        held_or_pending = lambda s: (
-            st.qty.get(s, 0.0)
-            + sum(  # noqa: E731
-                (p.qty or 0.0) for p in st.pending if p.symbol == s
-            )
-        )
+
+        def held_or_pending(symbol: str) -> float:
+            return st.qty.get(symbol, 0.0) + sum((p.qty or 0.0) for p in st.pending if p.symbol == symbol)
 
         def exit_leg(symbol: str, leg: Leg, why_exit: str) -> bool:
             if on:
@@ -446,7 +446,7 @@ class PaperSim:
                 symbol=sig.symbol,
                 signal_id=sig.signal_id,
                 notional=requested,
-                book=self._book(st, equity),
+                book=self._book(st, equity, credit_reductions=False),
                 orders_last_hour=len(st.order_times),
                 day_return=equity / st.day_start_equity - 1.0 if st.day_start_equity > 0 else 0.0,
                 market=market,
