@@ -61,8 +61,12 @@ def trade(signals, bars, classes, risk: RiskSettings, end, lake: Lake, by_day: b
     if not by_day:
         return sim().run(signals, bars, START, end, state).ledger.frames()
     frames = []
+    lookback = pd.Timedelta(days=max(2, -(-risk.risk_volume_lookback_bars // 6)))  # as run_paper_days reads
     for day in pd.date_range(START, end, freq="D", inclusive="left"):
-        result = sim().run(signals, bars, day, day + pd.Timedelta(days=1), state)
+        nxt = day + pd.Timedelta(days=1)
+        day_bars = bars[(bars["ts"] >= day - lookback) & (bars["ts"] < nxt)]
+        day_signals = signals[(signals["decision_ts"] >= day) & (signals["decision_ts"] < nxt)]
+        result = sim().run(day_signals, day_bars, day, nxt, state)
         state = SimState.from_json(result.states[day.strftime("%Y-%m-%d")])
         frames.append(result.ledger.frames()["portfolio"])
     return pd.concat(frames, ignore_index=True)

@@ -65,3 +65,24 @@ def test_assets_write_the_ledger_and_a_rerun_places_nothing_twice(tracer_env, ca
     assert tracer_main(["resume-trading", "--reason", "drill over", "--who", "ops"]) == 0
     controls = lake.read("trading_controls")
     assert controls["action"].tolist()[-1] == "resume" and controls["who"].tolist()[-1] == "ops"
+
+
+def test_the_digest_tells_the_paper_books_day_in_words(tracer_env):
+    from tracer_assets.digest.build import build_digest
+    from tracer_assets.execution.words import book_day
+    from tracer_assets.signals.words import has_digit
+
+    settings = TracerSettings()
+    lake = Lake(settings.lake_root)
+    _seed_lake(lake)
+    from tracer_assets.execution.paper import run_paper_days, write_paper_days
+    from tracer_assets_tests.execution_helpers import asset_classes
+
+    start, end = START, START + pd.Timedelta(days=3)
+    write_paper_days(lake, run_paper_days(lake, settings, asset_classes(), start, end), DAYS, start, end)
+    book = book_day(lake, DAYS[1])
+    assert book["orders_sent"] > 0 and book["equity"] > 0
+    built = build_digest(lake.read("signals"), None, settings, start + pd.Timedelta(days=2), (), book)
+    assert "<b>Paper book</b>" in built.text and "The paper book " in built.text
+    assert not has_digit(built.text)
+    assert built.artifact["paper_book"]["orders_sent"] == book["orders_sent"]

@@ -104,7 +104,7 @@ class BarIndex:
         b = bars.sort_values(["symbol", "ts"]).drop_duplicates(["symbol", "ts"], keep="last")
         ts = pd.to_datetime(b["ts"], utc=True)
         for key, o, h, low, c in zip(
-            zip(b["symbol"], ts), b["open"], b["high"], b["low"], b["close"], strict=True
+            zip(b["symbol"], ts, strict=True), b["open"], b["high"], b["low"], b["close"], strict=True
         ):
             self.by_open[key] = (float(o), float(h), float(low), float(c))
         avail = pd.to_datetime(b["available_ts"], utc=True)

@@ -42,7 +42,7 @@ def delivery_key(day: str, rows: pd.DataFrame) -> str:
     **DAILY,
     group_name="digest",
     kinds={"python", "parquet"},
-    deps=[signals, polymarket_markets],
+    deps=[signals, polymarket_markets, "portfolio"],
     freshness_policy=DAILY_FRESHNESS,
     description="Ranked top-N universe digest per day (chat text without digits; the rows keep every number), "
     "delivered through the notifier at most once per day and content.",
@@ -62,7 +62,9 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
         # the ranking looks back digest_window_hours, which reaches into earlier days' signals
         sigs = tracer.lake.read("signals", start - DAY * window_days, day)
         markets = tracer.lake.read("polymarket_markets", day, day)
-        built = build_digest(sigs, markets, s, as_of, degraded_inputs(tracer.lake, day))
+        from tracer_assets.execution.words import book_day
+
+        built = build_digest(sigs, markets, s, as_of, degraded_inputs(tracer.lake, day), book_day(tracer.lake, day))
         tracer.lake.write_partition("digest", day, built.rows)
         artifacts_dir.mkdir(parents=True, exist_ok=True)
         (artifacts_dir / f"{day}.json").write_text(json.dumps(built.artifact, indent=2, default=str))
