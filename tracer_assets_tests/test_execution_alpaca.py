@@ -329,3 +329,36 @@ def test_a_reconciliation_mismatch_halts_trading(server):
     assert not server.posts
     assert [(e["rule"], e["action"]) for e in led.risk_events] == [("reconciliation", "halted")]
     assert trips and trips[0]["action"] == "kill" and "BTC/USD" in trips[0]["why"]
+
+
+def test_the_execution_service_routes_to_alpaca_and_records_each_order_once(server, tmp_path):
+    from tracer_assets.execution.service import execute
+    from tracer_assets.lake import Lake
+
+    settings = _settings(server)
+    settings.lake_root = str(tmp_path / "lake")
+    lake = Lake(settings.lake_root)
+    sig = _signals(n=2).assign(strength=0.5, internal_prob=0.6, rationale="{}")
+    sig["event_ts"] = sig["available_ts"] = sig["decision_ts"]
+    day = NOW.strftime("%Y-%m-%d")
+    lake.write_partitions("signals", sig, [day], by="decision_ts")
+    start, end = NOW.floor("D"), NOW.floor("D") + pd.Timedelta(days=1)
+    broker = AlpacaBroker(settings, sleep=lambda s: None)
+    counts = execute(lake, settings, CLASSES, start, end, [day], NOW, broker=broker)
+    assert counts["orders"] == 2 and len(server.orders) == 2
+    server.positions = [
+        {
+            "symbol": "BTC/USD",
+            "qty": "0.1",
+            "side": "long",
+            "avg_entry_price": "50000",
+            "market_value": "5000",
+        },
+        {"symbol": "AAPL", "qty": "0.1", "side": "short", "avg_entry_price": "50000", "market_value": "5000"},
+    ]
+    # the next hourly tick: the ledger already holds both orders and their fills, nothing is resent
+    later = NOW + pd.Timedelta(minutes=30)
+    counts = execute(lake, settings, CLASSES, start, end, [day], later, broker=broker)
+    assert counts["orders"] == 0 and len(server.posts) == 2
+    assert lake.read("orders")["client_order_id"].is_unique
+    assert not (lake.read("risk_events")["rule"] == "reconciliation").any()

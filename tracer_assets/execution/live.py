@@ -60,6 +60,7 @@ def route(
     sent_today_notional: float = 0.0,
     open_orders: pd.DataFrame | None = None,
     stamp: pd.Timestamp | None = None,
+    known_client_order_ids: frozenset[str] = frozenset(),
 ) -> tuple[Ledger, list[dict]]:
     """One routing pass at ``now``: the ledger rows it produced and any kill switch trip.
 
@@ -107,6 +108,8 @@ def route(
     def send(signal_id, symbol, leg, notional=None, qty=None) -> None:
         nonlocal sent
         coid = client_order_id(signal_id, leg)
+        if coid in known_client_order_ids:  # already in the ledger from an earlier pass
+            return
         signed = notional if notional is not None else qty
         side = "buy" if signed > 0 else "sell"
         request = OrderRequest(

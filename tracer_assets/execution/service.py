@@ -80,6 +80,7 @@ def execute(
         sent_today_notional=sent,
         open_orders=open_orders,
         stamp=stamp,
+        known_client_order_ids=frozenset(mine["client_order_id"]) if len(mine) else frozenset(),
     )
     frames = led.frames()
     day, part = stamp.strftime("%Y-%m-%d"), "t" + stamp.strftime("%H%M%S")

@@ -8,7 +8,12 @@ from tracer_assets.lake import Lake
 from tracer_assets.signals.words import has_digit, number_to_words
 
 # day return (fraction of equity) -> words, by threshold
-_MOVES = [(0.01, "gained well"), (0.001, "gained a little"), (-0.001, "was about flat"), (-0.01, "lost a little")]
+_MOVES = [
+    (0.01, "gained well"),
+    (0.001, "gained a little"),
+    (-0.001, "was about flat"),
+    (-0.01, "lost a little"),
+]
 
 
 def book_day(lake: Lake, day: str) -> dict | None:

@@ -64,7 +64,9 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
         markets = tracer.lake.read("polymarket_markets", day, day)
         from tracer_assets.execution.words import book_day
 
-        built = build_digest(sigs, markets, s, as_of, degraded_inputs(tracer.lake, day), book_day(tracer.lake, day))
+        built = build_digest(
+            sigs, markets, s, as_of, degraded_inputs(tracer.lake, day), book_day(tracer.lake, day)
+        )
         tracer.lake.write_partition("digest", day, built.rows)
         artifacts_dir.mkdir(parents=True, exist_ok=True)
         (artifacts_dir / f"{day}.json").write_text(json.dumps(built.artifact, indent=2, default=str))
