@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 from tracer_assets.lake import Lake
 from tracer_assets.signals.words import has_digit, number_to_words
 
