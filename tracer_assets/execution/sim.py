@@ -24,6 +24,7 @@ from tracer_assets.execution.risk import (
     BLOCKED,
     HALTED,
     Book,
+    Decision,
     MarketCheck,
     check_entry,
     drift_trims,
@@ -440,17 +441,28 @@ class PaperSim:
                 )
                 continue
             requested = direction * float(sig.size) * equity
-            decision = check_entry(
-                risk,
-                ts=close,
-                symbol=sig.symbol,
-                signal_id=sig.signal_id,
-                notional=requested,
-                book=self._book(st, equity, credit_reductions=False),
-                orders_last_hour=len(st.order_times),
-                day_return=equity / st.day_start_equity - 1.0 if st.day_start_equity > 0 else 0.0,
-                market=market,
-            )
+            # checked twice: against the book before pending exits and trims free any room, and
+            # after them (a reversal's pending exit makes the net more one-sided), keeping the smaller
+            decision = None
+            for credit in (False, True):
+                checked = check_entry(
+                    risk,
+                    ts=close,
+                    symbol=sig.symbol,
+                    signal_id=sig.signal_id,
+                    notional=requested if decision is None else decision.notional,
+                    book=self._book(st, equity, credit_reductions=credit),
+                    orders_last_hour=len(st.order_times),
+                    day_return=equity / st.day_start_equity - 1.0 if st.day_start_equity > 0 else 0.0,
+                    market=market,
+                )
+                decision = (
+                    checked
+                    if decision is None
+                    else Decision(checked.notional, decision.events + checked.events)
+                )
+                if decision.notional == 0:
+                    break
             led.risk_events.extend(decision.events)
             if decision.notional == 0:
                 self._order(
