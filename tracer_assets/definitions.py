@@ -11,7 +11,7 @@ import dagster as dg
 from tracer_assets.defs.analytics.assets import build_sql_assets
 from tracer_assets.defs.digest import assets as digest_assets
 from tracer_assets.defs.evaluation import assets as evaluation_assets
-from tracer_assets.defs.execution.definitions import defs as execution_defs
+from tracer_assets.defs.execution import definitions as execution_definitions
 from tracer_assets.defs.market import assets as market_assets
 from tracer_assets.defs.narratives import assets as narrative_assets
 from tracer_assets.defs.ops import automation
@@ -32,7 +32,7 @@ DOMAIN_MODULES = [
 ]
 
 # per-domain Definitions objects (defs/<domain>/definitions.py), merged into the root
-DOMAIN_DEFS: list[dg.Definitions] = [execution_defs]
+DOMAIN_DEFS: list[dg.Definitions] = [execution_definitions.defs]
 
 CORE_ASSETS: list[dg.AssetsDefinition] = [
     *dg.load_assets_from_modules(DOMAIN_MODULES),
