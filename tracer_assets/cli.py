@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     backtest_cli.register(sub)
     sub.add_parser("sentiment", help="score texts: tracer sentiment [--model NAME] FILE|-")
     __import__("tracer_assets.research.cli", fromlist=["register"]).register(sub)
+    __import__("tracer_assets.execution.cli", fromlist=["register"]).register(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -11,6 +11,7 @@ from tracer_assets.defs.automation import definitions as automation
 from tracer_assets.defs.backtest import definitions as backtest_domain
 from tracer_assets.defs.digest import definitions as digest
 from tracer_assets.defs.evaluation import definitions as evaluation
+from tracer_assets.defs.execution import definitions as execution_domain
 from tracer_assets.defs.market import definitions as market
 from tracer_assets.defs.narratives import definitions as narratives
 from tracer_assets.defs.polymarket import definitions as polymarket
@@ -32,6 +33,7 @@ DOMAIN_DEFS: list[dg.Definitions] = [
     evaluation.defs,
     automation.defs,
     research.defs,
+    execution_domain.defs,
     backtest_domain.defs,
 ]
 

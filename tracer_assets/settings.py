@@ -132,6 +132,81 @@ class BacktestSettings(BaseSettings):
     )
 
 
+class RiskSettings(BaseSettings):
+    """Paper and live execution risk limits (issue 15); exposures are fractions of equity."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    risk_max_gross_exposure: float = Field(1.0, gt=0, description="Largest sum of |market value| / equity.")
+    risk_max_net_exposure: float = Field(0.6, gt=0, description="Largest |sum of market value| / equity.")
+    risk_max_position: float = Field(0.15, gt=0, description="Largest |market value| / equity per asset.")
+    risk_max_class_exposure: dict[str, float] = Field(
+        {"crypto": 0.6, "stock": 0.6}, description="Largest gross exposure / equity per asset class."
+    )
+    risk_cap_headroom: float = Field(
+        0.9, gt=0, le=1, description="Orders are sized to this fraction of a cap, leaving room for drift."
+    )
+    risk_drift_trigger: float = Field(
+        0.95, gt=0, le=1, description="A held position above this fraction of a cap is trimmed back."
+    )
+    risk_max_open_positions: int = Field(8, ge=1, description="Most symbols held (or ordered) at once.")
+    risk_max_orders_per_hour: int = Field(20, ge=1, description="Order rate limit over a trailing hour.")
+    risk_min_order_frac: float = Field(
+        0.002, ge=0, description="An order reduced below this fraction of equity is blocked instead."
+    )
+    risk_daily_loss_limit: float = Field(
+        0.04, gt=0, description="Loss since the day's start (fraction of equity) that blocks new entries."
+    )
+    risk_max_drawdown: float = Field(
+        0.2, gt=0, lt=1, description="Drawdown from the equity peak that trips the kill switch."
+    )
+    risk_max_data_age_hours: float = Field(
+        3.0, gt=0, description="A signal's bar older than this at decision trips the staleness kill switch."
+    )
+    risk_max_price_gap: float = Field(
+        0.08, gt=0, description="Anomaly block: |close / previous close - 1| of the signal bar above this."
+    )
+    risk_volume_spike_ratio: float = Field(
+        8.0, gt=1, description="Anomaly block: bar volume above this multiple of the trailing median."
+    )
+    risk_volume_lookback_bars: int = Field(48, ge=2, description="Bars in the trailing volume median.")
+    risk_reconcile_tolerance: float = Field(
+        1e-6, ge=0, description="Largest |ledger qty - broker qty| per symbol before trading halts."
+    )
+
+
+class ExecutionSettings(BaseSettings):
+    """Paper and live order routing (issue 15)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    trading_mode: Literal["paper_sim", "alpaca_paper", "alpaca_live"] = Field(
+        "paper_sim", description="paper_sim (internal broker on the lake's bars), alpaca_paper, alpaca_live."
+    )
+    execution_initial_cash: float = Field(100_000.0, gt=0, description="Starting cash of the paper book.")
+    execution_max_signal_age_hours: float = Field(
+        2.0, gt=0, description="A broker outside the sim receives only signals younger than this."
+    )
+    execution_fee_bps: float = Field(10.0, ge=0, description="Paper fee in basis points of notional.")
+    execution_slippage_bps: float = Field(5.0, ge=0, description="Paper fixed slippage in basis points.")
+    execution_slippage_range_frac: float = Field(
+        0.0, ge=0, le=1, description="Paper slippage as a fraction of the fill bar's high - low."
+    )
+    execution_max_attempts: int = Field(3, ge=1, description="Submissions of one order before giving up.")
+    execution_timeout_s: float = Field(10.0, gt=0, description="Per-request timeout to the broker.")
+    live_armed: bool = Field(False, description="alpaca_live sends orders only when this is true.")
+    live_max_order_notional: float | None = Field(
+        None, gt=0, description="alpaca_live: largest notional per order (required to send)."
+    )
+    live_max_daily_notional: float | None = Field(
+        None, gt=0, description="alpaca_live: largest summed notional per UTC day (required to send)."
+    )
+
+
 class TracerSettings(BaseSettings):
     """Every tunable of the product. Thresholds live here, never as literals in domain code."""
 
@@ -478,6 +553,8 @@ class TracerSettings(BaseSettings):
     safety: SafetySettings = Field(default_factory=SafetySettings)
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     backtest: BacktestSettings = Field(default_factory=BacktestSettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
 
 
 def settings_error_line(exc: ValidationError) -> str:

@@ -78,9 +78,12 @@ def test_lake_holds_every_contract_table_with_its_columns(pipeline):
     for table, columns in CONTRACT.items():
         if table in ON_DEMAND_TABLES:
             continue
+        if table == "trading_controls" and table not in pipeline["first"]:
+            continue  # written only when someone (or the risk engine) trips or clears the kill switch
         df = pipeline["first"][table]
-        # the sim never sends a bad row, so quarantine exists but is empty
-        assert len(df) > 0 or table == "quarantine", f"{table} is empty"
+        # the sim never sends a bad row, so quarantine exists but is empty; nor, on a quiet 9-day run,
+        # need the risk engine block or reduce anything
+        assert len(df) > 0 or table in ("quarantine", "risk_events"), f"{table} is empty"
         assert {c for c, _ in columns} <= set(df.columns), table
     count = lake.query("select count(*) as n from signals")["n"].iloc[0]
     assert count == len(pipeline["first"]["signals"]) > 0

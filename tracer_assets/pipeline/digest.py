@@ -31,13 +31,17 @@ def digest_time(day: str, now: pd.Timestamp | None = None) -> pd.Timestamp:
     return clip_to_now(pd.Timestamp(day, tz="UTC") + DAY - pd.Timedelta(seconds=1), now=now)
 
 
-def daily_digest(store: Store, settings: TracerSettings, day: str, now: pd.Timestamp | None = None) -> Digest:
+def daily_digest(
+    store: Store, settings: TracerSettings, day: str, now: pd.Timestamp | None = None, paper_book=None
+) -> Digest:
     """The digest of ``day`` as of its end (clipped to now)."""
     start = pd.Timestamp(day, tz="UTC")
     # the ranking looks back digest_window_hours, which reaches into earlier days' signals
     sigs = store.read("signals", start - DAY * math.ceil(settings.digest_window_hours / 24), day)
     markets = store.read("polymarket_markets", day, day)
-    return build_digest(sigs, markets, settings, digest_time(day, now), degraded_inputs(store, day))
+    return build_digest(
+        sigs, markets, settings, digest_time(day, now), degraded_inputs(store, day), paper_book
+    )
 
 
 def delivery_key(day: str, rows: pd.DataFrame) -> str:

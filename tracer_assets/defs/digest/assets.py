@@ -11,6 +11,7 @@ from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.polymarket.assets import polymarket_markets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
+from tracer_assets.execution.words import book_day
 from tracer_assets.pipeline.digest import daily_digest, delivery_key, digest_time, newly_delivered
 from tracer_assets.pipeline.window import concat
 from tracer_assets.providers.health import carry_degraded, record_delivery
@@ -21,7 +22,7 @@ from tracer_assets.providers.redact import Redactor
     **DAILY,
     group_name="digest",
     kinds={"python", "parquet"},
-    deps=[signals, polymarket_markets],
+    deps=[signals, polymarket_markets, "portfolio"],
     freshness_policy=DAILY_FRESHNESS,
     description="Ranked top-N universe digest per day (chat text without digits; the rows keep every number), "
     "delivered through the notifier at most once per day and content.",
@@ -33,7 +34,7 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
     artifacts_dir = Path(s.lake_root) / "artifacts" / "digest"
     now = pd.Timestamp.now(tz="UTC")
     for day in partition_days(context):
-        built = daily_digest(tracer.lake, s, day, now)
+        built = daily_digest(tracer.lake, s, day, now, paper_book=book_day(tracer.lake, day))
         tracer.lake.write_partition("digest", day, built.rows)
         artifacts_dir.mkdir(parents=True, exist_ok=True)
         (artifacts_dir / f"{day}.json").write_text(json.dumps(built.artifact, indent=2, default=str))
