@@ -255,6 +255,8 @@ CONTRACT: dict[str, list[tuple[str, pa.DataType]]] = {
         ("profit_factor", pa.float64()),
         ("costs_paid", pa.float64()),
         ("placebo_sharpe_percentile", pa.float64()),
+        *_PIT,
+    ],
     # --- execution ledger (issue 15) -------------------------------------------------------------
     "orders": [
         ("order_id", pa.string()),
