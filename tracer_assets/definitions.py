@@ -12,9 +12,10 @@ from tracer_assets.defs.analytics.assets import build_sql_assets
 from tracer_assets.defs.digest import assets as digest_assets
 from tracer_assets.defs.evaluation import assets as evaluation_assets
 from tracer_assets.defs.market import assets as market_assets
+from tracer_assets.defs.monitoring.checks import build_digest_self_check, build_table_check
+from tracer_assets.defs.monitoring.definitions import defs as monitoring_defs
 from tracer_assets.defs.narratives import assets as narrative_assets
 from tracer_assets.defs.ops import automation
-from tracer_assets.defs.ops.checks import build_schema_check
 from tracer_assets.defs.polymarket import assets as polymarket_assets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.sentiment import assets as sentiment_assets
@@ -31,7 +32,7 @@ DOMAIN_MODULES = [
 ]
 
 # per-domain Definitions objects (defs/<domain>/definitions.py), merged into the root
-DOMAIN_DEFS: list[dg.Definitions] = []
+DOMAIN_DEFS: list[dg.Definitions] = [monitoring_defs]
 
 CORE_ASSETS: list[dg.AssetsDefinition] = [
     *dg.load_assets_from_modules(DOMAIN_MODULES),
@@ -53,7 +54,9 @@ def build_definitions(lake_root: str | None = None) -> dg.Definitions:
     """Definitions with the resource pointed at ``lake_root`` (the settings' lake when None)."""
     return dg.Definitions(
         assets=ALL_ASSETS,
-        asset_checks=[build_schema_check(a) for a in CORE_ASSETS] + _collect("CHECKS"),
+        asset_checks=[build_table_check(a) for a in CORE_ASSETS]
+        + [build_digest_self_check(digest_assets.digest)]
+        + _collect("CHECKS"),
         jobs=_collect("JOBS"),
         schedules=_collect("SCHEDULES"),
         sensors=_collect("SENSORS"),

@@ -94,7 +94,7 @@ def run_demo(days: int = 60, echo=print) -> int:
         echo(f"[{i}/{len(plan)}] {label}{span}: {', '.join(a.key.to_user_string() for a in assets)}")
         t0 = time.perf_counter()
         result = dg.materialize(
-            ALL_ASSETS,
+            [*ALL_ASSETS, *defs.asset_checks],  # the blocking checks run in the same run
             selection=assets,
             instance=instance,
             resources=resources,

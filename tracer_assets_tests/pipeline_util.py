@@ -33,7 +33,7 @@ def run_range(
     results = []
     for assets, tags in plan:
         result = dg.materialize(
-            ALL_ASSETS,
+            [*ALL_ASSETS, *defs.asset_checks],  # the blocking checks run in the same run
             selection=assets,
             instance=instance,
             resources=resources,

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tracer_assets.lake.schemas import CONTRACT, TS
+from tracer_assets.lake.tempfiles import sweep_temp_files, temp_prefix
 
 PART_FILE = "part-0.parquet"
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -90,7 +91,7 @@ class Lake:
     # ---- writes ------------------------------------------------------------------------
     def _atomic_write(self, arrow: pa.Table, dest: Path) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=dest.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), suffix=".parquet", dir=dest.parent)
         os.close(fd)
         try:
             pq.write_table(arrow, tmp, compression="zstd")
@@ -136,6 +137,10 @@ class Lake:
     def write_table(self, table: str, df: pd.DataFrame) -> Path:
         """Replace an unpartitioned table whole."""
         return self._atomic_write(to_arrow(table, df), self.table_dir(table) / PART_FILE)
+
+    def sweep_temp_files(self, max_age_seconds: float, extra_roots: Iterable[str | Path] = ()) -> list[Path]:
+        """Remove temp files a crashed writer left under the lake (and ``extra_roots``); see tempfiles."""
+        return sweep_temp_files([self.root, *extra_roots], max_age_seconds).removed
 
     def delete_table(self, table: str) -> None:
         shutil.rmtree(self.table_dir(table), ignore_errors=True)

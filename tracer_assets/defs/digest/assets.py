@@ -13,6 +13,9 @@ from tracer_assets.defs.polymarket.assets import polymarket_markets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
 from tracer_assets.lake import new_id
+from tracer_assets.monitoring.digest_checks import digest_problems
+from tracer_assets.monitoring.run_failures import RUN_FAILURE_PROVIDER
+from tracer_assets.ops.pause import pause_state
 from tracer_assets.providers.health import carry_degraded, read_health
 
 
@@ -20,7 +23,8 @@ def degraded_inputs(lake, day: str) -> list[str]:
     """Short names of the day's degraded inputs ("bars from alpaca") for the digest's one plain line;
     the full reasons stay in run_health and the asset metadata."""
     health = read_health(lake, day, day)
-    bad = health[health["degraded"]] if len(health) else health
+    # a failed run is an operator alert (run_failure_alert), not an input of this digest
+    bad = health[health["degraded"] & (health["provider"] != RUN_FAILURE_PROVIDER)] if len(health) else health
     return (
         sorted({f"{a} from {p}" for a, p in zip(bad["asset"], bad["provider"], strict=True)})
         if len(bad)
@@ -56,6 +60,7 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
     artifacts_dir = Path(s.lake_root) / "artifacts" / "digest"
     window_days = math.ceil(s.digest_window_hours / 24)
     now = pd.Timestamp.now(tz="UTC")
+    paused = pause_state(s.lake_root)
     for day in partition_days(context):
         start = pd.Timestamp(day, tz="UTC")
         as_of = clip_to_now(start + DAY - pd.Timedelta(seconds=1))
@@ -66,13 +71,26 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
         tracer.lake.write_partition("digest", day, built.rows)
         artifacts_dir.mkdir(parents=True, exist_ok=True)
         (artifacts_dir / f"{day}.json").write_text(json.dumps(built.artifact, indent=2, default=str))
+        problems = digest_problems(built.rows)
+        sent, chunks, skipped = False, 0, ""
+        if paused is not None:
+            skipped = f"paused by {paused.who} at {paused.when}: {paused.why}"
+        elif problems:  # never send a digest that fails its own self-check
+            skipped = "self-check failed: " + "; ".join(problems)
+            context.log.error(f"digest {day} not delivered: {skipped}")
         # a backfill of old days rebuilds their digests but does not push a year of stale messages
-        if now - as_of <= pd.Timedelta(hours=s.digest_deliver_max_age_hours):
+        elif now - as_of <= pd.Timedelta(hours=s.digest_deliver_max_age_hours):
             delivery = notifier.send(built.text, key=delivery_key(day, built.rows))
             sent, chunks = delivery.delivered, delivery.chunks
-        else:
-            sent, chunks = False, 0
-        deliveries.append({"day": day, "digest_id": built.digest_id, "delivered": sent, "chunks": chunks})
+        deliveries.append(
+            {
+                "day": day,
+                "digest_id": built.digest_id,
+                "delivered": sent,
+                "chunks": chunks,
+                "skipped": skipped,
+            }
+        )
         counts[day] = len(built.rows)
         frames.append(built.rows)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -81,6 +99,10 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
         df,
         counts,
         notifier=notifier.name,
+        paused=paused is not None,
+        delivery_paused=(
+            f"paused by {paused.who} at {paused.when}: {paused.why}" if paused else "not paused"
+        ),
         newly_delivered=sum(d["delivered"] for d in deliveries),
         deliveries=dg.MetadataValue.json(deliveries[-10:]),
         latest_text=dg.MetadataValue.md(built.text if deliveries else ""),
