@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from tracer_assets.ops import cli as ops_cli
+
 
 def _sql(args: argparse.Namespace) -> int:
     from tracer_assets.analytics.sql_models import ReadOnlyViolation, assert_read_only
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--lake", help="lake root (default: TRACER_LAKE_ROOT)")
     sql.set_defaults(func=_sql)
     sub.add_parser("sentiment", help="score texts: tracer sentiment [--model NAME] FILE|-")
+    ops_cli.register(sub)  # status, pause, resume, recover
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -13,7 +13,7 @@ from tracer_assets.defs.digest import assets as digest_assets
 from tracer_assets.defs.evaluation import assets as evaluation_assets
 from tracer_assets.defs.market import assets as market_assets
 from tracer_assets.defs.monitoring.checks import build_digest_self_check, build_table_check
-from tracer_assets.defs.monitoring.definitions import defs as monitoring_defs
+from tracer_assets.defs.monitoring import definitions as monitoring_definitions
 from tracer_assets.defs.narratives import assets as narrative_assets
 from tracer_assets.defs.ops import automation
 from tracer_assets.defs.polymarket import assets as polymarket_assets
@@ -32,7 +32,8 @@ DOMAIN_MODULES = [
 ]
 
 # per-domain Definitions objects (defs/<domain>/definitions.py), merged into the root
-DOMAIN_DEFS: list[dg.Definitions] = [monitoring_defs]
+# (import the modules, not their `defs`: a second Definitions at module scope breaks `dagster dev -m`)
+DOMAIN_DEFS: list[dg.Definitions] = [monitoring_definitions.defs]
 
 CORE_ASSETS: list[dg.AssetsDefinition] = [
     *dg.load_assets_from_modules(DOMAIN_MODULES),

@@ -67,12 +67,17 @@ def run_demo(days: int = 60, echo=print) -> int:
 
     settings = TracerSettings()
     home = ensure_dagster_home(Path.cwd())
+    from tracer_assets.defs.monitoring.instance_ops import ensure_instance_config
+    from tracer_assets.ops.cli import recover
+
+    ensure_instance_config(home, settings.ops)  # run monitoring on: the daemon fails runs whose worker died
     rng = demo_range(days)
     if rng.first_day < settings.partitions_start:
         raise SystemExit(f"--days {days} starts before TRACER_PARTITIONS_START={settings.partitions_start}")
     defs = build_definitions()
     resources = {"tracer": defs.resources["tracer"]}
     instance = dg.DagsterInstance.get()
+    recover(settings, instance, echo)  # litter and orphaned runs a killed earlier run left behind
     echo(
         f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Path(settings.lake_root).resolve()}, DAGSTER_HOME {home}"
     )

@@ -23,7 +23,10 @@ class TracerResource(dg.ConfigurableResource):
 
     @cached_property
     def lake(self) -> Lake:
-        return Lake(self.settings.lake_root)
+        lake = Lake(self.settings.lake_root)
+        # on start: a writer killed mid-write left its temp file; live writers' files are kept
+        lake.sweep_temp_files(self.settings.ops.ops_temp_file_max_age_seconds)
+        return lake
 
     @cached_property
     def universe(self) -> Universe:

@@ -62,9 +62,16 @@ def run_partition(tags: dict[str, str]) -> str:
     return ""
 
 
+def _root_message(error) -> str:
+    """The user's exception, not Dagster's "Error occurred while executing op" wrapper around it."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 def failure_reason(context: dg.RunFailureSensorContext) -> str:
     steps = [
-        f"{e.step_key}: {e.event_specific_data.error.message.strip()}"
+        f"{e.step_key}: {_root_message(e.event_specific_data.error)}"
         for e in context.get_step_failure_events()
         if getattr(e.event_specific_data, "error", None) is not None
     ]

@@ -1,5 +1,6 @@
 """Instance housekeeping: run monitoring config, orphaned runs, schedules and sensors on and off."""
 
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -113,7 +114,9 @@ def fail_orphaned_runs(
 def remote_repository(instance: dg.DagsterInstance) -> Iterator:
     """The definitions as the instance's schedulers see them (same code location name as ``dagster dev``)."""
     origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(python_module=DEFS_MODULE, working_directory=str(Path.cwd())),
+        LoadableTargetOrigin(
+            executable_path=sys.executable, module_name=DEFS_MODULE, working_directory=str(Path.cwd())
+        ),
         location_name=DEFS_MODULE,
     )
     with WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(origin)) as process:
@@ -178,3 +181,41 @@ __all__ = [
     "instigator_states",
     "set_instigators",
 ]
+
+
+@dataclass(frozen=True)
+class JobRun:
+    job: str
+    run_id: str | None
+    status: str
+    ended: float | None
+
+
+def last_runs(instance: dg.DagsterInstance, job_names: list[str]) -> list[JobRun]:
+    """The newest run of every job (status and end time), ``never`` for a job not yet run."""
+    rows = []
+    for job in job_names:
+        records = instance.get_run_records(filters=RunsFilter(job_name=job), limit=1)
+        if not records:
+            rows.append(JobRun(job, None, "never", None))
+            continue
+        record = records[0]
+        rows.append(JobRun(job, record.dagster_run.run_id, record.dagster_run.status.value, record.end_time))
+    return rows
+
+
+def last_materialized(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dict[str, float | None]:
+    """{asset: timestamp of its latest materialization, or None}."""
+    out = {}
+    for key in keys:
+        event = instance.get_latest_materialization_event(key)
+        out[key.to_user_string()] = event.timestamp if event is not None else None
+    return out
+
+
+def next_ticks(cron: str, after: float, count: int = 1) -> list[str]:
+    """The next ``count`` tick times (UTC ISO) of ``cron`` after ``after``."""
+    from dagster._utils.schedules import cron_string_iterator
+
+    ticks = cron_string_iterator(after, cron, "UTC")
+    return [next(ticks).isoformat() for _ in range(count)]
