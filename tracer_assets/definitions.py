@@ -12,8 +12,8 @@ from tracer_assets.defs.analytics.assets import build_sql_assets
 from tracer_assets.defs.digest import assets as digest_assets
 from tracer_assets.defs.evaluation import assets as evaluation_assets
 from tracer_assets.defs.market import assets as market_assets
-from tracer_assets.defs.monitoring.checks import build_digest_self_check, build_table_check
 from tracer_assets.defs.monitoring import definitions as monitoring_definitions
+from tracer_assets.defs.monitoring.checks import build_digest_self_check, build_table_check
 from tracer_assets.defs.narratives import assets as narrative_assets
 from tracer_assets.defs.ops import automation
 from tracer_assets.defs.polymarket import assets as polymarket_assets

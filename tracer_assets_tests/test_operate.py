@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tracer_assets.cli import main
-from tracer_assets_tests.ops_helpers import child_env, in_flight_runs, kill, start_sleeping_run, wait_for
+from tracer_assets_tests.ops_helpers import child_env, in_flight_runs, kill, start_sleeping_run
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -8,7 +8,6 @@ import time
 import warnings
 from pathlib import Path
 
-
 AD_HOC_JOB = "__ephemeral_asset_job__"
 
 
