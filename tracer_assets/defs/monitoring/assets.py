@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from tracer_assets.defs.common import partition_days, table_result
-from tracer_assets.defs.partitions import CADENCE_TAG, daily_partitions, single_run
+from tracer_assets.defs.partitions import CADENCE_TAG, daily_partitions, single_run, weekly_partitions
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.monitoring.audit import AUDIT_COLUMNS, AUDIT_TABLE, audit_day
 
@@ -22,8 +22,11 @@ from tracer_assets.monitoring.audit import AUDIT_COLUMNS, AUDIT_TABLE, audit_day
     "point-in-time order, duplicate keys, value ranges, the digest's text. One row per table and day.",
 )
 def lake_audit(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
+    from tracer_assets.definitions import CORE_ASSETS  # the root imports this module: read it at run time
+
+    weekly = frozenset(a.key.path[-1] for a in CORE_ASSETS if a.partitions_def == weekly_partitions)
     days = partition_days(context)
-    frames = [audit_day(tracer.lake, day) for day in days]
+    frames = [audit_day(tracer.lake, day, weekly) for day in days]
     df = (
         pd.concat([f for f in frames if len(f)], ignore_index=True)
         if any(len(f) for f in frames)
