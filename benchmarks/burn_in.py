@@ -153,7 +153,7 @@ def run_burn_in(
     defs = build_definitions()
     instance = dg.DagsterInstance.ephemeral()
     repo = defs.get_repository_def()
-    jobs = {name: defs.get_job_def(name) for name in ("agent_job", "news_refresh_job")}
+    jobs = {name: defs.resolve_job_def(name) for name in ("agent_job", "news_refresh_job")}
     universe = TracerResource().universe
     runs, tick_seconds, seen_keys, cursor = [], [], set(), None
     try:

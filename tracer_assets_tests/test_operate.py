@@ -236,3 +236,37 @@ def test_definitions_load_as_dagster_dev_loads_them(module):
 
     (target,) = loadable_targets_from_python_module(module, working_directory=str(README.parent))
     assert target.attribute == "defs"
+
+
+def test_governance_reaudit_finds_a_corrupted_day_in_the_month(tracer_env):
+    from tracer_assets.definitions import defs
+    from tracer_assets.demo import QUIET_RUN_CONFIG
+    from tracer_assets.lake import Lake
+
+    lake = Lake(tracer_env / "lake")
+    ts = pd.Timestamp("2024-03-05 10:00", tz="UTC")
+    bar = {"symbol": "BTC/USD", "asset_class": "crypto", "ts": ts, "open": 1.0, "high": 1.0, "low": 1.0}
+    bar |= {"close": 1.0, "volume": 1.0, "event_ts": ts, "available_ts": ts, "source": "sim"}
+    lake.write_partition(
+        "bars",
+        "2024-03-04",
+        pd.DataFrame([bar | {"ts": ts - pd.Timedelta(days=1)}]).assign(
+            event_ts=ts - pd.Timedelta(days=1), available_ts=ts - pd.Timedelta(days=1)
+        ),
+    )
+    lake.write_partition("bars", "2024-03-05", pd.DataFrame([bar, bar]))  # a duplicated bar, written by hand
+    result = defs.resolve_job_def("governance_job").execute_in_process(
+        tags={
+            "dagster/asset_partition_range_start": "2024-03-04",
+            "dagster/asset_partition_range_end": "2024-03-05",
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config=QUIET_RUN_CONFIG,
+        raise_on_error=False,
+    )
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks["lake_audit_clean"] is False
+    audit = lake.read("lake_audit").set_index("audit_day")
+    assert bool(audit.loc["2024-03-04", "passed"]) is True
+    assert bool(audit.loc["2024-03-05", "passed"]) is False
+    assert "duplicate rows on key (symbol, ts)" in audit.loc["2024-03-05", "problems"]
