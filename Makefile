@@ -29,6 +29,7 @@ test: $(STAMP)
 
 ui: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/tracer recover
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m tracer_assets.definitions
 
 format: $(STAMP)

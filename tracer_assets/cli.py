@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tracer_assets.backtest import cli as backtest_cli
+from tracer_assets.ops import cli as ops_cli
 
 
 def _sql(args: argparse.Namespace) -> int:
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("sentiment", help="score texts: tracer sentiment [--model NAME] FILE|-")
     __import__("tracer_assets.research.cli", fromlist=["register"]).register(sub)
     __import__("tracer_assets.execution.cli", fromlist=["register"]).register(sub)
+    ops_cli.register(sub)  # status, pause, resume, recover
     args = parser.parse_args(argv)
     return args.func(args)
 

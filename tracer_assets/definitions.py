@@ -10,14 +10,16 @@ from tracer_assets.defs.analytics.assets import build_sql_assets
 from tracer_assets.defs.automation import definitions as automation
 from tracer_assets.defs.backtest import definitions as backtest_domain
 from tracer_assets.defs.digest import definitions as digest
+from tracer_assets.defs.digest.assets import digest as digest_asset
 from tracer_assets.defs.evaluation import definitions as evaluation
 from tracer_assets.defs.execution import definitions as execution_domain
 from tracer_assets.defs.market import definitions as market
+from tracer_assets.defs.monitoring import definitions as monitoring_domain
+from tracer_assets.defs.monitoring.checks import build_digest_self_check, build_table_check
 from tracer_assets.defs.narratives import definitions as narratives
 from tracer_assets.defs.polymarket import definitions as polymarket
 from tracer_assets.defs.research import definitions as research
 from tracer_assets.defs.resources import TracerResource
-from tracer_assets.defs.schema_checks import build_schema_check
 from tracer_assets.defs.sentiment import definitions as sentiment
 from tracer_assets.defs.signals import definitions as signals
 
@@ -33,6 +35,7 @@ DOMAIN_DEFS: list[dg.Definitions] = [
     evaluation.defs,
     automation.defs,
     research.defs,
+    monitoring_domain.defs,
     execution_domain.defs,
     backtest_domain.defs,
 ]
@@ -46,7 +49,7 @@ def build_definitions(lake_root: str | None = None) -> dg.Definitions:
     """Definitions with the resource pointed at ``lake_root`` (the settings' lake when None)."""
     root = dg.Definitions(
         assets=SQL_ASSETS,
-        asset_checks=[build_schema_check(a) for a in CORE_ASSETS],
+        asset_checks=[build_table_check(a) for a in CORE_ASSETS] + [build_digest_self_check(digest_asset)],
         resources={"tracer": TracerResource(lake_root=lake_root)},
         # one process per run: the providers' circuit breakers then carry across assets in a run
         executor=dg.in_process_executor,

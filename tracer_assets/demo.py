@@ -102,12 +102,17 @@ def run_demo(days: int = 60, echo=print) -> int:
 
     settings = TracerSettings()
     home = ensure_dagster_home(Path.cwd())
+    from tracer_assets.defs.monitoring.instance_ops import ensure_instance_config
+    from tracer_assets.ops.cli import recover
+
+    ensure_instance_config(home, settings.ops)  # run monitoring on: the daemon fails runs whose worker died
     rng = demo_range(days)
     if rng.first_day < settings.partitions_start:
         raise SystemExit(f"--days {days} starts before TRACER_PARTITIONS_START={settings.partitions_start}")
     defs = build_definitions()
     resources = {"tracer": defs.resources["tracer"]}
     instance = dg.DagsterInstance.get()
+    recover(settings, instance, echo)  # litter and orphaned runs a killed earlier run left behind
     echo(
         f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Path(settings.lake_root).resolve()}, DAGSTER_HOME {home}"
     )
@@ -122,7 +127,7 @@ def run_demo(days: int = 60, echo=print) -> int:
         echo(f"[{i}/{len(plan)}] {label}{span}: {', '.join(a.key.to_user_string() for a in assets)}")
         t0 = time.perf_counter()
         result = dg.materialize(
-            ALL_ASSETS,
+            [*ALL_ASSETS, *defs.asset_checks],  # the blocking checks run in the same run
             selection=assets,
             instance=instance,
             resources=resources,

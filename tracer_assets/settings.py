@@ -207,6 +207,49 @@ class ExecutionSettings(BaseSettings):
     )
 
 
+class OperationsSettings(BaseSettings):
+    """Running Tracer 24/7: crash litter, orphaned runs, failure alerts, self-check cadence (issue 13)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    ops_temp_file_max_age_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="A lake temp file (.tmp-*) older than this is litter from a crashed writer and is swept "
+        "on start; younger ones are left to a writer that may still be running (unless its PID is dead).",
+    )
+    ops_orphan_run_grace_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="A STARTED/STARTING run whose process cannot be found is failed only once it is older "
+        "than this (so a run that is just launching is never touched).",
+    )
+    ops_run_monitoring_poll_seconds: int = Field(
+        120, gt=0, description="Dagster run monitoring poll interval written to the instance's dagster.yaml."
+    )
+    ops_run_start_timeout_seconds: int = Field(
+        180,
+        gt=0,
+        description="Dagster run monitoring: a run stuck in STARTING this long is failed (dagster.yaml).",
+    )
+    ops_run_max_runtime_seconds: int = Field(
+        7200,
+        gt=0,
+        description="Dagster run monitoring: a run still going after this long is failed (dagster.yaml).",
+    )
+    ops_nightly_self_check_cron: str = Field(
+        "15 2 * * *", description="Cron (UTC) of the nightly lake self-check of yesterday's partitions."
+    )
+    ops_monthly_governance_cron: str = Field(
+        "45 3 1 * *", description="Cron (UTC) of the monthly governance re-audit of the previous month."
+    )
+    ops_alert_reason_chars: int = Field(
+        500, gt=40, description="Longest failure reason put in a run_health row and an alert."
+    )
+
+
 class TracerSettings(BaseSettings):
     """Every tunable of the product. Thresholds live here, never as literals in domain code."""
 
@@ -555,6 +598,7 @@ class TracerSettings(BaseSettings):
     backtest: BacktestSettings = Field(default_factory=BacktestSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
+    ops: OperationsSettings = Field(default_factory=OperationsSettings)
 
 
 def settings_error_line(exc: ValidationError) -> str:

@@ -15,11 +15,12 @@ def run_range(
 ) -> list[dg.ExecuteInProcessResult]:
     """The demo's plan: the daily range in one run, the weeks touching it in one run, the SQL models."""
     instance = instance or dg.DagsterInstance.ephemeral()
-    resources = {"tracer": build_definitions().resources["tracer"]}
+    defs = build_definitions()
+    resources = {"tracer": defs.resources["tracer"]}
     results = []
     for _, assets, tags in run_plan(day_range(first_day, last_day)):
         result = dg.materialize(
-            ALL_ASSETS,
+            [*ALL_ASSETS, *defs.asset_checks],  # the blocking checks run in the same run
             selection=assets,
             instance=instance,
             resources=resources,

@@ -33,9 +33,12 @@ class TracerResource(dg.ConfigurableResource):
     @cached_property
     def lake(self) -> Lake:
         try:
-            return Lake(self.settings.lake_root).check_root(writable=True)
+            lake = Lake(self.settings.lake_root).check_root(writable=True)
         except LakeRootError as exc:
             raise config_failure(str(exc)) from None
+        # on start: a writer killed mid-write left its temp file; live writers' files are kept
+        lake.sweep_temp_files(self.settings.ops.ops_temp_file_max_age_seconds)
+        return lake
 
     @cached_property
     def universe(self) -> Universe:

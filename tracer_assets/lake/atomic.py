@@ -8,13 +8,15 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from tracer_assets.lake.tempfiles import temp_prefix
+
 
 def atomic_write(dest: str | Path, write: Callable[[str], None], *, durable: bool = False) -> Path:
     """Call ``write(tmp_path)``, then rename the temp file onto ``dest``; ``durable`` fsyncs the file
     and its folder first (the lake's Parquet files)."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=dest.suffix, dir=dest.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), suffix=dest.suffix, dir=dest.parent)
     os.close(fd)
     try:
         write(tmp)

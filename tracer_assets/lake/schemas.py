@@ -324,6 +324,16 @@ CONTRACT: dict[str, list[tuple[str, pa.DataType]]] = {
         ("why", pa.string()),
         *_PIT,
     ],
+    # Issue 13: the nightly self-check's verdict per audited day and table.
+    "lake_audit": [
+        ("audit_id", pa.string()),
+        ("audit_day", pa.string()),
+        ("table_name", pa.string()),
+        ("rows", pa.int64()),
+        ("passed", pa.bool_()),
+        ("problems", pa.string()),
+        *_PIT,
+    ],
 }
 
 

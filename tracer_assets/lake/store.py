@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from tracer_assets.lake.atomic import atomic_write
 from tracer_assets.lake.schemas import CONTRACT, TS
+from tracer_assets.lake.tempfiles import sweep_temp_files
 
 PART_FILE = "part-0.parquet"
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -164,6 +165,10 @@ class Lake:
     def write_table(self, table: str, df: pd.DataFrame) -> Path:
         """Replace an unpartitioned table whole."""
         return self._atomic_write(to_arrow(table, df), self.table_dir(table) / PART_FILE)
+
+    def sweep_temp_files(self, max_age_seconds: float, extra_roots: Iterable[str | Path] = ()) -> list[Path]:
+        """Remove temp files a crashed writer left under the lake (and ``extra_roots``); see tempfiles."""
+        return sweep_temp_files([self.root, *extra_roots], max_age_seconds).removed
 
     # ---- reads -------------------------------------------------------------------------
     def partitions(self, table: str) -> list[str]:

@@ -8,6 +8,7 @@ import pandas as pd
 
 from tracer_assets.digest.build import Digest, build_digest
 from tracer_assets.lake import new_id
+from tracer_assets.monitoring.run_failures import RUN_FAILURE_PROVIDER
 from tracer_assets.pipeline.store import Store
 from tracer_assets.pipeline.window import DAY, clip_to_now
 from tracer_assets.providers.health import DELIVERY_ASSET, read_health
@@ -18,7 +19,9 @@ def degraded_inputs(store: Store, day: str) -> list[str]:
     """Short names of the day's degraded inputs ("bars from alpaca") for the digest's one plain line;
     the full reasons stay in run_health and the asset metadata."""
     health = read_health(store, day, day)
-    bad = health[health["degraded"] & (health["asset"] != DELIVERY_ASSET)] if len(health) else health
+    # a failed delivery or a failed run is an operator alert, not an input of this digest
+    inputs = (health["asset"] != DELIVERY_ASSET) & (health["provider"] != RUN_FAILURE_PROVIDER)
+    bad = health[health["degraded"] & inputs] if len(health) else health
     return (
         sorted({f"{a} from {p}" for a, p in zip(bad["asset"], bad["provider"], strict=True)})
         if len(bad)

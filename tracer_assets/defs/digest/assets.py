@@ -12,6 +12,8 @@ from tracer_assets.defs.polymarket.assets import polymarket_markets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
 from tracer_assets.execution.words import book_day
+from tracer_assets.monitoring.digest_checks import digest_problems
+from tracer_assets.ops.pause import pause_state
 from tracer_assets.pipeline.digest import daily_digest, delivery_key, digest_time, newly_delivered
 from tracer_assets.pipeline.window import concat
 from tracer_assets.providers.health import carry_degraded, record_delivery
@@ -33,13 +35,21 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
     frames, counts, deliveries, failures = [], {}, [], []
     artifacts_dir = Path(s.lake_root) / "artifacts" / "digest"
     now = pd.Timestamp.now(tz="UTC")
+    paused = pause_state(s.lake_root)
     for day in partition_days(context):
         built = daily_digest(tracer.lake, s, day, now, paper_book=book_day(tracer.lake, day))
         tracer.lake.write_partition("digest", day, built.rows)
         artifacts_dir.mkdir(parents=True, exist_ok=True)
         (artifacts_dir / f"{day}.json").write_text(json.dumps(built.artifact, indent=2, default=str))
+        problems = digest_problems(built.rows)
+        sent, chunks, skipped = False, 0, ""
+        if paused is not None:
+            skipped = f"paused by {paused.who} at {paused.when}: {paused.why}"
+        elif problems:  # never send a digest that fails its own self-check
+            skipped = "self-check failed: " + "; ".join(problems)
+            context.log.error(f"digest {day} not delivered: {skipped}")
         # a backfill of old days rebuilds their digests but does not push a year of stale messages
-        if now - digest_time(day, now) <= pd.Timedelta(hours=s.digest_deliver_max_age_hours):
+        elif now - digest_time(day, now) <= pd.Timedelta(hours=s.digest_deliver_max_age_hours):
             delivery = notifier.send(built.text, key=delivery_key(day, built.rows))
             sent, chunks = newly_delivered(delivery), delivery.chunks
             why = record_delivery(
@@ -48,9 +58,15 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
             if why:
                 context.log.warning(f"digest {day}: {why}")
                 failures.append(f"{day}: {why}")
-        else:
-            sent, chunks = False, 0
-        deliveries.append({"day": day, "digest_id": built.digest_id, "delivered": sent, "chunks": chunks})
+        deliveries.append(
+            {
+                "day": day,
+                "digest_id": built.digest_id,
+                "delivered": sent,
+                "chunks": chunks,
+                "skipped": skipped,
+            }
+        )
         counts[day] = len(built.rows)
         frames.append(built.rows)
     return table_result(
@@ -58,6 +74,10 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
         concat(frames),
         counts,
         notifier=notifier.name,
+        paused=paused is not None,
+        delivery_paused=(
+            f"paused by {paused.who} at {paused.when}: {paused.why}" if paused else "not paused"
+        ),
         newly_delivered=sum(d["delivered"] for d in deliveries),
         deliveries=dg.MetadataValue.json(deliveries[-10:]),
         delivery_failed=bool(failures),

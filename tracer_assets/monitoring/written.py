@@ -1,0 +1,38 @@
+"""Read back exactly the files a run wrote, as stored (Arrow, before any pandas coercion)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tracer_assets.lake import Lake
+from tracer_assets.lake.store import PART_FILE
+from tracer_assets.monitoring.table_checks import CheckReport, check_partitions
+
+WHOLE_TABLE = "(whole table)"
+
+
+def stored_parts(lake: Lake, table: str, keys: Iterable[str] | None) -> dict[str, list[pa.Table]]:
+    """{partition key: its part files} for ``keys`` (the whole table when unpartitioned or None)."""
+    tdir = lake.table_dir(table)
+    if (tdir / PART_FILE).exists():
+        return {WHOLE_TABLE: [pq.read_table(tdir / PART_FILE)]}
+    keys = lake.partitions(table) if keys is None else list(keys)
+    parts = {}
+    for key in keys:
+        files = sorted((tdir / f"date={key}").glob("part-*.parquet"))
+        if files:
+            parts[key] = [pq.read_table(f) for f in files]
+    return parts
+
+
+def check_written(lake: Lake, table: str, keys: Iterable[str] | None) -> CheckReport:
+    """Check the partitions ``keys`` of ``table`` as they lie in the lake; a missing one is a problem."""
+    keys = None if keys is None else sorted(set(keys))
+    parts = stored_parts(lake, table, keys)
+    report = check_partitions(table, parts)
+    if keys is not None and WHOLE_TABLE not in parts:
+        report.problems += [f"{k}: partition missing" for k in keys if k not in parts]
+    return report
