@@ -9,6 +9,7 @@ own ``dg.Definitions`` (``defs/<domain>/definitions.py``, no resources) and are 
 import dagster as dg
 
 from tracer_assets.defs.analytics.assets import build_sql_assets
+from tracer_assets.defs.catalog import describe_assets
 from tracer_assets.defs.digest import assets as digest_assets
 from tracer_assets.defs.evaluation import assets as evaluation_assets
 from tracer_assets.defs.market import assets as market_assets
@@ -38,7 +39,8 @@ CORE_ASSETS: list[dg.AssetsDefinition] = [
     *(a for d in DOMAIN_DEFS for a in (d.assets or [])),
 ]
 SQL_ASSETS = build_sql_assets({a.key.path[-1] for a in CORE_ASSETS})
-ALL_ASSETS = [*CORE_ASSETS, *SQL_ASSETS]
+# owners and described column schemas for every asset, applied centrally (defs/catalog.py)
+ALL_ASSETS = list(describe_assets([*CORE_ASSETS, *SQL_ASSETS]))
 
 
 _DEFS_FIELD = {"CHECKS": "asset_checks", "JOBS": "jobs", "SCHEDULES": "schedules", "SENSORS": "sensors"}
