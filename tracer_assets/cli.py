@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from tracer_assets.report import cli as report_cli
+
 
 def _sql(args: argparse.Namespace) -> int:
     from tracer_assets.analytics.sql_models import ReadOnlyViolation, assert_read_only
@@ -67,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--limit", type=int, default=50, help="rows shown in table format")
     sql.add_argument("--lake", help="lake root (default: TRACER_LAKE_ROOT)")
     sql.set_defaults(func=_sql)
+    report_cli.register(sub)
     sub.add_parser("sentiment", help="score texts: tracer sentiment [--model NAME] FILE|-")
     args = parser.parse_args(argv)
     return args.func(args)

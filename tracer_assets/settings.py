@@ -13,6 +13,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_UNIVERSE = str(resources.files("tracer_assets") / "default_universe.yaml")
 
 
+class ReportSettings(BaseSettings):
+    """The HTML report written by ``tracer report`` (issue 16)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+    report_path: str = Field(
+        "tracer_report.html", description="Where `tracer report` writes the page by default."
+    )
+    report_table_rows: int = Field(40, gt=0, description="Most rows shown per table in the report.")
+
+
 class TracerSettings(BaseSettings):
     """Every tunable of the product. Thresholds live here, never as literals in domain code."""
 
@@ -356,6 +368,7 @@ class TracerSettings(BaseSettings):
         "directory",
         description="Plot HTML: one shared plotly.min.js per folder, or inlined per file (no CDN).",
     )
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
 
 @lru_cache(maxsize=1)
