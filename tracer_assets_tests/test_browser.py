@@ -18,6 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from tracer_assets.cli import main as tracer_main
@@ -226,3 +227,13 @@ def test_report_renders_every_section(stack, page):
     assert {"eval_metrics", "calibration_bins", "run_health"} <= tables
     assert page.locator('section[data-section="calibration"] svg.main-svg').count() >= 2
     _shot(page, "report")
+
+
+def test_plots_are_linked_and_previews_are_short_in_the_latest_metadata(stack):
+    instance = dg.DagsterInstance.get()  # the demo's DAGSTER_HOME
+    event = instance.get_latest_materialization_event(dg.AssetKey("calibration_bins"))
+    metadata = event.asset_materialization.metadata
+    plots = [v.path for v in metadata.values() if isinstance(v, dg.PathMetadataValue)]
+    assert plots and all(p.endswith(".html") and Path(p).exists() for p in plots)
+    bars = instance.get_latest_materialization_event(dg.AssetKey("bars")).asset_materialization.metadata
+    assert len(bars["preview"].value.splitlines()) <= 2 + 3
