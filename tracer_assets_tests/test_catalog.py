@@ -21,7 +21,11 @@ from tracer_assets.lake.schemas import (
 
 
 def test_every_contract_column_has_a_description():
-    assert undocumented_columns() == {}
+    missing = undocumented_columns()
+    assert missing == {}, (
+        f"columns without a description: {missing}; add them to TABLE_COLUMN_DOCS (or SHARED_COLUMN_DOCS) "
+        "in tracer_assets/lake/schemas.py"
+    )
     for table, columns in CONTRACT.items():
         for name, _ in columns:
             assert COLUMN_DOCS[table][name].strip(), f"{table}.{name} has no description"
@@ -37,7 +41,10 @@ def test_every_asset_tells_its_story():
         assert spec.kinds, f"{name}: no kinds"
         assert spec.owners and all(o.startswith("team:") for o in spec.owners), f"{name}: no owners"
         schema = spec.metadata.get("dagster/column_schema")
-        assert isinstance(schema, dg.TableSchema) and schema.columns, f"{name}: no column schema"
+        assert isinstance(schema, dg.TableSchema) and schema.columns, (
+            f"{name}: no column schema; give its table a CONTRACT (or DOCUMENTED_COLUMNS) entry with "
+            "descriptions in tracer_assets/lake/schemas.py"
+        )
         assert [c.name for c in schema.columns] == [n for n, _ in table_columns(spec.key.path[-1])]
         blank = [c.name for c in schema.columns if not (c.description or "").strip()]
         assert not blank, f"{name}: columns without a description: {blank}"

@@ -44,8 +44,11 @@ def _missing(key: str, title: str, intro: str, tables: list[str]) -> Section:
     return Section(key, title, intro, missing=f"No data yet: {names} not in the lake for this window.")
 
 
-def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
+def _layout(fig: go.Figure, title: str, x: str, y: str, keys: bool = False) -> go.Figure:
+    """Common look; ``keys``: the x values are week or day keys, shown as labels, not a time axis."""
     fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white", height=420)
+    if keys:
+        fig.update_xaxes(type="category", categoryorder="category ascending")
     return fig
 
 
@@ -125,7 +128,9 @@ def calibration_section(lake: Lake, window: Window) -> Section:
             fig.add_trace(
                 go.Scatter(x=g["week"], y=g["hit_rate"], mode="lines+markers", name=kind, error_y=error)
             )
-        section.figures.append(_layout(fig, "Hit rate by week (internal predictor)", "week", "hit rate"))
+        section.figures.append(
+            _layout(fig, "Hit rate by week (internal predictor)", "week", "hit rate", keys=True)
+        )
     if bins is not None and len(bins):
         uniform = bins[bins["strategy"] == "uniform"].copy()
         uniform["weighted_p"] = uniform["mean_predicted"] * uniform["count"]
@@ -183,7 +188,9 @@ def polymarket_section(lake: Lake, window: Window) -> Section:
             fig.add_trace(
                 go.Scatter(x=g["week"], y=g["brier"], mode="lines+markers", name=f"{kind} / {predictor}")
             )
-        section.figures.append(_layout(fig, "Brier score by week: internal vs market", "week", "Brier"))
+        section.figures.append(
+            _layout(fig, "Brier score by week: internal vs market", "week", "Brier", keys=True)
+        )
         paired = rows[rows["predictor"] == "internal"][["week", "kind", "n", "brier", "bss_vs_market"]]
         if len(paired):
             section.tables.append(("Skill against the market (BSS > 0: ours better)", paired))
@@ -248,7 +255,7 @@ def health_section(lake: Lake, window: Window) -> Section:
         for asset, g in per_day.groupby("asset", sort=True):
             fig.add_trace(go.Bar(x=g["partition"], y=g["degraded"], name=asset))
         fig.update_layout(barmode="stack")
-        section.figures.append(_layout(fig, "Degraded fetches per day", "day", "degraded fetches"))
+        section.figures.append(_layout(fig, "Degraded fetches per day", "day", "degraded fetches", keys=True))
         bad = health[health["degraded"]]
         summary = (
             bad.groupby(["asset", "provider", "reason"], as_index=False)
