@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui lint format install clean
+.PHONY: demo test ui lint format install clean chromium report
+
+# The browser tests drive Debian's Chromium through Playwright (the python package comes with the dev
+# extras). `playwright install` is never used: it downloads browsers, which fails offline.
+CHROMIUM := /usr/bin/chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,15 +21,25 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "installing chromium (browser tests)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
 demo: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/tracer demo $(DEMO_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+report: $(STAMP)
+	$(BIN)/tracer report $(REPORT_ARGS)
 
 ui: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tracer_assets.backtest import cli as backtest_cli
 from tracer_assets.ops import cli as ops_cli
+from tracer_assets.report import cli as report_cli
 
 
 def _sql(args: argparse.Namespace) -> int:
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--lake", help="lake root (default: TRACER_LAKE_ROOT)")
     sql.set_defaults(func=_sql)
     backtest_cli.register(sub)
+    report_cli.register(sub)
     sub.add_parser("sentiment", help="score texts: tracer sentiment [--model NAME] FILE|-")
     __import__("tracer_assets.research.cli", fromlist=["register"]).register(sub)
     __import__("tracer_assets.execution.cli", fromlist=["register"]).register(sub)

@@ -9,6 +9,7 @@ import dagster as dg
 from tracer_assets.defs.analytics.assets import build_sql_assets
 from tracer_assets.defs.automation import definitions as automation
 from tracer_assets.defs.backtest import definitions as backtest_domain
+from tracer_assets.defs.catalog import describe_assets
 from tracer_assets.defs.digest import definitions as digest
 from tracer_assets.defs.digest.assets import digest as digest_asset
 from tracer_assets.defs.evaluation import definitions as evaluation
@@ -42,19 +43,31 @@ DOMAIN_DEFS: list[dg.Definitions] = [
 
 CORE_ASSETS: list[dg.AssetsDefinition] = [a for d in DOMAIN_DEFS for a in (d.assets or [])]
 SQL_ASSETS = build_sql_assets({a.key.path[-1] for a in CORE_ASSETS})
-ALL_ASSETS = [*CORE_ASSETS, *SQL_ASSETS]
+# owners and described column schemas for every asset, applied centrally (defs/catalog.py)
+ALL_ASSETS = list(describe_assets([*CORE_ASSETS, *SQL_ASSETS]))
+
+
+def _from_domains(field: str) -> list:
+    return [item for d in DOMAIN_DEFS for item in (getattr(d, field) or [])]
 
 
 def build_definitions(lake_root: str | None = None) -> dg.Definitions:
-    """Definitions with the resource pointed at ``lake_root`` (the settings' lake when None)."""
-    root = dg.Definitions(
-        assets=SQL_ASSETS,
-        asset_checks=[build_table_check(a) for a in CORE_ASSETS] + [build_digest_self_check(digest_asset)],
+    """Definitions with the resource pointed at ``lake_root`` (the settings' lake when None).
+
+    The domains' assets enter as ``ALL_ASSETS`` (their specs carry owners and described column
+    schemas); their checks, jobs, schedules and sensors come from each domain's Definitions."""
+    return dg.Definitions(
+        assets=ALL_ASSETS,
+        asset_checks=[build_table_check(a) for a in CORE_ASSETS]
+        + [build_digest_self_check(digest_asset)]
+        + _from_domains("asset_checks"),
+        jobs=_from_domains("jobs"),
+        schedules=_from_domains("schedules"),
+        sensors=_from_domains("sensors"),
         resources={"tracer": TracerResource(lake_root=lake_root)},
         # one process per run: the providers' circuit breakers then carry across assets in a run
         executor=dg.in_process_executor,
     )
-    return dg.Definitions.merge(*DOMAIN_DEFS, root)
 
 
 defs = build_definitions()

@@ -8,14 +8,20 @@ metrics table and where the lake is.
 from __future__ import annotations
 
 import os
+import threading
 import time
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from tracer_assets.digest.terminal import digest_text
+from tracer_assets.progress import Reporter, Steps
+
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+POLL_SECONDS = 0.5  # how often the progress bar reads the run's event log
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,55 @@ def range_tags(start: str, end: str) -> dict[str, str]:
     return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
 
 
-def run_demo(days: int = 60, echo=print) -> int:
+def _step_watcher(instance, stage: str, steps: Steps) -> tuple[threading.Thread, threading.Event]:
+    """Follow the run tagged ``tracer/demo_stage=stage`` through its event log: each step that starts
+    names what is running, each that ends advances the bar (the run's own event stream, polled)."""
+    import dagster as dg
+
+    kinds = {
+        dg.DagsterEventType.STEP_START,
+        dg.DagsterEventType.STEP_SUCCESS,
+        dg.DagsterEventType.STEP_FAILURE,
+    }
+    stop = threading.Event()
+
+    def follow() -> None:
+        run_id, cursor, running = None, None, []
+        while True:
+            finished = stop.is_set()  # drain once more after the run returned
+            if run_id is None:
+                runs = instance.get_runs(filters=dg.RunsFilter(tags={"tracer/demo_stage": stage}), limit=1)
+                run_id = runs[0].run_id if runs else None
+            if run_id is not None:
+                conn = instance.get_records_for_run(run_id, cursor=cursor, of_type=kinds)
+                cursor = conn.cursor
+                for record in conn.records:
+                    event = record.event_log_entry.dagster_event
+                    if event is None:
+                        continue
+                    if event.event_type == dg.DagsterEventType.STEP_START:
+                        running.append(event.step_key)
+                        steps.running(event.step_key)
+                    else:
+                        running = [k for k in running if k != event.step_key]
+                        steps.advance(what=running[-1] if running else None)
+            if finished:
+                return
+            stop.wait(POLL_SECONDS)
+
+    thread = threading.Thread(target=follow, name=f"demo-progress-{stage}", daemon=True)
+    thread.start()
+    return thread, stop
+
+
+def run_demo(days: int = 60, echo=None, reporter: Reporter | None = None) -> int:
+    """Backfill ``days`` of the sim world; progress bars on a terminal (or on ``reporter``)."""
     warnings.filterwarnings("ignore")
+    with reporter or Reporter() as rep:
+        return _run_demo(days, echo or rep.print, rep)
+
+
+def _run_demo(days: int, echo, reporter: Reporter) -> int:
     import dagster as dg
 
     from tracer_assets.definitions import ALL_ASSETS, build_definitions
@@ -111,6 +164,7 @@ def run_demo(days: int = 60, echo=print) -> int:
         raise SystemExit(f"--days {days} starts before TRACER_PARTITIONS_START={settings.partitions_start}")
     defs = build_definitions()
     resources = {"tracer": defs.resources["tracer"]}
+    checks = list(defs.asset_checks or [])
     instance = dg.DagsterInstance.get()
     recover(settings, instance, echo)  # litter and orphaned runs a killed earlier run left behind
     echo(
@@ -125,16 +179,27 @@ def run_demo(days: int = 60, echo=print) -> int:
             else ""
         )
         echo(f"[{i}/{len(plan)}] {label}{span}: {', '.join(a.key.to_user_string() for a in assets)}")
+        keys = {a.key for a in assets}
+        # the schema checks of the selected assets run in the same run, so their results show per asset
+        stage_checks = [c for c in checks if any(k.asset_key in keys for k in c.check_keys)]
+        stage = uuid.uuid4().hex
         t0 = time.perf_counter()
-        result = dg.materialize(
-            [*ALL_ASSETS, *defs.asset_checks],  # the blocking checks run in the same run
-            selection=assets,
-            instance=instance,
-            resources=resources,
-            tags={**tags, "tracer/demo": "true"},
-            run_config=QUIET_RUN_CONFIG,
-            raise_on_error=False,
-        )
+        with reporter.steps(f"[{i}/{len(plan)}] {label}", total=len(assets) + len(stage_checks)) as steps:
+            watcher, stop = _step_watcher(instance, stage, steps) if reporter.enabled else (None, None)
+            try:
+                result = dg.materialize(
+                    [*ALL_ASSETS, *stage_checks],
+                    selection=assets,
+                    instance=instance,
+                    resources=resources,
+                    tags={**tags, "tracer/demo": "true", "tracer/demo_stage": stage},
+                    run_config=QUIET_RUN_CONFIG,
+                    raise_on_error=False,
+                )
+            finally:
+                if watcher is not None:
+                    stop.set()
+                    watcher.join(timeout=10)
         # a range run reports one materialization per partition with the same metadata: show each asset once
         shown = set()
         for event in result.get_asset_materialization_events():
@@ -146,6 +211,17 @@ def run_demo(days: int = 60, echo=print) -> int:
             rows = mat.metadata.get("dagster/row_count")
             flag = "  DEGRADED" if getattr(mat.metadata.get("degraded"), "value", False) else ""
             echo(f"      {key:<24} rows={rows.value if rows else '-'}{flag}")
+        evaluations = [
+            e.asset_check_evaluation_data
+            for e in result.all_events
+            if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ]
+        if evaluations:
+            failed = sorted({e.asset_check_key.name for e in evaluations if not e.passed})
+            echo(
+                f"      checks: {len(evaluations) - len(failed)}/{len(evaluations)} passed"
+                + (f"; failed: {', '.join(failed)}" if failed else "")
+            )
         status = "ok" if result.success else "FAILED"
         echo(f"      run {result.run_id[:8]} {status} in {time.perf_counter() - t0:.1f}s")
         if not result.success:
@@ -153,11 +229,12 @@ def run_demo(days: int = 60, echo=print) -> int:
                 if ev.is_step_failure and ev.step_failure_data is not None:
                     echo(f"      {ev.step_key}: {ev.step_failure_data.error.message.strip()}")
             return 1
-    print_summary(settings, echo)
+    print_summary(settings, echo, styled=reporter.print_styled if reporter.enabled else None)
     return 0
 
 
-def print_summary(settings, echo=print) -> None:
+def print_summary(settings, echo=print, styled=None) -> None:
+    """The latest digest (as terminal text: bold rendered, no tags), the weekly metrics and the lake."""
     from tracer_assets.backtest.readout import backtest_lines
     from tracer_assets.lake import Lake
 
@@ -167,7 +244,12 @@ def print_summary(settings, echo=print) -> None:
     if parts:
         digest = lake.read("digest", parts[-1], parts[-1])
         whole = digest[digest["section"] == "digest"]["text"]
-        echo(whole.iloc[0] if len(whole) else f"(no digest on {parts[-1]})")
+        if not len(whole):
+            echo(f"(no digest on {parts[-1]})")
+        elif styled is not None:
+            styled(digest_text(whole.iloc[0]))
+        else:
+            echo(str(digest_text(whole.iloc[0])))
     echo("\n=== Weekly metrics ===")
     metrics = (
         lake.query(

@@ -250,6 +250,18 @@ class OperationsSettings(BaseSettings):
     )
 
 
+class ReportSettings(BaseSettings):
+    """The HTML report written by ``tracer report`` (issue 16)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+    report_path: str = Field(
+        "tracer_report.html", description="Where `tracer report` writes the page by default."
+    )
+    report_table_rows: int = Field(40, gt=0, description="Most rows shown per table in the report.")
+
+
 class TracerSettings(BaseSettings):
     """Every tunable of the product. Thresholds live here, never as literals in domain code."""
 
@@ -599,6 +611,7 @@ class TracerSettings(BaseSettings):
     risk: RiskSettings = Field(default_factory=RiskSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     ops: OperationsSettings = Field(default_factory=OperationsSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
 
 def settings_error_line(exc: ValidationError) -> str:

@@ -5,7 +5,7 @@ from datetime import timedelta
 import dagster as dg
 import pandas as pd
 
-from tracer_assets.lake.schemas import CONTRACT
+from tracer_assets.defs.catalog import column_schema
 from tracer_assets.pipeline.window import DAY, clip_to_now
 
 __all__ = ["DAY", "clip_to_now", "partition_days", "table_result", "window"]
@@ -22,19 +22,19 @@ def window(context: dg.AssetExecutionContext) -> tuple[pd.Timestamp, pd.Timestam
     return pd.Timestamp(tw.start).tz_convert("UTC"), pd.Timestamp(tw.end).tz_convert("UTC")
 
 
-def column_schema(table: str) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[dg.TableColumn(name, str(dtype)) for name, dtype in CONTRACT.get(table, [])]
-    )
+PREVIEW_ROWS = 3
+PREVIEW_CHARS = 40
 
 
-def preview(df: pd.DataFrame, rows: int = 5) -> dg.MetadataValue:
+def preview(df: pd.DataFrame, rows: int = PREVIEW_ROWS, chars: int = PREVIEW_CHARS) -> dg.MetadataValue:
+    """A short markdown preview: a few rows, text cut to ``chars`` (object and pandas 3 string columns)."""
     if df.empty:
         return dg.MetadataValue.md("_no rows_")
     shown = df.head(rows).copy()
     for col in shown.columns:
-        if shown[col].dtype == object or pd.api.types.is_string_dtype(shown[col]):  # pandas 3: str dtype
-            shown[col] = shown[col].astype(str).str.slice(0, 60)
+        if shown[col].dtype == object or pd.api.types.is_string_dtype(shown[col].dtype):
+            text = shown[col].astype(str)
+            shown[col] = text.where(text.str.len() <= chars, text.str.slice(0, chars - 1) + "…")
     return dg.MetadataValue.md(shown.to_markdown(index=False))
 
 

@@ -343,3 +343,226 @@ ON_DEMAND_TABLES = frozenset({"placebo_results", "placebo_summary", "leak_check_
 
 def contract_columns(table: str) -> list[str]:
     return [name for name, _ in CONTRACT.get(table, [])]
+
+
+# --- documentation -----------------------------------------------------------------------------
+# Tables the pipeline writes without a write contract (derived, not validated on write): their
+# documented columns and types, so the UI can describe them like contract tables.
+DOCUMENTED_COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
+    "narrative_pressure": [
+        ("symbol", pa.string()),
+        ("decision_ts", TS),
+        ("pressure", pa.float64()),
+        ("n_narratives", pa.int64()),
+        ("last_narrative_available_ts", TS),
+        ("narrative_ids", pa.string()),
+        *_PIT,
+    ],
+    "cohort_win_rates": [
+        ("kind", pa.string()),
+        ("cohort", pa.string()),
+        ("n", pa.int64()),
+        ("win_rate", pa.float64()),
+        ("mean_predicted", pa.float64()),
+        ("brier", pa.float64()),
+        *_PIT,
+    ],
+    "signal_outcomes": [
+        ("signal_id", pa.string()),
+        ("symbol", pa.string()),
+        ("asset_class", pa.string()),
+        ("decision_ts", TS),
+        ("direction", pa.string()),
+        ("strength", pa.float64()),
+        ("internal_prob", pa.float64()),
+        ("horizon_hours", pa.int64()),
+        ("resolved_ts", TS),
+        ("outcome", pa.int64()),
+        *_PIT,
+    ],
+    "calibration_report": [
+        ("section", pa.string()),
+        ("week", pa.string()),
+        ("kind", pa.string()),
+        ("predictor", pa.string()),
+        ("grouping", pa.string()),
+        ("label", pa.string()),
+        ("bin", pa.int64()),
+        ("n", pa.int64()),
+        ("mean_predicted", pa.float64()),
+        ("observed", pa.float64()),
+        ("gap", pa.float64()),
+        ("brier", pa.float64()),
+        ("log_loss", pa.float64()),
+        ("hit_rate", pa.float64()),
+        ("hit_rate_lo", pa.float64()),
+        ("hit_rate_hi", pa.float64()),
+        ("reliability", pa.float64()),
+        ("resolution", pa.float64()),
+        ("bss_vs_market", pa.float64()),
+        *_PIT,
+    ],
+}
+
+# A column name means the same thing in every table unless TABLE_COLUMN_DOCS says otherwise.
+SHARED_COLUMN_DOCS: dict[str, str] = {
+    "event_ts": "When the thing the row describes happened (UTC).",
+    "available_ts": "When Tracer could first have known this row (UTC); point-in-time reads filter on it.",
+    "symbol": "Ticker or crypto pair, as in the universe YAML (e.g. BTC/USD, AAPL).",
+    "asset_class": "crypto or us_equity.",
+    "ts": "Bar open time (UTC, hourly).",
+    "close": "Closing price of the hourly bar.",
+    "source": "Provider that supplied the row (sim, alpaca, perplexity, polymarket, replay).",
+    "narrative_id": "Content-derived id of the narrative (news story).",
+    "signal_id": "Content-derived id of the signal.",
+    "decision_ts": "Hour at which the decision was taken (UTC); only data available by then is used.",
+    "direction": "long or short.",
+    "strength": "Signal strength in [0, 1]: how far news and price diverge, after confirmations.",
+    "internal_prob": "Tracer's own probability that the call (or the market's yes) comes true.",
+    "kind": "What was predicted: signal, market or market_neg_risk.",
+    "cohort": "Cohort value within the cohort dimension (e.g. a symbol, a strength bucket, or all).",
+    "cohort_dim": "Cohort dimension the row groups by (all, symbol, asset_class, ...).",
+    "week": "Evaluation week (Monday key, YYYY-MM-DD).",
+    "predictor": "Whose probability is scored: internal (Tracer) or market (the market price).",
+    "n": "Number of resolved predictions in the group.",
+    "brier": "Brier score: mean squared error of the probability (lower is better).",
+    "log_loss": "Mean log loss of the probability (lower is better).",
+    "hit_rate": "Share of predictions on the right side of 0.5.",
+    "win_rate": "Share of predictions whose outcome was 1.",
+    "mean_predicted": "Mean predicted probability of the group.",
+    "bss_vs_market": "Brier skill score against the market on paired questions (positive: better than market).",
+    "reason": "Why, in words.",
+    "provider": "Provider name the row concerns.",
+    "horizon_hours": "Hours after the decision at which the call is resolved.",
+    "outcome": "1 if the prediction came true, 0 if not (NULL until resolved).",
+    "resolved_ts": "When the outcome became known (UTC).",
+    "hit_rate_lo": "Lower end of the 95% Wilson interval of the hit rate.",
+    "hit_rate_hi": "Upper end of the 95% Wilson interval of the hit rate.",
+    "reliability": "Reliability term of the Brier decomposition (calibration error, lower is better).",
+    "resolution": "Resolution term of the Brier decomposition (higher is better).",
+    "bin": "Calibration bin number (0 = lowest probabilities).",
+}
+
+TABLE_COLUMN_DOCS: dict[str, dict[str, str]] = {
+    "bars": {
+        "open": "Opening price of the hourly bar.",
+        "high": "Highest price in the hour.",
+        "low": "Lowest price in the hour.",
+        "volume": "Traded volume in the hour (units of the asset).",
+    },
+    "narratives": {
+        "headline": "Headline of the story.",
+        "summary": "Short summary of the story.",
+        "url": "Link to the story (sim:// for the sim world).",
+    },
+    "narrative_scores": {
+        "model": "Polarity model that scored the narrative (lexicon or a transformers model id).",
+        "polarity": "Polarity in [-1, 1]: negative to positive for the symbol.",
+        "confidence": "Model confidence in [0, 1].",
+        "label": "positive, negative or neutral.",
+    },
+    "price_features": {
+        "ret_1h": "Log return over the hour.",
+        "realized_vol": "Realized volatility of hourly returns over the trailing window.",
+        "volume_z": "Volume z-score against the trailing window.",
+    },
+    "signals": {
+        "rationale": "Why the signal fired, in plain words.",
+    },
+    "digest": {
+        "digest_id": "Content-derived id of the digest.",
+        "rank": "Rank of the item in the digest (1 = top).",
+        "text": "Item text (Telegram HTML); the section 'digest' row holds the whole message.",
+    },
+    "polymarket_markets": {
+        "market_id": "Prediction market id.",
+        "question": "The market's question.",
+        "yes_price": "Market price of yes, read as the market's probability.",
+        "end_ts": "When the market closes (UTC).",
+        "closed": "Whether the market had closed at the snapshot.",
+        "resolved_outcome": "1 if it resolved yes, 0 if no, NULL while open.",
+    },
+    "eval_observations": {
+        "observation_id": "Content-derived id of the scored prediction.",
+        "predicted_prob": "Probability given at decision time.",
+    },
+    "quarantine": {
+        "quarantine_id": "Content-derived id of the quarantined row.",
+        "table": "Lake table the row was meant for.",
+        "reason": "Why the row failed validation.",
+        "payload": "The rejected row as JSON (truncated).",
+        "raw_ref": "Where the raw response is kept (raw zone path), if anywhere.",
+    },
+    "run_health": {
+        "health_id": "Content-derived id of the health row.",
+        "run_id": "Dagster run id that fetched the data.",
+        "asset": "Fetching asset.",
+        "partition": "Partition key (day) fetched.",
+        "degraded": "True when the input was incomplete (outage, breaker open, partial data).",
+        "reason": "Why the run was degraded ('' when whole).",
+    },
+    "calibration_bins": {
+        "strategy": "Binning strategy: uniform or quantile.",
+        "bin_lo": "Lower edge of the bin's probability range.",
+        "bin_hi": "Upper edge of the bin's probability range.",
+        "count": "Predictions in the bin.",
+        "observed_freq": "Observed frequency of outcome 1 in the bin.",
+    },
+    "eval_metrics_all_time": {
+        "through_week": "Last week included in the cumulative scores.",
+    },
+    "eval_win_rates": {
+        "wins": "Predictions whose outcome was 1.",
+        "win_rate_lo": "Lower end of the 95% Wilson interval of the win rate.",
+        "win_rate_hi": "Upper end of the 95% Wilson interval of the win rate.",
+    },
+    "hit_rate_trend": {
+        "as_of": "Time the trend was measured (UTC).",
+        "window_n": "Resolved predictions in the recent window.",
+        "window_hit_rate": "Hit rate in the recent window.",
+        "baseline_n": "Resolved predictions in the baseline window.",
+        "baseline_hit_rate": "Hit rate in the baseline window.",
+        "drop": "baseline_hit_rate - window_hit_rate (positive: getting worse).",
+    },
+    "narrative_pressure": {
+        "pressure": "Decayed sum of polarity x confidence x novelty over narratives available by decision_ts.",
+        "n_narratives": "Narratives counted in the pressure (syndicated copies once).",
+        "last_narrative_available_ts": "When the newest counted narrative became available (UTC).",
+        "narrative_ids": "Ids of the counted narratives, comma-separated.",
+    },
+    "calibration_report": {
+        "section": "bin (a calibration bin) or cohort (a weekly cohort score).",
+        "grouping": "Binning strategy (bin rows) or cohort dimension (cohort rows).",
+        "label": "Bin probability range (bin rows) or cohort value (cohort rows).",
+        "n": "Predictions in the bin or cohort.",
+        "observed": "Observed frequency (bins) or win rate (cohorts).",
+        "gap": "observed - mean_predicted (positive: the predictor was too timid).",
+    },
+}
+
+
+def table_columns(table: str) -> list[tuple[str, pa.DataType]]:
+    """Contract columns of a lake table, or the documented columns of a derived one."""
+    return CONTRACT.get(table) or DOCUMENTED_COLUMNS.get(table, [])
+
+
+def _docs_for(table: str) -> dict[str, str]:
+    specific = TABLE_COLUMN_DOCS.get(table, {})
+    return {
+        name: specific.get(name) or SHARED_COLUMN_DOCS[name]
+        for name, _ in table_columns(table)
+        if name in specific or name in SHARED_COLUMN_DOCS
+    }
+
+
+# table -> column -> description, for every contract and documented column
+COLUMN_DOCS: dict[str, dict[str, str]] = {t: _docs_for(t) for t in [*CONTRACT, *DOCUMENTED_COLUMNS]}
+
+
+def undocumented_columns() -> dict[str, list[str]]:
+    """Contract or documented columns without a description (should be empty)."""
+    missing = {
+        t: [name for name, _ in table_columns(t) if not COLUMN_DOCS.get(t, {}).get(name)]
+        for t in [*CONTRACT, *DOCUMENTED_COLUMNS]
+    }
+    return {t: cols for t, cols in missing.items() if cols}
