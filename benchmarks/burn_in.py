@@ -90,9 +90,9 @@ def run_burn_in(
 ) -> dict:
     warnings.filterwarnings("ignore")
     import dagster as dg
-    from tracer_assets.defs.ops.automation import hourly_agent_tick, news_tick
 
     from tracer_assets.definitions import ALL_ASSETS, build_definitions
+    from tracer_assets.defs.automation.schedules import hourly_agent_tick, news_tick
     from tracer_assets.defs.partitions import daily_partitions
     from tracer_assets.defs.resources import TracerResource
     from tracer_assets.demo import QUIET_RUN_CONFIG

@@ -155,7 +155,7 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
 
     settings = TracerSettings()
     home = ensure_dagster_home(Path.cwd())
-    from tracer_assets.defs.monitoring.instance_ops import ensure_instance_config
+    from tracer_assets.defs.monitoring.instance_runs import ensure_instance_config
     from tracer_assets.ops.cli import recover
 
     ensure_instance_config(home, settings.ops)  # run monitoring on: the daemon fails runs whose worker died

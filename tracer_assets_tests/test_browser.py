@@ -203,7 +203,7 @@ def test_asset_page_shows_column_descriptions_and_latest_materialization(stack, 
 
 def test_asset_check_result_is_visible(stack, page):
     _open(page, stack["base"] + "/assets/bars?view=checks")
-    page.get_by_text("bars_schema", exact=True).first.wait_for(state="visible")
+    page.get_by_text("bars_written_partitions", exact=True).first.wait_for(state="visible")
     page.get_by_text("Passed", exact=True).first.wait_for(state="visible")
     _shot(page, "asset_checks_bars")
 

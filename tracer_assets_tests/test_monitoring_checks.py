@@ -43,7 +43,9 @@ def test_check_reads_the_partition_the_run_wrote_not_the_newest_and_blocks(trace
     good = dg.materialize(selection, partition_key=NEXT, resources=resources, instance=instance)
     assert good.success and all(e.passed for e in _evaluations(good, "price_features"))
 
-    real = market.compute_price_features
+    from tracer_assets.pipeline import market as market_stage
+
+    real = market_stage.compute_price_features
 
     def buggy(bars_df, vol_window):
         feats = real(bars_df, vol_window)
@@ -52,7 +54,7 @@ def test_check_reads_the_partition_the_run_wrote_not_the_newest_and_blocks(trace
             feats = pd.concat([feats, feats.head(3)], ignore_index=True)
         return feats
 
-    monkeypatch.setattr(market, "compute_price_features", buggy)
+    monkeypatch.setattr(market_stage, "compute_price_features", buggy)
     bad = dg.materialize(
         selection, partition_key=DAY, resources=resources, instance=instance, raise_on_error=False
     )
@@ -134,7 +136,7 @@ def test_digest_self_check_rules():
 
 def test_digest_failing_its_self_check_is_not_delivered(tracer_env, monkeypatch):
     from tracer_assets.defs.digest.assets import digest
-    from tracer_assets.digest import build
+    from tracer_assets.pipeline import digest as build
 
     monkeypatch.setenv("TRACER_DIGEST_DELIVER_MAX_AGE_HOURS", str(10**7))
     real = build.build_digest

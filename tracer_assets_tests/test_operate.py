@@ -103,7 +103,7 @@ def test_run_killed_with_sigkill_is_marked_failed_on_recover(tracer_env, monkeyp
 
 def test_pause_holds_delivery_and_stops_instigators_resume_undoes_it(tracer_env, monkeypatch, capsys):
     from tracer_assets.defs.digest.assets import digest
-    from tracer_assets.defs.monitoring.instance_ops import instigator_states
+    from tracer_assets.defs.monitoring.instigators import instigator_states
     from tracer_assets.defs.resources import TracerResource
     from tracer_assets.ops.pause import is_paused, pause_state
 

@@ -39,13 +39,21 @@ def test_an_empty_lake_gives_one_line_per_section(tmp_path):
 def test_equity_and_drawdown_against_a_baseline(tmp_path):
     lake = Lake(tmp_path / "lake")
     ts = pd.date_range(_ts(), periods=4, freq="D")
+    book = [100.0, 110.0, 99.0, 120.0, 100.0, 90.0, 95.0, 80.0]
     equity = pd.DataFrame(
         {
-            "ts": list(ts) * 2,
-            "strategy": ["tracer"] * 4 + ["buy_and_hold"] * 4,
-            "equity": [100.0, 110.0, 99.0, 120.0, 100.0, 90.0, 95.0, 80.0],
-            "event_ts": list(ts) * 2,
-            "available_ts": list(ts) * 2,
+            "ts": list(ts) * 3,
+            "strategy": ["tracer"] * 4 + ["buy_and_hold"] * 4 + ["tracer"] * 4,
+            # a symbol's own curve (the tear sheet's) must not be drawn as the strategy's
+            "scope": ["portfolio"] * 8 + ["symbol"] * 4,
+            "symbol": [None] * 8 + ["BTC/USD"] * 4,
+            "asset_class": [None] * 8 + ["crypto"] * 4,
+            "equity": book + [1.0, 500.0, 2.0, 900.0],
+            "pnl": 0.0,
+            "position_value": 0.0,
+            "exposure": 0.0,
+            "event_ts": list(ts) * 3,
+            "available_ts": list(ts) * 3,
         }
     )
     lake.write_partition("backtest_equity", DAY, equity)

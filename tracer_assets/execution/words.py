@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracer_assets.lake import Lake
+from tracer_assets.pipeline.store import Store
 from tracer_assets.signals.words import has_digit, number_to_words
 
 # day return (fraction of equity) -> words, by threshold
@@ -14,7 +15,7 @@ _MOVES = [
 ]
 
 
-def book_day(lake: Lake, day: str) -> dict | None:
+def book_day(lake: Lake | Store, day: str) -> dict | None:
     """The book's figures for ``day`` (None when the paper book has no rows that day)."""
     port = lake.read("portfolio", day, day)
     if not len(port):

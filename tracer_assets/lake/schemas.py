@@ -402,6 +402,17 @@ DOCUMENTED_COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("bss_vs_market", pa.float64()),
         *_PIT,
     ],
+    "backtest_cohorts": [
+        ("dimension", pa.string()),
+        ("cohort", pa.string()),
+        ("n_trades", pa.int64()),
+        ("pnl", pa.float64()),
+        ("costs", pa.float64()),
+        ("hit_rate", pa.float64()),
+        ("avg_return_pct", pa.float64()),
+        ("trade_sharpe", pa.float64()),
+        *_PIT,
+    ],
 }
 
 # A column name means the same thing in every table unless TABLE_COLUMN_DOCS says otherwise.
@@ -537,6 +548,196 @@ TABLE_COLUMN_DOCS: dict[str, dict[str, str]] = {
         "n": "Predictions in the bin or cohort.",
         "observed": "Observed frequency (bins) or win rate (cohorts).",
         "gap": "observed - mean_predicted (positive: the predictor was too timid).",
+    },
+    "backtest_cohorts": {
+        "dimension": "What the row groups Tracer's closed trades by: asset_class, direction, strength_bucket, "
+        "month (of entry) or all.",
+        "cohort": "Value within the dimension (e.g. crypto, long, 'b:0.25-0.5', 2024-03, all).",
+        "n_trades": "Closed Tracer trades in the cohort.",
+        "pnl": "Sum of the trades' PnL after fees and slippage (USD).",
+        "costs": "Sum of the trades' fees plus slippage (USD).",
+        "hit_rate": "Share of the trades with positive PnL.",
+        "avg_return_pct": "Mean per-trade return, percent of entry notional.",
+        "trade_sharpe": "Mean / sample stddev of per-trade return_pct (not annualised; NULL under 2 trades).",
+        "event_ts": "Earliest entry of the cohort's trades (UTC).",
+        "available_ts": "Latest exit of the cohort's trades (UTC).",
+    },
+    # --- backtest ----------------------------------------------------------------------------------
+    "backtest_trades": {
+        "trade_id": "Content-derived id of the trade (strategy, symbol, entry time, units).",
+        "strategy": "tracer, buy_and_hold, or price_only (price_only_<n> for the n-th extra draw).",
+        "signal_id": "Signal that opened the trade; NULL for buy_and_hold.",
+        "strength": "Opening signal's strength in [0, 1]; NULL for buy_and_hold.",
+        "size": "Opening signal's target position, fraction of equity; NULL for buy_and_hold.",
+        "decision_ts": "Decision time of the opening signal (UTC; the entry time for buy_and_hold); "
+        "the table is partitioned by its day.",
+        "direction": "long (units > 0) or short.",
+        "entry_ts": "Entry fill time (UTC): the next tradable bar's open, or the signal bar's close "
+        "with close fills.",
+        "exit_ts": "Exit fill time (UTC); for an open trade the close of the range's last bar.",
+        "entry_price": "Entry fill price, slippage included.",
+        "exit_price": "Exit fill price, slippage included; for an open trade the last close (a mark).",
+        "units": "Units held, signed (positive long, negative short).",
+        "fees": "Fees paid on entry and exit (entry only while open), USD.",
+        "slippage": "Slippage cost: |units| x |fill - reference price| at entry and exit, USD "
+        "(already inside the prices and PnL).",
+        "pnl": "PnL after fees and slippage, USD; an open trade is marked at the last close.",
+        "return_pct": "pnl / entry notional (|units| x entry_price), in percent.",
+        "is_open": "True when the trade was still open at the range's end (marked, not closed).",
+        "event_ts": "Entry fill time (= entry_ts).",
+        "available_ts": "Exit fill time (= exit_ts), when the trade's result is known.",
+    },
+    "backtest_equity": {
+        "strategy": "tracer, buy_and_hold, price_only (price_only_<n> for extra draws) or placebo_median "
+        "(median end-of-day equity over the random-timing placebo draws).",
+        "scope": "portfolio (the whole account) or symbol (one symbol of Tracer's book).",
+        "symbol": "The symbol (scope symbol) or ALL (scope portfolio).",
+        "asset_class": "crypto or us_equity (scope symbol); all for portfolio rows.",
+        "ts": "Bar open time (UTC); values are as of that bar's close. placebo_median: the UTC day, "
+        "value at its end.",
+        "equity": "Account equity (cash + open PnL), USD; NULL on symbol rows.",
+        "pnl": "Portfolio: equity - initial cash; symbol: its realised + open PnL net of fees since the "
+        "range start (USD).",
+        "position_value": "Signed units x close, USD (portfolio: summed over symbols; NULL for "
+        "placebo_median).",
+        "exposure": "Gross position value / portfolio equity (NULL for placebo_median).",
+        "event_ts": "= ts.",
+        "available_ts": "Close of the bar (when the mark is known); the day itself for placebo_median.",
+    },
+    "backtest_summary": {
+        "range_start": "First instant of the backtested range (UTC).",
+        "range_end": "End of the range (UTC, exclusive).",
+        "strategy": "tracer, buy_and_hold, price_only (one row per draw) or placebo (median over the "
+        "random-timing draws).",
+        "draw": "Draw number of a price_only row; 0 otherwise.",
+        "n_trades": "Trades in the range, still-open ones included (placebo: median).",
+        "total_return": "Last end-of-day equity / initial cash - 1 (fraction).",
+        "annual_return": "Annualised (compound) return of daily equity returns.",
+        "annual_volatility": "Annualised standard deviation of daily equity returns.",
+        "sharpe": "Annualised Sharpe ratio of daily equity returns (risk-free 0).",
+        "sortino": "Annualised Sortino ratio of daily equity returns.",
+        "max_drawdown": "Deepest peak-to-trough fall of daily equity (fraction, negative).",
+        "calmar": "annual_return / |max_drawdown|.",
+        "turnover": "Traded notional (entries plus closed exits) / mean daily equity.",
+        "exposure": "Mean over bars of gross position value / equity.",
+        "hit_rate": "Share of closed trades with positive PnL.",
+        "avg_win": "Mean PnL of winning closed trades, USD.",
+        "avg_loss": "Mean PnL of losing closed trades, USD (negative).",
+        "profit_factor": "Gross profit / gross loss of closed trades (NULL without a loss).",
+        "costs_paid": "Fees plus slippage paid, USD.",
+        "placebo_sharpe_percentile": "tracer row: percentile (0-100) of Tracer's Sharpe among the placebo "
+        "draws' Sharpes; NULL on other rows.",
+        "event_ts": "= range_start.",
+        "available_ts": "= range_end (the summary needs the whole range).",
+    },
+    # --- execution ledger ----------------------------------------------------------------------------
+    "orders": {
+        "order_id": "Paper: content-derived id (broker, client_order_id); broker: the broker's order id "
+        "('' when never accepted).",
+        "client_order_id": "Deterministic id per signal and leg (tr-<hash>-<leg>): a retry reuses it, so the "
+        "broker refuses a duplicate.",
+        "signal_id": "Signal the order acts on ('' for drift trims).",
+        "side": "buy or sell.",
+        "qty": "Units ordered, unsigned (exits); NULL when ordered by notional.",
+        "notional": "Notional ordered in USD, unsigned (entries, trims); NULL when ordered by qty.",
+        "type": "Order type: market.",
+        "status": "Paper: submitted, filled, canceled or blocked; broker: its status (e.g. new, accepted, "
+        "filled), rejected or unsent.",
+        "broker": "paper_sim (internal paper broker), alpaca_paper or alpaca_live.",
+        "submitted_ts": "When the order was decided and sent (UTC): the bar close (paper) or routing pass.",
+    },
+    "fills": {
+        "order_id": "Order filled (orders.order_id).",
+        "qty": "Units filled, signed (positive buy, negative sell).",
+        "price": "Fill price: paper, the fill bar's open moved against the trader by the cost model; broker, "
+        "its average fill price.",
+        "fee": "Fee in USD (paper: fee bps of the filled notional; 0 for broker fills).",
+        "event_ts": "Fill time (UTC): the fill bar's open (paper) or the routing pass that saw it (broker).",
+    },
+    "positions": {
+        "ts": "Time the book was marked (UTC): each hour after its fills (paper) or a routing pass (broker).",
+        "qty": "Units held, signed (negative short).",
+        "avg_price": "Average entry price of the units held.",
+        "market_value": "Signed value in USD: qty x the latest close (paper) or as the broker reports it.",
+    },
+    "portfolio": {
+        "ts": "Time the book was marked (UTC): each hour after its fills (paper) or a routing pass (broker).",
+        "equity": "Cash + market value of the holdings, USD.",
+        "cash": "Cash balance in USD (a short's proceeds included; fees deducted).",
+        "gross_exposure": "Sum of |market value| of the holdings, USD.",
+        "net_exposure": "Sum of signed market values of the holdings, USD.",
+        "daily_pnl": "equity - equity at the UTC day's first mark, USD (NULL for broker snapshots).",
+        "drawdown": "Equity / running peak equity - 1 (0 or negative; NULL for broker snapshots).",
+        "kill_switch": "True when the kill switch was on at ts (no order sent).",
+    },
+    "risk_events": {
+        "ts": "When the decision was taken (UTC): the decision hour (paper) or the routing pass (broker).",
+        "symbol": "Symbol the decision concerns ('' for book-wide halts).",
+        "signal_id": "Signal the decision concerns ('' when none).",
+        "rule": "Check that fired: position/class/gross/net_cap (and *_drift), price_gap, volume_spike, "
+        "daily_loss, order_rate, max_open_positions, invalid_order, kill_switch, max_drawdown, data_staleness, "
+        "reconciliation, signal_age, live_* or broker_*.",
+        "action": "blocked (order not sent), reduced (cut to fit a cap, or a drift trim) or halted "
+        "(kill switch tripped, nothing sent).",
+        "detail": "What was measured against which limit, in words.",
+    },
+    "execution_state": {
+        "day": "UTC day (YYYY-MM-DD) at whose end the book was saved.",
+        "broker": "paper_sim (only the internal paper broker keeps a state).",
+        "state_json": "The paper book as JSON: cash, quantities, average prices, last closes, open legs, "
+        "pending orders, peak and day-start equity; the next day's run starts from it.",
+        "event_ts": "Last microsecond of day (UTC).",
+        "available_ts": "= event_ts.",
+    },
+    "trading_controls": {
+        "control_id": "Content-derived id of the control (action, who, ts).",
+        "ts": "When the kill switch was tripped or cleared (UTC); it holds until the next row.",
+        "action": "kill or resume.",
+        "who": "risk_engine (automatic trips) or the person (tracer kill-trading / resume-trading --who, "
+        "default the OS user).",
+        "why": "Reason given (the risk engine's: rule and measurement).",
+    },
+    # --- monitoring ----------------------------------------------------------------------------------
+    "lake_audit": {
+        "audit_id": "Content-derived id of the audit row (day, table).",
+        "audit_day": "Partition day audited (YYYY-MM-DD).",
+        "table_name": "Lake table whose partition of audit_day was re-read and checked.",
+        "rows": "Rows in that partition.",
+        "passed": "True when no problem was found.",
+        "problems": "Problems found, '; '-separated ('' when passed): schema, PIT order, duplicate keys, "
+        "out-of-domain values (and the digest's own checks).",
+        "event_ts": "Start of audit_day (UTC).",
+        "available_ts": "End of audit_day (UTC).",
+    },
+    # --- research (on demand) ------------------------------------------------------------------------
+    "placebo_results": {
+        "kind": "real (the unaltered run) or the placebo: shift_<h>h, swap_symbols, flip_polarity or "
+        "circular_shift.",
+        "seed": "Seed of the study's random draws.",
+        "draw": "Draw number within the kind (0 for real, the shifts and the flip).",
+        "hit_rate": "Share of resolved signals whose direction was right (NULL when none resolved).",
+        "sharpe": "Annualised (365 days) Sharpe of the horizon-hold strategy's daily returns, no fees.",
+        "n_signals": "Signals whose horizon passed within the window.",
+        "event_ts": "Day after the window's last day (UTC).",
+        "available_ts": "= event_ts.",
+    },
+    "placebo_summary": {
+        "kind": "Placebo kind: shift_<h>h, swap_symbols, flip_polarity or circular_shift.",
+        "draws": "Draws of the kind (1 for the shifts and the flip).",
+        "hit_rate_p95": "95th percentile of the draws' hit rates (a draw with no signal counts 0.5).",
+        "real_hit_rate": "Hit rate of the real run.",
+        "hit_rate_p_value": "Empirical p-value (1 + #{placebo >= real}) / (1 + draws) of the hit rate.",
+        "sharpe_p95": "95th percentile of the draws' Sharpes (a draw with no signal counts 0).",
+        "real_sharpe": "Sharpe of the real run.",
+        "sharpe_p_value": "Empirical p-value (1 + #{placebo >= real}) / (1 + draws) of the Sharpe.",
+        "event_ts": "Day after the window's last day (UTC).",
+        "available_ts": "= event_ts.",
+    },
+    "leak_check_samples": {
+        "sample_ts": "Decision time sampled (seeded) from the latest days' signals, topped up with bar "
+        "closes (UTC); the leak check rebuilds everything derived at it.",
+        "event_ts": "= sample_ts.",
+        "available_ts": "= sample_ts.",
     },
 }
 

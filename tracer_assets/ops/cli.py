@@ -21,7 +21,7 @@ def _instance():
     warnings.filterwarnings("ignore")  # Dagster's beta notices, once per asset, drown the answer
     import dagster as dg
 
-    from tracer_assets.defs.monitoring.instance_ops import ensure_instance_config
+    from tracer_assets.defs.monitoring.instance_runs import ensure_instance_config
     from tracer_assets.demo import ensure_dagster_home
     from tracer_assets.settings import OperationsSettings
 
@@ -32,7 +32,7 @@ def _instance():
 
 def recover(settings, instance, echo=print) -> tuple[int, int]:
     """Start-up housekeeping: sweep crash litter from the lake and outbox, fail orphaned runs."""
-    from tracer_assets.defs.monitoring.instance_ops import fail_orphaned_runs
+    from tracer_assets.defs.monitoring.instance_runs import fail_orphaned_runs
     from tracer_assets.lake import Lake
 
     ops = settings.ops
@@ -54,7 +54,7 @@ def _recover(args: argparse.Namespace) -> int:
 
 
 def _pause(args: argparse.Namespace) -> int:
-    from tracer_assets.defs.monitoring.instance_ops import set_instigators
+    from tracer_assets.defs.monitoring.instigators import set_instigators
     from tracer_assets.ops.pause import pause
 
     settings = _settings(args)
@@ -67,7 +67,7 @@ def _pause(args: argparse.Namespace) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from tracer_assets.defs.monitoring.instance_ops import set_instigators
+    from tracer_assets.defs.monitoring.instigators import set_instigators
     from tracer_assets.ops.pause import resume
 
     settings = _settings(args)
@@ -82,8 +82,8 @@ def _resume(args: argparse.Namespace) -> int:
 def collect_status(settings, instance, now: float | None = None) -> dict:
     """Everything ``tracer status`` shows, as plain data."""
     from tracer_assets.definitions import ALL_ASSETS, defs
-    from tracer_assets.defs.monitoring.instance_ops import (
-        find_orphaned_runs,
+    from tracer_assets.defs.monitoring.instance_runs import find_orphaned_runs
+    from tracer_assets.defs.monitoring.instigators import (
         instigator_states,
         last_materialized,
         last_runs,

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from tracer_assets.digest.build import Digest, build_digest
+from tracer_assets.execution.words import book_day
 from tracer_assets.lake import new_id
 from tracer_assets.monitoring.run_failures import RUN_FAILURE_PROVIDER
 from tracer_assets.pipeline.store import Store
@@ -34,16 +35,14 @@ def digest_time(day: str, now: pd.Timestamp | None = None) -> pd.Timestamp:
     return clip_to_now(pd.Timestamp(day, tz="UTC") + DAY - pd.Timedelta(seconds=1), now=now)
 
 
-def daily_digest(
-    store: Store, settings: TracerSettings, day: str, now: pd.Timestamp | None = None, paper_book=None
-) -> Digest:
-    """The digest of ``day`` as of its end (clipped to now)."""
+def daily_digest(store: Store, settings: TracerSettings, day: str, now: pd.Timestamp | None = None) -> Digest:
+    """The digest of ``day`` as of its end (clipped to now), with the paper book's day when it traded."""
     start = pd.Timestamp(day, tz="UTC")
     # the ranking looks back digest_window_hours, which reaches into earlier days' signals
     sigs = store.read("signals", start - DAY * math.ceil(settings.digest_window_hours / 24), day)
     markets = store.read("polymarket_markets", day, day)
     return build_digest(
-        sigs, markets, settings, digest_time(day, now), degraded_inputs(store, day), paper_book
+        sigs, markets, settings, digest_time(day, now), degraded_inputs(store, day), book_day(store, day)
     )
 
 

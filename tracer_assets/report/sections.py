@@ -69,13 +69,10 @@ def equity_section(lake: Lake, window: Window) -> Section:
     equity = _read(lake, "backtest_equity", window)
     if equity is None or equity.empty:
         return _missing(key, title, intro, ["backtest_equity"])
-    ts = _pick(equity, ("ts", "date", "decision_ts", "event_ts"))
-    name = _pick(equity, ("strategy", "baseline", "name", "series"))
-    value = _pick(equity, ("equity", "value", "nav"))
-    if ts is None or value is None:
-        return Section(key, title, intro, missing="backtest_equity has no time or equity column to draw.")
-    equity = equity.sort_values(ts)
-    groups = equity.groupby(name, sort=True) if name else [("strategy", equity)]
+    # one curve per strategy: the whole book (per-symbol rows are the tear sheet's)
+    equity = equity[equity["scope"] == "portfolio"].sort_values("ts")
+    ts, value = "ts", "equity"
+    groups = equity.groupby("strategy", sort=True)
     eq_fig, dd_fig = go.Figure(), go.Figure()
     for label, g in groups:
         curve = g[value].astype(float).to_numpy()

@@ -11,7 +11,6 @@ from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.polymarket.assets import polymarket_markets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
-from tracer_assets.execution.words import book_day
 from tracer_assets.monitoring.digest_checks import digest_problems
 from tracer_assets.ops.pause import pause_state
 from tracer_assets.pipeline.digest import daily_digest, delivery_key, digest_time, newly_delivered
@@ -37,7 +36,7 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
     now = pd.Timestamp.now(tz="UTC")
     paused = pause_state(s.lake_root)
     for day in partition_days(context):
-        built = daily_digest(tracer.lake, s, day, now, paper_book=book_day(tracer.lake, day))
+        built = daily_digest(tracer.lake, s, day, now)
         tracer.lake.write_partition("digest", day, built.rows)
         artifacts_dir.mkdir(parents=True, exist_ok=True)
         (artifacts_dir / f"{day}.json").write_text(json.dumps(built.artifact, indent=2, default=str))
