@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from tracer_assets.backtest import cli as backtest_cli
+
 
 def _sql(args: argparse.Namespace) -> int:
     """Query the lake; every error is one line on stderr and a non-zero exit, never a traceback."""
@@ -80,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--limit", type=int, default=50, help="rows shown in table format")
     sql.add_argument("--lake", help="lake root (default: TRACER_LAKE_ROOT)")
     sql.set_defaults(func=_sql)
+    backtest_cli.register(sub)
     sub.add_parser("sentiment", help="score texts: tracer sentiment [--model NAME] FILE|-")
     __import__("tracer_assets.research.cli", fromlist=["register"]).register(sub)
     args = parser.parse_args(argv)

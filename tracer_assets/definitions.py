@@ -8,6 +8,7 @@ import dagster as dg
 
 from tracer_assets.defs.analytics.assets import build_sql_assets
 from tracer_assets.defs.automation import definitions as automation
+from tracer_assets.defs.backtest import definitions as backtest_domain
 from tracer_assets.defs.digest import definitions as digest
 from tracer_assets.defs.evaluation import definitions as evaluation
 from tracer_assets.defs.market import definitions as market
@@ -31,6 +32,7 @@ DOMAIN_DEFS: list[dg.Definitions] = [
     evaluation.defs,
     automation.defs,
     research.defs,
+    backtest_domain.defs,
 ]
 
 CORE_ASSETS: list[dg.AssetsDefinition] = [a for d in DOMAIN_DEFS for a in (d.assets or [])]

@@ -153,6 +153,7 @@ def run_demo(days: int = 60, echo=print) -> int:
 
 
 def print_summary(settings, echo=print) -> None:
+    from tracer_assets.backtest.readout import backtest_lines
     from tracer_assets.lake import Lake
 
     lake = Lake(settings.lake_root)
@@ -173,4 +174,6 @@ def print_summary(settings, echo=print) -> None:
         else pd.DataFrame()
     )
     echo(metrics.to_string(index=False) if len(metrics) else "(no resolved predictions yet)")
+    echo("\n=== Backtest (signals vs baselines) ===")
+    echo("\n".join(backtest_lines(lake)))
     echo(f'\nLake: {lake.root.resolve()}  (query it: tracer sql "select count(*) from signals")')

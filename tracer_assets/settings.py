@@ -89,6 +89,49 @@ class EvidenceSettings(BaseSettings):
     )
 
 
+class BacktestSettings(BaseSettings):
+    """Backtests of the signals: costs, fill timing, capital and the baselines' draws (issue 10)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+    backtest_fee_bps: float = Field(10.0, ge=0.0, description="Fee per fill, basis points of the notional.")
+    backtest_slippage_bps: float = Field(
+        2.0, ge=0.0, description="Fixed slippage per fill, basis points against the trader."
+    )
+    backtest_slippage_range_frac: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="Extra slippage per fill: this fraction of the fill bar's high-low range.",
+    )
+    backtest_fill: Literal["next_open", "close"] = Field(
+        "next_open",
+        description="Fill at the next tradable bar's open (default) or at the signal bar's close.",
+    )
+    backtest_initial_cash: float = Field(100_000.0, gt=0.0, description="Starting capital of every backtest.")
+    backtest_placebo_draws: int = Field(
+        200,
+        ge=10,
+        description="Random-timing placebo draws (same trades and holding times, shuffled entries).",
+    )
+    backtest_price_only_draws: int = Field(
+        3,
+        ge=1,
+        description="Re-runs of the signal chain with pressure shuffled across time (price-only baseline).",
+    )
+    backtest_seed: int = Field(
+        11, description="Seed of the placebo and pressure shuffles (reproducible runs)."
+    )
+    backtest_periods_per_year: float = Field(
+        365.0, gt=0.0, description="Daily returns per year for annualising (the portfolio marks every day)."
+    )
+    backtest_plotlyjs: Literal["directory", "inline"] = Field(
+        "directory",
+        description="Tear sheets: one shared plotly.min.js beside the pages, or inlined per page.",
+    )
+
+
 class TracerSettings(BaseSettings):
     """Every tunable of the product. Thresholds live here, never as literals in domain code."""
 
@@ -434,6 +477,7 @@ class TracerSettings(BaseSettings):
     )
     safety: SafetySettings = Field(default_factory=SafetySettings)
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    backtest: BacktestSettings = Field(default_factory=BacktestSettings)
 
 
 def settings_error_line(exc: ValidationError) -> str:
