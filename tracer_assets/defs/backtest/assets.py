@@ -15,6 +15,7 @@ from tracer_assets.defs.partitions import CADENCE_TAG, daily_partitions, single_
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.sentiment.assets import narrative_pressure, narrative_scores
 from tracer_assets.defs.signals.assets import signals
+from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.lake import Lake
 from tracer_assets.pipeline.signals import prior_outcomes, stored_pressure
 from tracer_assets.settings import TracerSettings
@@ -82,6 +83,7 @@ ASSET_KWARGS = {
 
 
 @dg.asset(**ASSET_KWARGS, description=DESCRIPTIONS["backtest_trades"])
+@skip_unchanged
 def backtest_trades(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     report = report_for_run(context, tracer)
     counts = tracer.lake.write_partitions(
@@ -91,6 +93,7 @@ def backtest_trades(context: dg.AssetExecutionContext, tracer: TracerResource) -
 
 
 @dg.asset(**ASSET_KWARGS, description=DESCRIPTIONS["backtest_equity"])
+@skip_unchanged
 def backtest_equity(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     report = report_for_run(context, tracer)
     counts = tracer.lake.write_partitions("backtest_equity", report.equity, partition_days(context), by="ts")
@@ -98,6 +101,7 @@ def backtest_equity(context: dg.AssetExecutionContext, tracer: TracerResource) -
 
 
 @dg.asset(**ASSET_KWARGS, description=DESCRIPTIONS["backtest_summary"])
+@skip_unchanged
 def backtest_summary(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     start, end = window(context)
     report = report_for_run(context, tracer)

@@ -17,6 +17,7 @@ from tracer_assets.defs.common import (
 from tracer_assets.defs.evaluation.observations import eval_observations
 from tracer_assets.defs.partitions import WEEKLY
 from tracer_assets.defs.resources import TracerResource
+from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.evaluation.artifacts import (
     brier_plots,
     headline_md,
@@ -59,6 +60,7 @@ def weekly_tables(context, tracer: TracerResource, table: str) -> tuple[pd.DataF
     description="Weekly n, Brier, log-loss, hit rate, Murphy decomposition, bootstrap intervals and the skill of "
     "our probability vs the market's (bss_vs_market) per kind, predictor and cohort; Brier-over-time plots.",
 )
+@skip_unchanged
 def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     df, paths = weekly_tables(context, tracer, "eval_metrics")
     for week in context.partition_keys:  # each week's Brier history up to it, beside its snapshot
@@ -80,6 +82,7 @@ def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> d
     description="Reliability bins (uniform and quantile) per kind and predictor for the week, as a lake table, "
     "a CSV and reliability diagrams beside the weekly snapshot.",
 )
+@skip_unchanged
 def calibration_bins(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     df, paths = weekly_tables(context, tracer, "calibration_bins")
     for week in context.partition_keys:
@@ -94,6 +97,7 @@ def calibration_bins(context: dg.AssetExecutionContext, tracer: TracerResource) 
     description="Rolling all-time metrics as of each week's end (every observation known by then), "
     "same columns as eval_metrics with week = 'all-time' and through_week = the partition.",
 )
+@skip_unchanged
 def eval_metrics_all_time(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     s = tracer.settings
     by_week = evaluation.eval_metrics_all_time(tracer.lake, s, list(context.partition_keys))
@@ -118,6 +122,7 @@ def eval_metrics_all_time(context: dg.AssetExecutionContext, tracer: TracerResou
     description="Weekly win rate per cohort (asset class, direction, strength bucket, source model, lead time) "
     "with Wilson intervals, hit rate and mean predicted probability.",
 )
+@skip_unchanged
 def eval_win_rates(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     df, paths = weekly_tables(context, tracer, "eval_win_rates")
     return table_result("eval_win_rates", df, **path_metadata(paths))

@@ -6,6 +6,7 @@ import pandas as pd
 from tracer_assets.defs.common import partition_days, table_result
 from tracer_assets.defs.partitions import CADENCE_TAG, daily_partitions, single_run, weekly_partitions
 from tracer_assets.defs.resources import TracerResource
+from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.monitoring.audit import AUDIT_COLUMNS, AUDIT_TABLE, audit_day
 
 
@@ -21,6 +22,7 @@ from tracer_assets.monitoring.audit import AUDIT_COLUMNS, AUDIT_TABLE, audit_day
     description="Self-check of every lake table's partition of the day, re-read from disk: contract, UTC, "
     "point-in-time order, duplicate keys, value ranges, the digest's text. One row per table and day.",
 )
+@skip_unchanged
 def lake_audit(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     from tracer_assets.definitions import CORE_ASSETS  # the root imports this module: read it at run time
 
