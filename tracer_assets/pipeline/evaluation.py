@@ -116,10 +116,12 @@ def eval_metrics_all_time(
 ) -> dict[str, pd.DataFrame]:
     """All-time metrics as of each week's end (every observation known by then), by week key."""
     # one read for the whole range: rolling_metrics keeps only what was known by each week's end
-    history = store.read("eval_observations", None, parse_week(weeks[-1]) + DAY * 7)
+    history = prepare_observations(
+        store.read("eval_observations", None, parse_week(weeks[-1]) + DAY * 7), settings
+    )
     out = {}
     for week in weeks:
-        metrics = rolling_metrics(history, parse_week(week) + DAY * 7, settings)
+        metrics = rolling_metrics(history, parse_week(week) + DAY * 7, settings, prepared=True)
         metrics.insert(1, "through_week", week)
         out[week] = metrics
     return out
