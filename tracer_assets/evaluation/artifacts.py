@@ -4,6 +4,7 @@ Everything for week W lands in ``<lake>/artifacts/evaluation/week=W/``; file nam
 re-materialization replaces them.
 """
 
+import hashlib
 import math
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pandas as pd
 
 from tracer_assets.evaluation.metrics import COHORT_DIMS
 from tracer_assets.evaluation.plots import brier_over_time_figure, reliability_figure, write_html
-from tracer_assets.lake.atomic import atomic_write
+from tracer_assets.lake.atomic import atomic_write, atomic_write_text
 from tracer_assets.settings import TracerSettings
 
 PLOT_KINDS = ("signal", "market")  # always drawn (an empty week gets an annotated empty figure)
@@ -21,9 +22,34 @@ def week_dir(settings: TracerSettings, week: str) -> Path:
     return Path(settings.lake_root) / "artifacts" / "evaluation" / f"week={week}"
 
 
+def bundle_dir(folder: Path) -> Path:
+    """Where the weekly pages' one shared ``plotly.min.js`` lies: above the week folders."""
+    return folder.parent if folder.name.startswith("week=") else folder
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> Path:
     """Write ``df`` as CSV atomically."""
     return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
+
+
+def unchanged_plots(folder: Path, name: str, data: pd.DataFrame, *extra: str) -> bool:
+    """Were ``name``'s plots in ``folder`` drawn from this very ``data`` (and ``extra``)? Records the
+    data's hash in ``folder/.name.hash`` for next time; a week whose inputs did not change keeps its
+    pages instead of redrawing them."""
+    h = hashlib.blake2b(digest_size=16)
+    try:
+        h.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
+    except TypeError:  # an unhashable cell: always redraw
+        return False
+    for piece in (*map(str, data.columns), *map(str, data.dtypes), *extra):
+        h.update(piece.encode())
+    digest = h.hexdigest()
+    stamp = folder / f".{name}.hash"
+    same = stamp.exists() and stamp.read_text() == digest
+    if not same:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(stamp, digest)
+    return same
 
 
 def reliability_plots(bins: pd.DataFrame, folder: Path, week: str, plotlyjs: str) -> dict[str, Path]:
@@ -34,11 +60,15 @@ def reliability_plots(bins: pd.DataFrame, folder: Path, week: str, plotlyjs: str
         for strategy in ("uniform", "quantile"):
             rows = bins[(bins["kind"] == kind) & (bins["strategy"] == strategy)] if len(bins) else bins
             suffix = "" if strategy == "uniform" else "_quantile"
+            path = folder / f"reliability_{kind}{suffix}.html"
+            if path.exists() and unchanged_plots(folder, f"reliability_{kind}{suffix}", rows, week, plotlyjs):
+                paths[f"reliability_{kind}{suffix}"] = path
+                continue
             fig = reliability_figure(
                 rows, title=f"Reliability: {kind} predictions, week of {week} ({strategy} bins)"
             )
             paths[f"reliability_{kind}{suffix}"] = write_html(
-                fig, folder / f"reliability_{kind}{suffix}.html", plotlyjs
+                fig, folder / f"reliability_{kind}{suffix}.html", plotlyjs, bundle_dir(folder)
             )
     return paths
 
@@ -47,10 +77,16 @@ def brier_plots(history: pd.DataFrame, folder: Path, week: str, plotlyjs: str) -
     """Brier score by week, one file per cohort dimension (``all`` compares the predictors)."""
     paths = {}
     for dim in COHORT_DIMS:
+        path = folder / f"brier_over_time_{dim}.html"
+        if path.exists() and unchanged_plots(folder, f"brier_over_time_{dim}", history, week, plotlyjs):
+            paths[f"brier_over_time_{dim}"] = path
+            continue
         fig = brier_over_time_figure(
             history, cohort_dim=dim, title=f"Brier score by week, by {dim} (to {week})"
         )
-        paths[f"brier_over_time_{dim}"] = write_html(fig, folder / f"brier_over_time_{dim}.html", plotlyjs)
+        paths[f"brier_over_time_{dim}"] = write_html(
+            fig, folder / f"brier_over_time_{dim}.html", plotlyjs, bundle_dir(folder)
+        )
     return paths
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -123,18 +124,26 @@ def brier_over_time_figure(
     return fig
 
 
-def write_html(fig: go.Figure, path: str | Path, plotlyjs: PlotlyJs = "directory") -> Path:
+def write_html(
+    fig: go.Figure, path: str | Path, plotlyjs: PlotlyJs = "directory", bundle_dir: str | Path | None = None
+) -> Path:
     """Write ``fig`` as a self-standing HTML file that works offline.
 
-    ``plotlyjs="directory"`` writes one shared ``plotly.min.js`` beside the file (small pages);
+    ``plotlyjs="directory"`` writes one shared ``plotly.min.js`` beside the file (small pages), or in
+    ``bundle_dir`` (a folder above it) when given, so many folders of pages share one copy;
     ``"inline"`` embeds the library in every file. The page is written to a temp file and renamed.
     """
     if plotlyjs not in ("inline", "directory"):
         raise ValueError(f"plotlyjs must be 'inline' or 'directory' (no CDN offline), got {plotlyjs!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    include: bool | str = True if plotlyjs == "inline" else "directory"
-    if include == "directory" and not (path.parent / PLOTLY_BUNDLE).exists():
-        atomic_write_text(path.parent / PLOTLY_BUNDLE, get_plotlyjs())
+    include: bool | str = True
+    if plotlyjs == "directory":
+        folder = Path(bundle_dir) if bundle_dir is not None else path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / PLOTLY_BUNDLE).exists():
+            atomic_write_text(folder / PLOTLY_BUNDLE, get_plotlyjs())
+        # a relative src ending in .js: the page loads the shared copy, wherever the lake is moved
+        include = "directory" if bundle_dir is None else os.path.relpath(folder / PLOTLY_BUNDLE, path.parent)
     atomic_write_text(path, fig.to_html(include_plotlyjs=include, full_html=True))
     return path

@@ -63,8 +63,11 @@ def weekly_tables(context, tracer: TracerResource, table: str) -> tuple[pd.DataF
 @skip_unchanged
 def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     df, paths = weekly_tables(context, tracer, "eval_metrics")
-    for week in context.partition_keys:  # each week's Brier history up to it, beside its snapshot
-        history = tracer.lake.read("eval_metrics", None, week)
+    weeks = list(context.partition_keys)
+    # each week's Brier history up to it, beside its snapshot: the history is read once for the range
+    everything = tracer.lake.read("eval_metrics", None, weeks[-1])
+    for week in weeks:
+        history = everything[everything["week"] <= week] if len(everything) else everything
         paths |= brier_plots(history, week_dir(tracer.settings, week), week, tracer.settings.eval_plotlyjs)
     return table_result(
         "eval_metrics",
