@@ -60,11 +60,11 @@ def table_result(
     table: str, df: pd.DataFrame, per_partition: dict[str, int] | None = None, **extra
 ) -> dg.MaterializeResult:
     """MaterializeResult with row counts, a preview, the column schema and any extra metadata."""
-    metadata: dict = {
-        "dagster/row_count": len(df),
-        "dagster/column_schema": column_schema(table),
-        "preview": preview(df),
-    }
+    metadata: dict = {"dagster/row_count": len(df), "preview": preview(df)}
+    if per_partition is None or len(per_partition) <= PARTITION_MAP_MAX:
+        # a long range leaves it out: the asset's spec carries the same schema (defs/catalog.py), and a
+        # backfill would copy it into each of its partitions' events
+        metadata["dagster/column_schema"] = column_schema(table)
     if per_partition:
         metadata["partitions_written"] = len(per_partition)
         metadata["rows_per_partition"] = dg.MetadataValue.json(rows_summary(per_partition))

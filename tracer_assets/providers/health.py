@@ -123,9 +123,7 @@ def _rows_per_day(frame: pd.DataFrame, days: list[str], by: str | None) -> dict[
 
 
 def _stored_rows(lake: Lake, table: str, day: str) -> int:
-    if day not in lake.partitions(table):
-        return 0
-    return len(lake.read(table, day, day))
+    return len(lake.read(table, day, day))  # empty when the lake holds no such partition
 
 
 def mark_suspect(
@@ -142,11 +140,18 @@ def mark_suspect(
     ``min_kept_ratio`` of them: an empty 200, an answer whose rows all failed validation, or a
     partial one. Writers keep the stored rows of suspect days (``write_fetched``, ``keeps_earlier``).
     """
-    got = _rows_per_day(result.frame, [_day(d) for d in days], by)
+    days = [_day(d) for d in days]
+    got = _rows_per_day(result.frame, days, by)
+    # one read for the range (not one listing and read per day): rows per day of what the lake holds
+    held = (
+        _rows_per_day(lake.read(table, min(days), max(days)), days, by)
+        if by is not None and len(days) > 1
+        else None
+    )
     for day, rows in got.items():
         if day in result.suspect_days:
             continue
-        stored = _stored_rows(lake, table, day)
+        stored = held[day] if held is not None else _stored_rows(lake, table, day)
         if stored and rows < min_kept_ratio * stored:
             bad = len(result.quarantine)
             why = f" ({bad} quarantined)" if bad else ""
