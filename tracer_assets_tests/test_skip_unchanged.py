@@ -86,6 +86,8 @@ def test_live_partitions_and_outside_sources_never_skip(tracer_env):
     today = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d")
     assert "today" in never_skips("price_features", settings, [today])
     assert never_skips("eval_metrics_daily", settings, [WHOLE]) is None
+    remote = settings.model_copy(update={"lake_root": "s3://bucket/lake"})
+    assert "remote" in never_skips("price_features", remote, DAYS)
 
 
 def test_manifest_and_file_hashes(tmp_path):

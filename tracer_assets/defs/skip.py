@@ -106,6 +106,8 @@ def output_hash(root, asset: str, partitions: list[str]) -> str:
 
 def never_skips(asset: str, settings, partitions: list[str]) -> str | None:
     """Why ``asset`` must run whatever the manifest says (None: it may skip)."""
+    if "://" in str(settings.lake_root):
+        return "the lake is remote (fingerprints read local files)"
     if asset in FETCHERS and getattr(settings, FETCHERS[asset]) != "sim":
         return f"{getattr(settings, FETCHERS[asset])} is an outside source"
     if asset == "orders" and settings.execution.trading_mode != "paper_sim":
