@@ -195,6 +195,9 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
     resources = {"tracer": defs.resources["tracer"]}
     checks = list(defs.asset_checks or [])
     instance = dg.DagsterInstance.get()
+    from tracer_assets.ops.event_storage import pool_sqlite_event_log
+
+    pool_sqlite_event_log(instance)  # a year's range stores thousands of events: pooled, no fsync each
     recover(settings, instance, echo)  # litter and orphaned runs a killed earlier run left behind
     echo(
         f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Path(settings.lake_root).resolve()}, DAGSTER_HOME {home}"
