@@ -60,9 +60,7 @@ def run(signals, bars=None, **kw):
     panel = bar_panel(bars, START, END)
     tg = signal_targets(pd.DataFrame(signals), panel)
     s = settings(**kw)
-    return trades_table(
-        run_panel(panel, tg.target, s), panel, s, "tracer", END, pd.DataFrame(signals), tg.openings
-    )
+    return trades_table(run_panel(panel, tg, s), panel, s, "tracer", END, pd.DataFrame(signals), tg.openings)
 
 
 def test_a_signal_holds_for_its_horizon_from_the_next_open():
@@ -90,6 +88,29 @@ def test_a_stock_signal_at_the_close_fills_at_the_next_sessions_open():
     assert t.is_open  # 48 h from Monday's close runs past the range's last bar
 
 
+def test_a_signal_at_a_short_last_bars_close_never_fills_before_it_was_decided():
+    # the session's last bar is half an hour (20:30-21:00 UTC): a signal at 21:00 waits for the next
+    # session's open, and its 24 h exit (21:00 next day) fills at the open after that
+    day = [*pd.date_range("2024-03-04 14:30", periods=7, freq="h", tz="UTC")]
+    hours = pd.DatetimeIndex(
+        day + [t + pd.Timedelta(days=1) for t in day] + [t + pd.Timedelta(days=2) for t in day]
+    )
+    bars = hourly_bars("AAPL", "stock", hours=hours)
+    last = bars["ts"].dt.strftime("%H:%M") == "20:30"
+    bars.loc[last, ["event_ts", "available_ts"]] = bars.loc[last, "ts"] + pd.Timedelta(minutes=30)
+    sig = {**signal("2024-03-04 21:00", symbol="AAPL"), "asset_class": "stock"}
+    t = run([sig], bars=bars).iloc[0]
+    assert t.entry_ts == pd.Timestamp("2024-03-05 14:30", tz="UTC")
+    assert t.exit_ts == pd.Timestamp("2024-03-06 14:30", tz="UTC")
+
+
+def test_an_exit_at_the_instant_of_a_new_same_side_signal_closes_and_reopens():
+    # the paper broker exits at the horizon, then takes the new signal: two trades, not one long hold
+    t = run([signal("2024-03-04 05:00", sid="a"), signal("2024-03-05 05:00", sid="b")])
+    assert list(t["signal_id"]) == ["a", "b"]
+    assert t.iloc[0].exit_ts == t.iloc[1].entry_ts == pd.Timestamp("2024-03-05 05:00", tz="UTC")
+
+
 def test_close_fill_option_enters_at_the_decision_bars_close():
     t = run([signal("2024-03-04 05:00")], backtest_fill="close").iloc[0]
     assert t.entry_ts == pd.Timestamp("2024-03-04 05:00", tz="UTC")
@@ -107,7 +128,7 @@ def test_fees_and_slippage_lower_pnl_by_what_they_cost():
     tg = signal_targets(pd.DataFrame(sig), panel)
     s = BacktestSettings(backtest_fee_bps=10, backtest_slippage_bps=5, backtest_slippage_range_frac=0.1)
     paid = trades_table(
-        run_panel(panel, tg.target, s), panel, s, "tracer", END, pd.DataFrame(sig), tg.openings
+        run_panel(panel, tg, s), panel, s, "tracer", END, pd.DataFrame(sig), tg.openings
     ).iloc[0]
     units = paid.units
     gross = units * (paid.exit_price - paid.entry_price)

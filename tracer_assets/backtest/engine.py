@@ -62,6 +62,9 @@ def _simulate(
     fee_rate,
     fill_close,
     integer_units,
+    instants,
+    close_first,
+    notional_targets,
 ):
     n_bars = close.shape[0]
     n_cols = target.shape[1]
@@ -73,6 +76,9 @@ def _simulate(
     entry_bar = np.full(n_cols, -1)
     entry_fee = np.zeros(n_cols)
     pending = np.full(n_cols, np.nan)
+    pending_notional = np.zeros(n_cols)  # event-time mode: the entry's notional fixed at its decision
+    pending_close = np.zeros(n_cols, dtype=np.bool_)  # event-time mode: an exit decided, not yet filled
+    decision_equity = np.zeros(n_accounts)
     last_close = np.full(close.shape[1], np.nan)
     equity = np.empty((n_bars, n_accounts))
     col_value = np.zeros((n_bars, n_cols))
@@ -84,7 +90,22 @@ def _simulate(
         for p in range(close.shape[1]):
             if not np.isnan(close[t, p]):
                 last_close[p] = close[t, p]
-        if fill_close:
+        if instants:
+            # decisions of this instant, sized on the equity marked at its closes (trade_rules)
+            for a in range(n_accounts):
+                decision_equity[a] = cash[a]
+            for c in range(n_cols):
+                if units[c] != 0.0:
+                    decision_equity[account[c]] += units[c] * (last_close[price_col[c]] - entry_px[c])
+            for c in range(n_cols):
+                w = target[t, c]
+                if np.isnan(w):
+                    continue
+                if units[c] != 0.0 and (w == 0.0 or (w > 0.0) != (units[c] > 0.0) or close_first[t, c]):
+                    pending_close[c] = True
+                pending[c] = w
+                pending_notional[c] = w if notional_targets[t, c] else w * decision_equity[account[c]]
+        elif fill_close:
             for c in range(n_cols):
                 if not np.isnan(target[t, c]):
                     pending[c] = target[t, c]
@@ -98,7 +119,9 @@ def _simulate(
             pending[c] = np.nan
             a = account[c]
             pos = units[c]
-            if pos != 0.0 and (w == 0.0 or (w > 0.0) != (pos > 0.0)):
+            closing = pending_close[c]
+            pending_close[c] = False
+            if pos != 0.0 and (closing or w == 0.0 or (w > 0.0) != (pos > 0.0)):
                 exit_px = sell_px[t, p] if pos > 0.0 else buy_px[t, p]
                 exit_fee = abs(pos) * exit_px * fee_rate
                 gross = pos * (exit_px - entry_px[c])
@@ -115,7 +138,16 @@ def _simulate(
                 n_trades += 1
                 units[c] = 0.0
                 pos = 0.0
-            if pos == 0.0 and w != 0.0:
+            if pos == 0.0 and w != 0.0 and instants:
+                px = buy_px[t, p] if w > 0.0 else sell_px[t, p]
+                n = pending_notional[c] / px  # trade_rules.fill_qty: the fee is paid on top
+                fee = abs(n) * px * fee_rate
+                cash[a] -= fee
+                units[c] = n
+                entry_px[c] = px
+                entry_bar[c] = t
+                entry_fee[c] = fee
+            elif pos == 0.0 and w != 0.0:
                 px = buy_px[t, p] if w > 0.0 else sell_px[t, p]
                 # sizing base: the account's equity with its other open trades marked at this price
                 base = cash[a]
@@ -140,7 +172,7 @@ def _simulate(
                 entry_px[c] = px
                 entry_bar[c] = t
                 entry_fee[c] = fee
-        if not fill_close:
+        if not fill_close and not instants:
             for c in range(n_cols):
                 if not np.isnan(target[t, c]):
                     pending[c] = target[t, c]  # fills at the next tradable open (never, on the last bar)
@@ -210,11 +242,25 @@ def simulate(
     account: np.ndarray | None = None,
     fill: str = "next_open",
     integer_units: bool = False,
+    instants: bool = False,
+    close_first: np.ndarray | None = None,
+    notional_targets: np.ndarray | None = None,
 ) -> EngineResult:
     """Run the engine; prices are (T, P) (or (T,)), ``target`` (T, C) (or (T,)); see the module doc.
 
     ``account`` defaults to one account per column (a grid); pass zeros for one shared portfolio.
     ``integer_units`` buys whole units only (backtesting.py's sizing).
+
+    ``instants`` switches to event time (the paper broker's clock, ``trade_rules``): row ``t`` is an
+    instant, ``close[t]`` the closes of the bars closing then and ``open/high/low[t]`` the bars opening
+    then. The targets of ``t`` are decided after its closes are marked and before its opens fill (so
+    an order can fill at the same row's open, or its close with ``fill="close"``), and an entry is
+    sized then: ``|w|`` x the account's equity at that instant, as a fixed notional, the fee on top.
+    ``close_first[t, c]`` closes an open position before the target of ``t`` applies (a signal at
+    the instant of its predecessor's exit), and an exit decided while the position is open closes it
+    at the next fill even if a same-side target follows before then. ``notional_targets[t, c]``
+    reads that target as a signed notional instead of a fraction of equity (a book replayed with the
+    notionals a risk engine reduced orders to).
     """
     cost = cost or CostModel()
     if fill not in FILL_TIMINGS:
@@ -238,6 +284,12 @@ def simulate(
     sell_px = np.where(tradable, cost.fill_price(-np.ones_like(ref), ref, h, lo), np.nan)
     # the fee is linear in notional: the engine applies CostModel.fee's rate inside the loop
     fee_rate = cost.fee(1.0)
+    if close_first is None:
+        close_first = np.zeros(target.shape, dtype=np.bool_)
+    close_first = np.asarray(close_first, dtype=np.bool_).reshape(target.shape)
+    if notional_targets is None:
+        notional_targets = np.zeros(target.shape, dtype=np.bool_)
+    notional_targets = np.asarray(notional_targets, dtype=np.bool_).reshape(target.shape)
     equity, value, pnl, trades = _simulate(
         c,
         buy_px,
@@ -251,5 +303,8 @@ def simulate(
         fee_rate,
         FILL_TIMINGS[fill],
         integer_units,
+        instants,
+        close_first,
+        notional_targets,
     )
     return EngineResult(equity, value, pnl, trades)

@@ -74,7 +74,7 @@ def _exposure(result, account: int = 0, cols=None) -> np.ndarray:
 
 def _run_signals(signals: pd.DataFrame, panel: BarPanel, settings: BacktestSettings, name: str, end):
     targets = signal_targets(signals, panel)
-    result = run_panel(panel, targets.target, settings)
+    result = run_panel(panel, targets, settings)
     trades = trades_table(result, panel, settings, name, end, signals, targets.openings)
     daily = daily_equity(result.equity[:, 0], panel, settings.backtest_initial_cash)
     return result, trades, daily
@@ -89,7 +89,8 @@ def backtest_range(
     price_only_signals: list[pd.DataFrame] | None = None,
 ) -> BacktestReport:
     """Backtest the signals decided in [start, end) on the range's bars, with every baseline."""
-    panel = bar_panel(bars, start, end)
+    decisions = signals["decision_ts"] if len(signals) else ()
+    panel = bar_panel(bars, start, end, decisions)
     if not panel.n_bars:  # no bars in the range (a provider outage): empty tables, not an error
         return BacktestReport(
             *(empty_table(t) for t in ("backtest_trades", "backtest_equity", "backtest_summary"))

@@ -1,8 +1,9 @@
-"""P&L of Tracer's signals: a signal opens a position of ``size`` (fraction of equity) in its
-direction, held for ``horizon_hours`` or until an opposite signal on the symbol reverses it; a
-same-direction signal while the position is open extends the hold. Fills and costs come from the
-engine; the range's bars are the whole world (a trade still open at the range's end is marked at its
-last close and flagged ``is_open``).
+"""P&L of Tracer's signals, by the rules paper execution trades them (``trade_rules``): a signal
+opens a position of ``size`` x equity (at its decision) in its direction, held for ``horizon_hours``
+or until an opposite signal on the symbol reverses it; a same-direction signal while the position is
+open extends the hold. The engine runs in event time on the paper broker's clock, so with risk limits
+that do not bind, its PnL equals the paper book's. The range's bars are the whole world (a trade still
+open at the range's end is marked at its last close and flagged ``is_open``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tracer_assets.backtest import trade_rules
 from tracer_assets.backtest.costs import CostModel
 from tracer_assets.backtest.engine import EngineResult, simulate
 from tracer_assets.lake import new_id
@@ -20,16 +22,12 @@ from tracer_assets.settings import BacktestSettings
 PRICE_FIELDS = ("open", "high", "low", "close")
 
 
-def _ns(times) -> np.ndarray:
-    """Epoch nanoseconds (lake frames hold microseconds, computed frames may hold nanoseconds)."""
-    return pd.DatetimeIndex(times).as_unit("ns").asi8
-
-
 @dataclass(frozen=True)
 class BarPanel:
-    """Bars of a range on one grid: rows are the union of bar open times, columns the symbols.
-
-    A symbol's cells are NaN where it has no bar (a stock outside its session): not tradable then.
+    """Bars of a range in event time: rows are the instants of the range (``trade_rules.event_grid``),
+    columns the symbols. ``open/high/low`` of a row are the bars opening at that instant, ``close`` the
+    bars closing then; a cell is NaN where the symbol has no bar opening (or closing) then, so a stock
+    outside its session is not tradable.
     """
 
     ts: pd.DatetimeIndex
@@ -39,48 +37,47 @@ class BarPanel:
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray
-    bar_length: pd.Timedelta
 
     @property
     def n_bars(self) -> int:
         return len(self.ts)
 
     def symbol_rows(self, col: int) -> np.ndarray:
+        """Rows where the symbol's bars close (the instants a decision on it can be taken)."""
         return np.flatnonzero(~np.isnan(self.close[:, col]))
 
-    def row_closing_by(self, col: int, when: pd.Series) -> np.ndarray:
-        """Row of the symbol's last bar that closed at or before each time (-1 if none)."""
-        rows = self.symbol_rows(col)
-        closes = _ns(self.ts[rows] + self.bar_length)
-        pos = np.searchsorted(closes, _ns(when), side="right") - 1
-        return np.where(pos >= 0, rows[np.clip(pos, 0, None)], -1)
-
-    def row_closing_after(self, col: int, when: pd.Series) -> np.ndarray:
-        """Row of the symbol's first bar that closes at or after each time (n_bars if none)."""
-        rows = self.symbol_rows(col)
-        closes = _ns(self.ts[rows] + self.bar_length)
-        pos = np.searchsorted(closes, _ns(when), side="left")
-        return np.where(pos < len(rows), rows[np.clip(pos, 0, len(rows) - 1)], self.n_bars)
+    def rows_at_or_after(self, when) -> np.ndarray:
+        """Row of the first instant at or after each time (``n_bars`` if none)."""
+        idx = pd.DatetimeIndex(pd.to_datetime(when, utc=True)).as_unit("us")
+        return np.searchsorted(self.ts.asi8, idx.asi8, side="left")
 
 
-def bar_panel(bars: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> BarPanel:
-    """The range's bars (opening in [start, end)) pivoted to (time x symbol) arrays."""
+def bar_panel(bars: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, instants=()) -> BarPanel:
+    """The range's bars (opening in [start, end)) on the range's instants (plus ``instants``, the
+    signals' decision times, so each decision has its row)."""
     b = bars[(bars["ts"] >= start) & (bars["ts"] < end)] if len(bars) else bars
     if b.empty:
         empty = np.empty((0, 0))
-        return BarPanel(
-            pd.DatetimeIndex([], tz="UTC"), [], [], empty, empty, empty, empty, pd.Timedelta(hours=1)
-        )
+        return BarPanel(pd.DatetimeIndex([], tz="UTC"), [], [], empty, empty, empty, empty)
     b = b.sort_values(["ts", "symbol"]).drop_duplicates(["symbol", "ts"], keep="last")
     symbols = sorted(b["symbol"].astype(str).unique())
     classes = b.groupby("symbol")["asset_class"].first()
-    ts = pd.DatetimeIndex(sorted(b["ts"].unique()))
+    ts = trade_rules.event_grid(start, end, b["ts"], b["available_ts"], instants)
+    opens = b.assign(ts=pd.to_datetime(b["ts"], utc=True).dt.as_unit("us"))
     arrays = {
-        f: b.pivot(index="ts", columns="symbol", values=f).reindex(index=ts, columns=symbols).to_numpy(float)
-        for f in PRICE_FIELDS
+        f: opens.pivot(index="ts", columns="symbol", values=f)
+        .reindex(index=ts, columns=symbols)
+        .to_numpy(float)
+        for f in ("open", "high", "low")
     }
-    length = (b["available_ts"] - b["ts"]).median()
-    return BarPanel(ts, symbols, [str(classes[s]) for s in symbols], **arrays, bar_length=length)
+    closes = b.assign(ts=pd.to_datetime(b["available_ts"], utc=True).dt.as_unit("us"))
+    closes = closes[closes["ts"] < end].drop_duplicates(["symbol", "ts"], keep="last")
+    arrays["close"] = (
+        closes.pivot(index="ts", columns="symbol", values="close")
+        .reindex(index=ts, columns=symbols)
+        .to_numpy(float)
+    )
+    return BarPanel(ts, symbols, [str(classes[s]) for s in symbols], **arrays)
 
 
 def cost_model(settings: BacktestSettings) -> CostModel:
@@ -95,45 +92,82 @@ def cost_model(settings: BacktestSettings) -> CostModel:
 class SignalTargets:
     target: np.ndarray  # (T, S)
     openings: pd.DataFrame  # col, row, signal position (iloc in the signals frame)
+    close_first: np.ndarray | None = None  # (T, S): close before this row's target applies
+    notional: np.ndarray | None = None  # (T, S): the target is a signed notional, not a fraction
 
 
 def signal_targets(signals: pd.DataFrame, panel: BarPanel) -> SignalTargets:
-    """Target weights per (bar, symbol) from the signals (see the module doc)."""
-    target = np.full((panel.n_bars, len(panel.symbols)), np.nan)
+    """Target weights per (instant, symbol) from the signals, by ``trade_rules`` (see the module doc).
+
+    Signals may carry what a risk engine decided (``execution.parity.risk_replayed_signals``):
+    ``notional`` (where finite, the entry's signed notional as reduced; a fraction ``size`` of equity
+    otherwise) and ``blocked`` (no new position; a reversal still closes the old one).
+    """
+    shape = (panel.n_bars, len(panel.symbols))
+    target = np.full(shape, np.nan)
+    close_first = np.zeros(shape, dtype=bool)
+    notional = np.zeros(shape, dtype=bool)
     openings: list[tuple[int, int, int]] = []
     if signals.empty or not panel.n_bars:
-        return SignalTargets(target, pd.DataFrame(openings, columns=["col", "row", "signal"]))
+        return SignalTargets(
+            target, pd.DataFrame(openings, columns=["col", "row", "signal"]), close_first, notional
+        )
     sig = signals.reset_index(drop=True)
+    sig = trade_rules.tradable_signals(sig.assign(_pos=np.arange(len(sig))))
     for col, symbol in enumerate(panel.symbols):
-        mine = sig[sig["symbol"].astype(str) == symbol].sort_values("decision_ts", kind="stable")
+        mine = sig[sig["symbol"].astype(str) == symbol]
         if mine.empty:
             continue
-        rows = panel.row_closing_by(col, mine["decision_ts"])
-        exit_at = mine["decision_ts"] + pd.to_timedelta(mine["horizon_hours"], unit="h")
-        exits = panel.row_closing_after(col, exit_at)
+        rows = panel.rows_at_or_after(mine["decision_ts"])
+        exits = panel.rows_at_or_after(trade_rules.exit_due(mine["decision_ts"], mine["horizon_hours"]))
+        fixed = mine["notional"].abs() if "notional" in mine else pd.Series(np.nan, index=mine.index)
+        blocked = mine["blocked"] if "blocked" in mine else pd.Series(False, index=mine.index)
         held, exit_row = 0, -1
-        for i, row, ex, direction, size in zip(
-            mine.index, rows, exits, mine["direction"], mine["size"], strict=True
+        for i, row, ex, direction, size, amount, no_entry in zip(
+            mine["_pos"], rows, exits, mine["direction"], mine["size"], fixed, blocked, strict=True
         ):
-            if row < 0:
+            if row >= panel.n_bars:
                 continue
-            if held and exit_row <= row:
-                target[exit_row, col] = 0.0
-                held = 0
             sign = 1 if direction == "long" else -1
+            if held and exit_row <= row:  # the horizon ended first: exit (at this very instant, first)
+                target[exit_row, col] = 0.0
+                close_first[row, col] |= exit_row == row
+                held = 0
             if held == sign:
                 exit_row = max(exit_row, ex)  # a renewed view keeps the position longer
                 continue
-            target[row, col] = sign * float(size)
+            if no_entry:  # blocked: nothing opens, but a reversal's exit was still sent
+                if held:
+                    target[row, col] = 0.0
+                    held = 0
+                continue
+            if held:
+                close_first[row, col] = True  # a reversal: the old side closes before the new opens
+            notional[row, col] = bool(np.isfinite(amount))
+            target[row, col] = sign * float(amount if notional[row, col] else size)
             openings.append((col, int(row), int(i)))
             held, exit_row = sign, ex
         if held and exit_row < panel.n_bars:
             target[exit_row, col] = 0.0
-    return SignalTargets(target, pd.DataFrame(openings, columns=["col", "row", "signal"]))
+    return SignalTargets(
+        target, pd.DataFrame(openings, columns=["col", "row", "signal"]), close_first, notional
+    )
 
 
-def run_panel(panel: BarPanel, target: np.ndarray, settings: BacktestSettings, account=None, price_col=None):
-    """The engine over the panel with the settings' costs, cash and fill timing (one portfolio by default)."""
+def run_panel(
+    panel: BarPanel,
+    target: np.ndarray | SignalTargets,
+    settings: BacktestSettings,
+    account=None,
+    price_col=None,
+    cost: CostModel | None = None,
+):
+    """The engine in event time over the panel with the settings' costs (or ``cost``), cash and fill
+    timing (one portfolio by default). ``target`` is a (T, C) array of fractions, or the signals'
+    targets (with their closes-first and notional cells)."""
+    close_first = notional_targets = None
+    if isinstance(target, SignalTargets):
+        target, close_first, notional_targets = target.target, target.close_first, target.notional
     n_cols = target.shape[1]
     return simulate(
         panel.open,
@@ -141,11 +175,14 @@ def run_panel(panel: BarPanel, target: np.ndarray, settings: BacktestSettings, a
         panel.low,
         panel.close,
         target,
-        cost=cost_model(settings),
+        cost=cost or cost_model(settings),
         cash=settings.backtest_initial_cash,
         price_col=np.arange(n_cols) if price_col is None else price_col,
         account=np.zeros(n_cols, dtype=np.int64) if account is None else account,
         fill=settings.backtest_fill,
+        instants=True,
+        close_first=close_first,
+        notional_targets=notional_targets,
     )
 
 
@@ -163,11 +200,10 @@ def trades_table(
     cols = t["column"].to_numpy()
     t["symbol"] = [panel.symbols[c] for c in cols]
     t["asset_class"] = [panel.asset_class[c] for c in cols]
-    close_fill = settings.backtest_fill == "close"
-    fill_ts = panel.ts + panel.bar_length if close_fill else panel.ts
+    fill_ts = panel.ts  # event time: a row's opens and closes both happen at its instant
     entry_rows = t["entry_bar"].to_numpy()
     exit_rows = t["exit_bar"].to_numpy()
-    last_close_ts = panel.ts[-1] + panel.bar_length if panel.n_bars else end
+    last_close_ts = panel.ts[-1] if panel.n_bars else end
     t["entry_ts"] = pd.Series(fill_ts[entry_rows], index=t.index)
     exit_ts = pd.Series(fill_ts[np.clip(exit_rows, 0, None)], index=t.index)
     t["exit_ts"] = exit_ts.where(exit_rows >= 0, last_close_ts)
@@ -186,14 +222,10 @@ def trades_table(
         t[c] = pd.Series([None] * len(t) if dtype is object else np.nan, index=t.index, dtype=dtype)
     if signals is not None and openings is not None and len(openings) and len(t):
         sig = signals.reset_index(drop=True)
-        lag = 0 if close_fill else 1
         for c, grp in openings.sort_values("row").groupby("col"):
             mask = cols == c
             pos = (
-                np.searchsorted(
-                    grp["row"].to_numpy(), t.loc[mask, "entry_bar"].to_numpy() - lag, side="right"
-                )
-                - 1
+                np.searchsorted(grp["row"].to_numpy(), t.loc[mask, "entry_bar"].to_numpy(), side="right") - 1
             )
             chosen = sig.iloc[grp["signal"].to_numpy()[np.clip(pos, 0, None)]]
             for f in ("signal_id", "strength", "size", "decision_ts"):
@@ -236,7 +268,7 @@ def equity_table(
     with np.errstate(divide="ignore", invalid="ignore"):
         gross = np.abs(result.position_value).sum(axis=1) / equity
         per_symbol = np.abs(result.position_value) / equity[:, None]
-    close_ts = panel.ts + panel.bar_length
+    close_ts = panel.ts
     frames = [
         pd.DataFrame(
             {
@@ -276,7 +308,7 @@ def equity_table(
 
 def daily_equity(equity: np.ndarray, panel: BarPanel, cash: float) -> pd.Series:
     """End-of-day (UTC) equity, starting from the initial cash the day before the first bar."""
-    s = pd.Series(equity, index=panel.ts + panel.bar_length)
+    s = pd.Series(equity, index=panel.ts)
     daily = s.groupby(panel.ts.floor("D")).last()
     start = (
         pd.Series([cash], index=[daily.index[0] - pd.Timedelta(days=1)]) if len(daily) else pd.Series([cash])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tracer_assets.backtest import trade_rules
 from tracer_assets.execution.brokers import Broker, BrokerError, OrderRequest
 from tracer_assets.execution.controls import KILL, RISK_ENGINE, control_row, kill_state
 from tracer_assets.execution.ledger import Ledger, client_order_id
@@ -190,7 +191,7 @@ def route(
             ts=at,
             symbol=sig.symbol,
             signal_id=sig.signal_id,
-            notional=direction * float(sig.size) * equity,
+            notional=trade_rules.entry_notional(direction, sig.size, equity),
             book=Book(equity, exposure, asset_class),
             orders_last_hour=len(led.orders),
             day_return=0.0,

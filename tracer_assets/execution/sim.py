@@ -1,5 +1,6 @@
 """The internal paper broker (``paper_sim``): signals become orders, the risk engine checks each
-one, and orders fill on the lake's bars with the shared fill timing and cost model.
+one, and orders fill on the lake's bars by the rules the backtest engine shares (``trade_rules``:
+fill timing, horizon exits, sizing at the decision, cancelled entries, ``CostModel`` costs).
 
 A signal opens a position of ``size`` x equity in its direction, held for its horizon (a later
 signal in the same direction extends it, an opposite one closes it and opens the new side). The
@@ -16,8 +17,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from tracer_assets.backtest import trade_rules
 from tracer_assets.backtest.costs import CostModel
-from tracer_assets.execution import fill_timing
 from tracer_assets.execution.controls import KILL, RISK_ENGINE, control_row, kill_state
 from tracer_assets.execution.ledger import Ledger, client_order_id
 from tracer_assets.execution.risk import (
@@ -182,8 +183,8 @@ class PaperSim:
     def _fill(self, st: SimState, p: Pending, bar, at: pd.Timestamp, led: Ledger) -> None:
         o, h, low, _ = bar
         side = 1 if ((p.notional or 0.0) > 0 or (p.qty or 0.0) > 0) else -1
-        price = fill_timing.fill(self.cost, side, o, h, low)
-        qty = p.qty if p.qty is not None else p.notional / price
+        price = trade_rules.fill_price(self.cost, side, o, h, low)
+        qty = p.qty if p.qty is not None else trade_rules.fill_qty(p.notional, price)
         notional = qty * price
         fee = self.cost.fee(notional)
         st.cash -= notional + fee
@@ -267,20 +268,12 @@ class PaperSim:
         st = SimState.from_json(state.to_json())  # never mutate the caller's state
         led, controls, states = Ledger(), [], {}
         index = BarIndex(bars)
-        sig = signals.copy()
-        if len(sig):
-            sig["decision_ts"] = pd.to_datetime(sig["decision_ts"], utc=True)
-            # a zero size is a view, not a trade: nothing to order
-            sig = sig[
-                (sig["decision_ts"] >= start) & (sig["decision_ts"] < end) & (sig["size"].astype(float) > 0)
-            ]
-            sig = sig.sort_values(["decision_ts", "signal_id"], kind="stable")
+        sig = trade_rules.tradable_signals(signals, start, end)
         by_close: dict[pd.Timestamp, list] = {}
         for row in sig.itertuples(index=False):
             by_close.setdefault(row.decision_ts, []).append(row)
         risk = self.risk
-        hours = set(pd.date_range(start, end, freq="h", inclusive="left"))
-        grid = sorted(t for t in hours | index.times | set(by_close) if start <= t < end)
+        grid = list(trade_rules.event_grid(start, end, list(index.times), list(by_close)))
         day = None
         for i, t in enumerate(grid):
             # 1. marks: the closes of the bars that closed at t
@@ -307,7 +300,7 @@ class PaperSim:
             still = []
             for p in st.pending:
                 bar = index.by_open.get((p.symbol, t))
-                if bar is not None and fill_timing.fills_on_bar(t, _ts(p.decided)):
+                if bar is not None and trade_rules.fills_on_bar(t, _ts(p.decided)):
                     self._fill(st, p, bar, t, led)
                 else:
                     still.append(p)
@@ -399,7 +392,7 @@ class PaperSim:
         for sig in new_signals:
             direction = 1 if sig.direction == "long" else -1
             leg = st.legs.get(sig.symbol)
-            due = _iso(sig.decision_ts + HOUR * float(sig.horizon_hours))
+            due = _iso(trade_rules.exit_due(sig.decision_ts, float(sig.horizon_hours)))
             if leg is not None and leg.direction == direction:
                 leg.exit_due = max(leg.exit_due, due, key=_ts)
                 continue
@@ -414,7 +407,7 @@ class PaperSim:
                     sig.symbol,
                     sig.signal_id,
                     "entry",
-                    notional=direction * float(sig.size) * equity,
+                    notional=trade_rules.entry_notional(direction, sig.size, equity),
                     status="blocked",
                 )
                 continue
@@ -436,11 +429,11 @@ class PaperSim:
                     sig.symbol,
                     sig.signal_id,
                     "entry",
-                    notional=direction * float(sig.size) * equity,
+                    notional=trade_rules.entry_notional(direction, sig.size, equity),
                     status="blocked",
                 )
                 continue
-            requested = direction * float(sig.size) * equity
+            requested = trade_rules.entry_notional(direction, sig.size, equity)
             # checked twice: against the book before pending exits and trims free any room, and
             # after them (a reversal's pending exit makes the net more one-sided), keeping the smaller
             decision = None

@@ -572,9 +572,9 @@ TABLE_COLUMN_DOCS: dict[str, dict[str, str]] = {
         "decision_ts": "Decision time of the opening signal (UTC; the entry time for buy_and_hold); "
         "the table is partitioned by its day.",
         "direction": "long (units > 0) or short.",
-        "entry_ts": "Entry fill time (UTC): the next tradable bar's open, or the signal bar's close "
-        "with close fills.",
-        "exit_ts": "Exit fill time (UTC); for an open trade the close of the range's last bar.",
+        "entry_ts": "Entry fill time (UTC): the open of the symbol's first bar opening at or after the "
+        "decision, or the signal bar's close with close fills.",
+        "exit_ts": "Exit fill time (UTC); for an open trade the range's last instant (marked at the last close).",
         "entry_price": "Entry fill price, slippage included.",
         "exit_price": "Exit fill price, slippage included; for an open trade the last close (a mark).",
         "units": "Units held, signed (positive long, negative short).",
@@ -593,8 +593,8 @@ TABLE_COLUMN_DOCS: dict[str, dict[str, str]] = {
         "scope": "portfolio (the whole account) or symbol (one symbol of Tracer's book).",
         "symbol": "The symbol (scope symbol) or ALL (scope portfolio).",
         "asset_class": "crypto or us_equity (scope symbol); all for portfolio rows.",
-        "ts": "Bar open time (UTC); values are as of that bar's close. placebo_median: the UTC day, "
-        "value at its end.",
+        "ts": "Instant of the range (UTC: every hour, bar open and close, decision), values after that "
+        "instant's fills, marked at the last closes. placebo_median: the UTC day, value at its end.",
         "equity": "Account equity (cash + open PnL), USD; NULL on symbol rows.",
         "pnl": "Portfolio: equity - initial cash; symbol: its realised + open PnL net of fees since the "
         "range start (USD).",
@@ -602,7 +602,7 @@ TABLE_COLUMN_DOCS: dict[str, dict[str, str]] = {
         "placebo_median).",
         "exposure": "Gross position value / portfolio equity (NULL for placebo_median).",
         "event_ts": "= ts.",
-        "available_ts": "Close of the bar (when the mark is known); the day itself for placebo_median.",
+        "available_ts": "= ts (the marks are known then); the day itself for placebo_median.",
     },
     "backtest_summary": {
         "range_start": "First instant of the backtested range (UTC).",
