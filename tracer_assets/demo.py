@@ -63,6 +63,7 @@ def run_demo(days: int = 60, echo=print) -> int:
 
     from tracer_assets.definitions import ALL_ASSETS, build_definitions
     from tracer_assets.defs.partitions import daily_partitions, weekly_partitions
+    from tracer_assets.lake import Lake
     from tracer_assets.settings import TracerSettings
 
     settings = TracerSettings()
@@ -74,7 +75,7 @@ def run_demo(days: int = 60, echo=print) -> int:
     resources = {"tracer": defs.resources["tracer"]}
     instance = dg.DagsterInstance.get()
     echo(
-        f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Path(settings.lake_root).resolve()}, DAGSTER_HOME {home}"
+        f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Lake(settings.lake_root).url}, DAGSTER_HOME {home}"
     )
 
     daily = [a for a in ALL_ASSETS if a.partitions_def == daily_partitions]
@@ -145,4 +146,4 @@ def print_summary(settings, echo=print) -> None:
         else pd.DataFrame()
     )
     echo(metrics.to_string(index=False) if len(metrics) else "(no resolved predictions yet)")
-    echo(f'\nLake: {lake.root.resolve()}  (query it: tracer sql "select count(*) from signals")')
+    echo(f'\nLake: {lake.url}  (query it: tracer sql "select count(*) from signals")')

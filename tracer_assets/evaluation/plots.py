@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +9,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
+
+from tracer_assets.lake.fs import atomic_write_local
+from tracer_assets.lake.store import LakePath
 
 PlotlyJs = Literal["inline", "directory"]
 PLOTLY_BUNDLE = "plotly.min.js"  # the name plotly's include_plotlyjs="directory" pages load
@@ -123,29 +124,28 @@ def brier_over_time_figure(
     return fig
 
 
-def write_html(fig: go.Figure, path: str | Path, plotlyjs: PlotlyJs = "directory") -> Path:
-    """Write ``fig`` as a self-standing HTML file that works offline.
+def write_html(
+    fig: go.Figure, path: str | Path | LakePath, plotlyjs: PlotlyJs = "directory"
+) -> Path | LakePath:
+    """Write ``fig`` as a self-standing HTML file that works offline, to a local path or a lake path.
 
     ``plotlyjs="directory"`` writes one shared ``plotly.min.js`` beside the file (small pages);
-    ``"inline"`` embeds the library in every file. The page is written to a temp file and renamed.
+    ``"inline"`` embeds the library in every file. Each file replaces the old one whole (temp file and
+    rename locally, one object on S3).
     """
     if plotlyjs not in ("inline", "directory"):
         raise ValueError(f"plotlyjs must be 'inline' or 'directory' (no CDN offline), got {plotlyjs!r}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = path if isinstance(path, LakePath) else Path(path)
     include: bool | str = True if plotlyjs == "inline" else "directory"
     if include == "directory" and not (path.parent / PLOTLY_BUNDLE).exists():
-        _atomic_write_text(path.parent / PLOTLY_BUNDLE, get_plotlyjs())
-    _atomic_write_text(path, fig.to_html(include_plotlyjs=include, full_html=True))
+        write_text_file(path.parent / PLOTLY_BUNDLE, get_plotlyjs())
+    write_text_file(path, fig.to_html(include_plotlyjs=include, full_html=True))
     return path
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_text_file(path: Path | LakePath, text: str) -> None:
+    """Replace ``path`` whole: through the lake's file API for a lake path, else temp file and rename."""
+    if isinstance(path, LakePath):
+        path.write_text(text)
+    else:
+        atomic_write_local(path, text.encode("utf-8"))

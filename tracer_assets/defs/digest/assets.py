@@ -2,7 +2,6 @@
 
 import json
 import math
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -53,7 +52,6 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
     s = tracer.settings
     notifier = tracer.notifier()
     frames, counts, deliveries = [], {}, []
-    artifacts_dir = Path(s.lake_root) / "artifacts" / "digest"
     window_days = math.ceil(s.digest_window_hours / 24)
     now = pd.Timestamp.now(tz="UTC")
     for day in partition_days(context):
@@ -64,8 +62,9 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
         markets = tracer.lake.read("polymarket_markets", day, day)
         built = build_digest(sigs, markets, s, as_of, degraded_inputs(tracer.lake, day))
         tracer.lake.write_partition("digest", day, built.rows)
-        artifacts_dir.mkdir(parents=True, exist_ok=True)
-        (artifacts_dir / f"{day}.json").write_text(json.dumps(built.artifact, indent=2, default=str))
+        tracer.lake.write_text(
+            f"artifacts/digest/{day}.json", json.dumps(built.artifact, indent=2, default=str)
+        )
         # a backfill of old days rebuilds their digests but does not push a year of stale messages
         if now - as_of <= pd.Timedelta(hours=s.digest_deliver_max_age_hours):
             delivery = notifier.send(built.text, key=delivery_key(day, built.rows))

@@ -5,39 +5,33 @@ re-materialization replaces them.
 """
 
 import math
-import os
-import tempfile
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
 from tracer_assets.evaluation.metrics import COHORT_DIMS
-from tracer_assets.evaluation.plots import brier_over_time_figure, reliability_figure, write_html
-from tracer_assets.settings import TracerSettings
+from tracer_assets.evaluation.plots import (
+    brier_over_time_figure,
+    reliability_figure,
+    write_html,
+    write_text_file,
+)
+from tracer_assets.lake import Lake, LakePath
 
 PLOT_KINDS = ("signal", "market")  # always drawn (an empty week gets an annotated empty figure)
 
 
-def week_dir(settings: TracerSettings, week: str) -> Path:
-    return Path(settings.lake_root) / "artifacts" / "evaluation" / f"week={week}"
+def week_dir(lake: Lake, week: str) -> LakePath:
+    return lake.path(f"artifacts/evaluation/week={week}")
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> Path:
-    """Write ``df`` as CSV atomically (temp file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=path.parent)
-    os.close(fd)
-    try:
-        df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_csv(df: pd.DataFrame, path: LakePath) -> LakePath:
+    """Write ``df`` as CSV through the lake's file API (the old file is replaced whole)."""
+    write_text_file(path, df.to_csv(index=False))
     return path
 
 
-def reliability_plots(bins: pd.DataFrame, folder: Path, week: str, plotlyjs: str) -> dict[str, Path]:
+def reliability_plots(bins: pd.DataFrame, folder: LakePath, week: str, plotlyjs: str) -> dict[str, LakePath]:
     """One reliability diagram per kind (signal, market, and any other kind present) and strategy."""
     kinds = sorted(set(PLOT_KINDS) | (set(bins["kind"]) if len(bins) else set()))
     paths = {}
@@ -54,7 +48,7 @@ def reliability_plots(bins: pd.DataFrame, folder: Path, week: str, plotlyjs: str
     return paths
 
 
-def brier_plots(history: pd.DataFrame, folder: Path, week: str, plotlyjs: str) -> dict[str, Path]:
+def brier_plots(history: pd.DataFrame, folder: LakePath, week: str, plotlyjs: str) -> dict[str, LakePath]:
     """Brier score by week, one file per cohort dimension (``all`` compares the predictors)."""
     paths = {}
     for dim in COHORT_DIMS:
@@ -65,8 +59,9 @@ def brier_plots(history: pd.DataFrame, folder: Path, week: str, plotlyjs: str) -
     return paths
 
 
-def path_metadata(paths: dict[str, Path]) -> dict[str, dg.MetadataValue]:
-    return {name: dg.MetadataValue.path(str(path.resolve())) for name, path in paths.items()}
+def path_metadata(paths: dict[str, LakePath]) -> dict[str, dg.MetadataValue]:
+    """Each file's absolute path (local lake) or s3:// URL."""
+    return {name: dg.MetadataValue.path(str(path)) for name, path in paths.items()}
 
 
 def _num(value: float, digits: int = 4) -> str:

@@ -141,7 +141,7 @@ def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> d
     for week in context.partition_keys:
         metrics = weekly_metrics(week_observations(tracer, week), week, s)
         tracer.lake.write_partition("eval_metrics", week, metrics)
-        folder = week_dir(s, week)
+        folder = week_dir(tracer.lake, week)
         paths = {"csv": write_csv(metrics, folder / "eval_metrics.csv")}
         history = tracer.lake.read("eval_metrics", None, week)
         paths |= brier_plots(history, folder, week, s.eval_plotlyjs)
@@ -172,7 +172,7 @@ def calibration_bins(context: dg.AssetExecutionContext, tracer: TracerResource) 
     for week in context.partition_keys:
         bins = weekly_calibration_bins(week_observations(tracer, week), week, s)
         tracer.lake.write_partition("calibration_bins", week, bins)
-        folder = week_dir(s, week)
+        folder = week_dir(tracer.lake, week)
         paths = {"csv": write_csv(bins, folder / "calibration_bins.csv")}
         paths |= reliability_plots(bins, folder, week, s.eval_plotlyjs)
         frames.append(bins)
@@ -199,7 +199,7 @@ def eval_metrics_all_time(context: dg.AssetExecutionContext, tracer: TracerResou
         metrics = rolling_metrics(history, as_of, s)
         metrics.insert(1, "through_week", week)
         tracer.lake.write_partition("eval_metrics_all_time", week, metrics)
-        paths = {"csv": write_csv(metrics, week_dir(s, week) / "eval_metrics_all_time.csv")}
+        paths = {"csv": write_csv(metrics, week_dir(tracer.lake, week) / "eval_metrics_all_time.csv")}
         frames.append(metrics)
     df = _concat(frames)
     labelled = df.assign(week=df["through_week"]) if len(df) else df
@@ -231,7 +231,7 @@ def eval_win_rates(context: dg.AssetExecutionContext, tracer: TracerResource) ->
         rates = cohort_win_rates(obs, s)
         rates.insert(0, "week", week)
         tracer.lake.write_partition("eval_win_rates", week, rates)
-        paths = {"csv": write_csv(rates, week_dir(s, week) / "eval_win_rates.csv")}
+        paths = {"csv": write_csv(rates, week_dir(tracer.lake, week) / "eval_win_rates.csv")}
         frames.append(rates)
     df = _concat(frames)
     return table_result("eval_win_rates", df, **path_metadata(paths))
