@@ -7,6 +7,7 @@ own ``dg.Definitions`` (``defs/<domain>/definitions.py``, no resources) and are 
 """
 
 import dagster as dg
+from dagster._core.execution.execution_result import ExecutionResult
 
 from tracer_assets.defs.analytics.assets import build_sql_assets
 from tracer_assets.defs.digest import assets as digest_assets
@@ -19,6 +20,7 @@ from tracer_assets.defs.polymarket import assets as polymarket_assets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.sentiment import assets as sentiment_assets
 from tracer_assets.defs.signals import assets as signal_assets
+from tracer_assets.settings import ScaleSettings
 
 DOMAIN_MODULES = [
     market_assets,
@@ -58,9 +60,60 @@ def build_definitions(lake_root: str | None = None) -> dg.Definitions:
         schedules=_collect("SCHEDULES"),
         sensors=_collect("SENSORS"),
         resources={"tracer": TracerResource(lake_root=lake_root)},
-        # one process per run: the providers' circuit breakers then carry across assets in a run
-        executor=dg.in_process_executor,
+        # breakers live in a store every process shares, so steps may run in their own processes
+        executor=build_executor(ScaleSettings()),
     )
+
+
+def build_executor(scale: ScaleSettings) -> dg.ExecutorDefinition:
+    """``TRACER_EXECUTOR``: one process per run, or one per step (independent assets in parallel)."""
+    if scale.executor == "multiprocess":
+        # forkserver with the definitions preloaded: each step forks a warm process instead of
+        # importing Dagster, pandas and torch again
+        start = {"forkserver": {"preload_modules": [__name__]}}
+        return dg.multiprocess_executor.configured(
+            {"max_concurrent": scale.executor_max_concurrent, "start_method": start}
+        )
+    return dg.in_process_executor
+
+
+SELECTION_JOB = "tracer_selection"
+
+
+def selection_job(asset_names: tuple[str, ...]) -> dg.JobDefinition:
+    """A job of the named assets on the configured executor; rebuilt by name in every step process."""
+    job = dg.define_asset_job(SELECTION_JOB, selection=dg.AssetSelection.assets(*asset_names))
+    defs = dg.Definitions(
+        assets=ALL_ASSETS,
+        jobs=[job],
+        resources={"tracer": TracerResource()},
+        executor=build_executor(ScaleSettings()),
+    )
+    return defs.resolve_job_def(SELECTION_JOB)
+
+
+def run_assets(
+    assets: list[dg.AssetsDefinition],
+    instance: dg.DagsterInstance,
+    tags: dict[str, str],
+    run_config: dict | None = None,
+    raise_on_error: bool = False,
+) -> ExecutionResult:
+    """Materialize ``assets`` in one run (``tags`` may carry a partition range) on the executor that
+    ``TRACER_EXECUTOR`` names; the multiprocess one needs a persistent instance (``DAGSTER_HOME``)."""
+    if ScaleSettings().executor == "in_process":
+        return dg.materialize(
+            ALL_ASSETS,
+            selection=assets,
+            instance=instance,
+            resources={"tracer": TracerResource()},
+            tags=tags,
+            run_config=run_config,
+            raise_on_error=raise_on_error,
+        )
+    names = tuple(sorted(a.key.to_user_string() for a in assets))
+    job = dg.build_reconstructable_job(__name__, selection_job.__name__, reconstructable_args=(names,))
+    return dg.execute_job(job, instance, run_config=run_config, tags=tags, raise_on_error=raise_on_error)
 
 
 defs = build_definitions()

@@ -61,7 +61,7 @@ def run_demo(days: int = 60, echo=print) -> int:
     warnings.filterwarnings("ignore")
     import dagster as dg
 
-    from tracer_assets.definitions import ALL_ASSETS, build_definitions
+    from tracer_assets.definitions import ALL_ASSETS, run_assets
     from tracer_assets.defs.partitions import daily_partitions, weekly_partitions
     from tracer_assets.lake import Lake
     from tracer_assets.settings import TracerSettings
@@ -71,8 +71,6 @@ def run_demo(days: int = 60, echo=print) -> int:
     rng = demo_range(days)
     if rng.first_day < settings.partitions_start:
         raise SystemExit(f"--days {days} starts before TRACER_PARTITIONS_START={settings.partitions_start}")
-    defs = build_definitions()
-    resources = {"tracer": defs.resources["tracer"]}
     instance = dg.DagsterInstance.get()
     echo(
         f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Lake(settings.lake_root).url}, DAGSTER_HOME {home}"
@@ -94,14 +92,11 @@ def run_demo(days: int = 60, echo=print) -> int:
         )
         echo(f"[{i}/{len(plan)}] {label}{span}: {', '.join(a.key.to_user_string() for a in assets)}")
         t0 = time.perf_counter()
-        result = dg.materialize(
-            ALL_ASSETS,
-            selection=assets,
+        result = run_assets(
+            assets,
             instance=instance,
-            resources=resources,
             tags={**tags, "tracer/demo": "true"},
             run_config=QUIET_RUN_CONFIG,
-            raise_on_error=False,
         )
         # a range run reports one materialization per partition with the same metadata: show each asset once
         shown = set()

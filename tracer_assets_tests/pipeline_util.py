@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 
-from tracer_assets.definitions import ALL_ASSETS, build_definitions
+from tracer_assets.definitions import ALL_ASSETS, run_assets
 from tracer_assets.defs.partitions import daily_partitions, weekly_partitions
 from tracer_assets.demo import QUIET_RUN_CONFIG
 
@@ -17,10 +17,9 @@ def range_tags(start: str, end: str) -> dict[str, str]:
 def run_range(
     first_day: str, last_day: str, instance: dg.DagsterInstance | None = None
 ) -> list[dg.ExecuteInProcessResult]:
-    """Daily range in one run, then the weeks touching it in one run, then the SQL models."""
+    """Daily range in one run, then the weeks touching it in one run, then the SQL models, on the executor
+    ``TRACER_EXECUTOR`` names (the multiprocess one needs a persistent ``instance``)."""
     instance = instance or dg.DagsterInstance.ephemeral()
-    defs = build_definitions()
-    resources = {"tracer": defs.resources["tracer"]}
     monday = lambda d: (pd.Timestamp(d) - pd.Timedelta(days=pd.Timestamp(d).weekday())).strftime("%Y-%m-%d")  # noqa: E731
     plan = [
         ([a for a in ALL_ASSETS if a.partitions_def == daily_partitions], range_tags(first_day, last_day)),
@@ -32,14 +31,7 @@ def run_range(
     ]
     results = []
     for assets, tags in plan:
-        result = dg.materialize(
-            ALL_ASSETS,
-            selection=assets,
-            instance=instance,
-            resources=resources,
-            tags=tags,
-            run_config=QUIET_RUN_CONFIG,
-        )
+        result = run_assets(assets, instance=instance, tags=tags, run_config=QUIET_RUN_CONFIG)
         assert result.success
         results.append(result)
     return results
