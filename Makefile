@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui lint format install clean
+.PHONY: demo test ui lint format install clean pg-server
+PG_BIN ?= /usr/lib/postgresql/15/bin
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,7 +22,11 @@ demo: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/tracer demo $(DEMO_ARGS)
 
-test: $(STAMP)
+# the Postgres-instance test starts a throwaway server from Debian's binaries: install them if missing
+pg-server:
+	@test -x $(PG_BIN)/initdb || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; }
+
+test: $(STAMP) pg-server
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -159,3 +159,6 @@ def test_demo_and_sql_on_s3_equal_a_local_lake(s3, tmp_path, capsys):
     for folder in ("artifacts/digest", "artifacts/evaluation"):
         assert s3_lake.find(folder) == local_lake.find(folder) and s3_lake.find(folder)
     assert s3_lake.read_bytes("artifacts/digest/" + s3_lake.listdir("artifacts/digest")[-1]).startswith(b"{")
+    # the credentials reached s3fs only: no object holds them
+    objects = s3_lake.find()
+    assert not any(s3["AWS_SECRET_ACCESS_KEY"].encode() in s3_lake.read_bytes(f) for f in objects)
