@@ -392,4 +392,8 @@ def get_settings() -> TracerSettings:
 
 
 def lake_root_path(settings: TracerSettings) -> Path:
-    return Path(settings.lake_root)
+    """The lake's local folder; an ``s3://`` lake has none (go through ``Lake``'s file API)."""
+    root = settings.lake_root
+    if "://" in root and not root.startswith("file://"):
+        raise ValueError(f"TRACER_LAKE_ROOT={root!r} is not a local folder; use Lake's file API")
+    return Path(root.removeprefix("file://"))
