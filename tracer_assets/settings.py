@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_UNIVERSE = str(resources.files("tracer_assets") / "default_universe.yaml")
@@ -37,6 +36,257 @@ class ScaleSettings(BaseSettings):
         description="Read an s3:// lake in DuckDB through its httpfs extension (must already be installed) "
         "instead of Arrow datasets over s3fs.",
     )
+
+
+class SafetySettings(BaseSettings):
+    """Guards against faults and bad input: shrinking fetches, request deadlines, absurd bars (issue 13)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    fetch_min_kept_ratio: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="A fetch bringing fewer rows for a day than this fraction of the rows the lake "
+        "already holds for it is suspect: the stored rows stay and the run is marked degraded.",
+    )
+    http_deadline_s: float = Field(
+        120.0,
+        gt=0.0,
+        description="Overall deadline of one outside request (connect, send and the whole body), beyond "
+        "the per-read timeouts; a server that drips bytes is cut off here and counted as a timeout.",
+    )
+    bar_max_price: float = Field(
+        1e7,
+        gt=0.0,
+        description="Bars with any price (open, high, low, close, vwap) above this are quarantined.",
+    )
+    bar_max_jump_factor: float = Field(
+        20.0,
+        gt=1.0,
+        description="A bar whose close is this many times above (or below 1/this of) both neighbours' "
+        "closes of the same symbol is quarantined as an absurd jump.",
+    )
+
+
+class EvidenceSettings(BaseSettings):
+    """Evidence that survives a skeptic: held-out calibration, dependence-aware intervals, placebos,
+    the leak check (issue 12)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+    calibration_holdout_fraction: float = Field(
+        0.3,
+        gt=0.0,
+        lt=1.0,
+        description="Share of the latest known outcomes held out to judge the calibration map against the "
+        "prior; the map is used only when it scores a lower Brier than the prior on them.",
+    )
+    eval_block_days: int = Field(
+        2,
+        ge=1,
+        description="Length in days of the blocks the dependence-aware bootstrap resamples (observations of "
+        "all symbols on the same days move together).",
+    )
+    placebo_draws: int = Field(
+        5, ge=1, description="Random draws per randomised placebo kind (swap, circular shift)."
+    )
+    placebo_shift_hours: str = Field(
+        "1,3,6,24", description="Comma-separated availability delays (hours), one placebo kind each."
+    )
+    placebo_seed: int = Field(0, description="Seed of the placebo draws.")
+    leak_check_samples: int = Field(
+        6, ge=1, description="Decision times the leak check samples after a replay range."
+    )
+    leak_check_seed: int = Field(0, description="Seed of the leak check's sample of decision times.")
+    leak_check_recent_days: int = Field(
+        30, ge=1, description="The leak check samples decision times from the lake's latest this many days."
+    )
+    leak_check_history_days: int = Field(
+        14,
+        ge=0,
+        description="Days before a sampled decision day the leak check rebuilds too (cooldown and "
+        "calibration state before them is read from the lake).",
+    )
+    placebo_days: int = Field(
+        60, ge=2, description="Window of the placebo job when no days are given: the lake's latest this many."
+    )
+
+
+class BacktestSettings(BaseSettings):
+    """Backtests of the signals: costs, fill timing, capital and the baselines' draws (issue 10)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+    backtest_fee_bps: float = Field(10.0, ge=0.0, description="Fee per fill, basis points of the notional.")
+    backtest_slippage_bps: float = Field(
+        2.0, ge=0.0, description="Fixed slippage per fill, basis points against the trader."
+    )
+    backtest_slippage_range_frac: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="Extra slippage per fill: this fraction of the fill bar's high-low range.",
+    )
+    backtest_fill: Literal["next_open", "close"] = Field(
+        "next_open",
+        description="Fill at the next tradable bar's open (default) or at the signal bar's close.",
+    )
+    backtest_initial_cash: float = Field(100_000.0, gt=0.0, description="Starting capital of every backtest.")
+    backtest_placebo_draws: int = Field(
+        200,
+        ge=10,
+        description="Random-timing placebo draws (same trades and holding times, shuffled entries).",
+    )
+    backtest_price_only_draws: int = Field(
+        3,
+        ge=1,
+        description="Re-runs of the signal chain with pressure shuffled across time (price-only baseline).",
+    )
+    backtest_seed: int = Field(
+        11, description="Seed of the placebo and pressure shuffles (reproducible runs)."
+    )
+    backtest_periods_per_year: float = Field(
+        365.0, gt=0.0, description="Daily returns per year for annualising (the portfolio marks every day)."
+    )
+    backtest_plotlyjs: Literal["directory", "inline"] = Field(
+        "directory",
+        description="Tear sheets: one shared plotly.min.js beside the pages, or inlined per page.",
+    )
+
+
+class RiskSettings(BaseSettings):
+    """Paper and live execution risk limits (issue 15); exposures are fractions of equity."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    risk_max_gross_exposure: float = Field(1.0, gt=0, description="Largest sum of |market value| / equity.")
+    risk_max_net_exposure: float = Field(0.6, gt=0, description="Largest |sum of market value| / equity.")
+    risk_max_position: float = Field(0.15, gt=0, description="Largest |market value| / equity per asset.")
+    risk_max_class_exposure: dict[str, float] = Field(
+        {"crypto": 0.6, "stock": 0.6}, description="Largest gross exposure / equity per asset class."
+    )
+    risk_cap_headroom: float = Field(
+        0.9, gt=0, le=1, description="Orders are sized to this fraction of a cap, leaving room for drift."
+    )
+    risk_drift_trigger: float = Field(
+        0.95, gt=0, le=1, description="A held position above this fraction of a cap is trimmed back."
+    )
+    risk_max_open_positions: int = Field(8, ge=1, description="Most symbols held (or ordered) at once.")
+    risk_max_orders_per_hour: int = Field(20, ge=1, description="Order rate limit over a trailing hour.")
+    risk_min_order_frac: float = Field(
+        0.002, ge=0, description="An order reduced below this fraction of equity is blocked instead."
+    )
+    risk_daily_loss_limit: float = Field(
+        0.04, gt=0, description="Loss since the day's start (fraction of equity) that blocks new entries."
+    )
+    risk_max_drawdown: float = Field(
+        0.2, gt=0, lt=1, description="Drawdown from the equity peak that trips the kill switch."
+    )
+    risk_max_data_age_hours: float = Field(
+        3.0, gt=0, description="A signal's bar older than this at decision trips the staleness kill switch."
+    )
+    risk_max_price_gap: float = Field(
+        0.08, gt=0, description="Anomaly block: |close / previous close - 1| of the signal bar above this."
+    )
+    risk_volume_spike_ratio: float = Field(
+        8.0, gt=1, description="Anomaly block: bar volume above this multiple of the trailing median."
+    )
+    risk_volume_lookback_bars: int = Field(48, ge=2, description="Bars in the trailing volume median.")
+    risk_reconcile_tolerance: float = Field(
+        1e-6, ge=0, description="Largest |ledger qty - broker qty| per symbol before trading halts."
+    )
+
+
+class ExecutionSettings(BaseSettings):
+    """Paper and live order routing (issue 15)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    trading_mode: Literal["paper_sim", "alpaca_paper", "alpaca_live"] = Field(
+        "paper_sim", description="paper_sim (internal broker on the lake's bars), alpaca_paper, alpaca_live."
+    )
+    execution_initial_cash: float = Field(100_000.0, gt=0, description="Starting cash of the paper book.")
+    execution_max_signal_age_hours: float = Field(
+        2.0, gt=0, description="A broker outside the sim receives only signals younger than this."
+    )
+    execution_fee_bps: float = Field(10.0, ge=0, description="Paper fee in basis points of notional.")
+    execution_slippage_bps: float = Field(5.0, ge=0, description="Paper fixed slippage in basis points.")
+    execution_slippage_range_frac: float = Field(
+        0.0, ge=0, le=1, description="Paper slippage as a fraction of the fill bar's high - low."
+    )
+    execution_max_attempts: int = Field(3, ge=1, description="Submissions of one order before giving up.")
+    execution_timeout_s: float = Field(10.0, gt=0, description="Per-request timeout to the broker.")
+    live_armed: bool = Field(False, description="alpaca_live sends orders only when this is true.")
+    live_max_order_notional: float | None = Field(
+        None, gt=0, description="alpaca_live: largest notional per order (required to send)."
+    )
+    live_max_daily_notional: float | None = Field(
+        None, gt=0, description="alpaca_live: largest summed notional per UTC day (required to send)."
+    )
+
+
+class OperationsSettings(BaseSettings):
+    """Running Tracer 24/7: crash litter, orphaned runs, failure alerts, self-check cadence (issue 13)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    ops_temp_file_max_age_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="A lake temp file (.tmp-*) older than this is litter from a crashed writer and is swept "
+        "on start; younger ones are left to a writer that may still be running (unless its PID is dead).",
+    )
+    ops_orphan_run_grace_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="A STARTED/STARTING run whose process cannot be found is failed only once it is older "
+        "than this (so a run that is just launching is never touched).",
+    )
+    ops_run_monitoring_poll_seconds: int = Field(
+        120, gt=0, description="Dagster run monitoring poll interval written to the instance's dagster.yaml."
+    )
+    ops_run_start_timeout_seconds: int = Field(
+        180,
+        gt=0,
+        description="Dagster run monitoring: a run stuck in STARTING this long is failed (dagster.yaml).",
+    )
+    ops_run_max_runtime_seconds: int = Field(
+        7200,
+        gt=0,
+        description="Dagster run monitoring: a run still going after this long is failed (dagster.yaml).",
+    )
+    ops_nightly_self_check_cron: str = Field(
+        "15 2 * * *", description="Cron (UTC) of the nightly lake self-check of yesterday's partitions."
+    )
+    ops_monthly_governance_cron: str = Field(
+        "45 3 1 * *", description="Cron (UTC) of the monthly governance re-audit of the previous month."
+    )
+    ops_alert_reason_chars: int = Field(
+        500, gt=40, description="Longest failure reason put in a run_health row and an alert."
+    )
+
+
+class ReportSettings(BaseSettings):
+    """The HTML report written by ``tracer report`` (issue 16)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+    report_path: str = Field(
+        "tracer_report.html", description="Where `tracer report` writes the page by default."
+    )
+    report_table_rows: int = Field(40, gt=0, description="Most rows shown per table in the report.")
 
 
 class TracerSettings(BaseSettings):
@@ -383,12 +633,25 @@ class TracerSettings(BaseSettings):
         description="Plot HTML: one shared plotly.min.js per folder, or inlined per file (no CDN).",
     )
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
+    safety: SafetySettings = Field(default_factory=SafetySettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    backtest: BacktestSettings = Field(default_factory=BacktestSettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
+    ops: OperationsSettings = Field(default_factory=OperationsSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> TracerSettings:
-    """Settings read once per process from the environment and ``.env``."""
-    return TracerSettings()
+def settings_error_line(exc: ValidationError) -> str:
+    """One line naming each bad setting by its environment variable, e.g.
+    ``TRACER_HTTP_TIMEOUT_S=-1: Input should be greater than 0``."""
+    parts = []
+    for err in exc.errors():
+        field = str(err.get("loc", ("?",))[-1])
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) or value is None else f"={value!r}"
+        parts.append(f"TRACER_{field.upper()}{shown}: {err.get('msg', 'invalid')}")
+    return "bad setting: " + "; ".join(parts)
 
 
 def lake_root_path(settings: TracerSettings) -> Path:

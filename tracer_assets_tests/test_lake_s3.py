@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -120,6 +121,39 @@ def test_file_api_raw_zone_and_artifacts_on_s3(s3, tmp_path, monkeypatch):
     assert not any(p.name.startswith("s3") for p in tmp_path.iterdir())
 
 
+def test_sql_on_s3_keeps_the_duckdb_sandbox(s3, tmp_path):
+    """An S3 lake is read through fsspec into Arrow registrations, so DuckDB's external access stays off."""
+    lake = Lake(f"s3://{s3['bucket']}/sandbox")
+    for day in ("2024-03-01", "2024-03-02"):
+        lake.write_partition("narratives", day, _narratives(day, 2, day))
+    secret = tmp_path / "secret.txt"
+    secret.write_text("sandbox-s3-sentinel")
+    got = lake.query("select date, count(*) as n from narratives group by date order by date")
+    assert got["n"].tolist() == [2, 2] and [str(d)[:10] for d in got["date"]] == ["2024-03-01", "2024-03-02"]
+    escapes = [
+        f"SELECT * FROM read_text('{secret}')",
+        f"COPY (SELECT 1 AS x) TO '{tmp_path}/escaped.csv'",
+        f"SELECT * FROM read_parquet('s3://{s3['bucket']}/sandbox/narratives/date=2024-03-01/part-0.parquet')",
+        "SET enable_external_access = true",
+        "SET lock_configuration = false",
+    ]
+    for sql in escapes:
+        with pytest.raises(duckdb.Error):
+            lake.query(sql)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.txt"]
+    con = lake.connect()
+    try:
+        settings = dict(
+            con.execute(
+                "select name, value from duckdb_settings() "
+                "where name in ('enable_external_access', 'lock_configuration')"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert settings == {"enable_external_access": "false", "lock_configuration": "true"}
+
+
 def _table_counts(lake_arg: str, tables: list[str], capsys) -> dict[str, int]:
     """Row counts per table through ``tracer sql`` (the CLI), as a user would ask them."""
     union = " UNION ALL ".join(f"SELECT '{t}' AS t, count(*) AS n FROM \"{t}\"" for t in tables)
@@ -156,7 +190,7 @@ def test_demo_and_sql_on_s3_equal_a_local_lake(s3, tmp_path, capsys):
             b.sort_values([*key, "event_ts"]).reset_index(drop=True),
         )
     # the files beside the tables went to S3 too, the same ones as locally
-    for folder in ("artifacts/digest", "artifacts/evaluation"):
+    for folder in ("artifacts/digest", "artifacts/evaluation", "artifacts/backtest"):
         assert s3_lake.find(folder) == local_lake.find(folder) and s3_lake.find(folder)
     assert s3_lake.read_bytes("artifacts/digest/" + s3_lake.listdir("artifacts/digest")[-1]).startswith(b"{")
     # the credentials reached s3fs only: no object holds them

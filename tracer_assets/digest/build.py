@@ -55,6 +55,7 @@ def build_digest(
     settings: TracerSettings,
     as_of: pd.Timestamp,
     degraded_reasons: Sequence[str] = (),
+    paper_book: dict | None = None,
 ) -> Digest:
     """The digest at ``as_of`` from signals known by then (see ``ranking`` for the order)."""
     as_of = pd.Timestamp(as_of)
@@ -68,6 +69,11 @@ def build_digest(
     shown_markets = matching_markets(markets, ranked, settings, as_of)
     text, entries = render_chat(ranked, shown_markets, as_of, reasons, settings)
     artifact = digest_artifact(digest_id, ranked, shown_markets, as_of, reasons, settings, n_live)
+    if paper_book is not None:  # the paper book's day (issue 15): words here, numbers in the artifact
+        from tracer_assets.execution.words import book_words
+
+        text += "\n\n<b>Paper book</b>\n" + book_words(paper_book)
+        artifact["paper_book"] = paper_book
     rows = _rows(digest_id, ranked, shown_markets, entries, as_of, bool(reasons), settings, text)
     return Digest(digest_id, rows, text, artifact, split_message(text, settings.digest_max_message_chars))
 

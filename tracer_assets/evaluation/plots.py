@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from tracer_assets.lake.fs import atomic_write_local
+from tracer_assets.lake.atomic import atomic_write_text
 from tracer_assets.lake.store import LakePath
 
 PlotlyJs = Literal["inline", "directory"]
@@ -148,4 +148,4 @@ def write_text_file(path: Path | LakePath, text: str) -> None:
     if isinstance(path, LakePath):
         path.write_text(text)
     else:
-        atomic_write_local(path, text.encode("utf-8"))
+        atomic_write_text(path, text)

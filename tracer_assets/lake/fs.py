@@ -1,7 +1,7 @@
 """Where the lake lives: a local folder or an ``s3://bucket/prefix``, behind one fsspec filesystem.
 
-A local lake writes each file through a temp file, fsync and rename (readers see the old file or the
-new one). S3 has no rename: each file is one object PUT, and a new object replaces the old one whole,
+A local lake writes each file through a temp file, fsync and rename (``lake/atomic.py``: readers see
+the old file or the new one). S3 has no rename: each file is one object PUT, and a new object replaces the old one whole,
 so readers again see one version or the other, never a mix.
 
 S3 credentials and endpoint come from the standard AWS variables (``AWS_ENDPOINT_URL``,
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,25 +105,3 @@ def open_location(root: str | Path) -> LakeLocation:
 
 def _local(path: str) -> LakeLocation:
     return LakeLocation(LocalFileSystem(), Path(path).expanduser().absolute().as_posix(), "file")
-
-
-def atomic_write_local(dest: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``dest`` via a temp file in the same folder, fsync, then rename (atomic on
-    POSIX: readers see the old file or the new one), and fsync the folder so the rename survives."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=dest.suffix, dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())  # durable before it becomes visible
-        os.replace(tmp, dest)
-        dir_fd = os.open(dest.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

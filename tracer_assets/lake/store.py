@@ -8,6 +8,7 @@ memory over it, so analysts can query while runs write.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Iterable
@@ -24,8 +25,10 @@ import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
-from tracer_assets.lake.fs import LakeConfigError, atomic_write_local, aws_env, open_location
+from tracer_assets.lake.atomic import atomic_write, atomic_write_bytes
+from tracer_assets.lake.fs import LakeConfigError, aws_env, open_location
 from tracer_assets.lake.schemas import CONTRACT, TS
+from tracer_assets.lake.tempfiles import TEMP_PREFIX, sweep_temp_files
 from tracer_assets.settings import ScaleSettings
 
 PART_FILE = "part-0.parquet"
@@ -33,6 +36,19 @@ _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # a table's files: <table>/part-0.parquet (whole) or <table>/date=YYYY-MM-DD/part-<name>.parquet
 _PART = re.compile(r"^[a-z][a-z0-9_]*/(?:date=(?P<day>\d{4}-\d{2}-\d{2})/part-[a-z0-9_]+|part-0)\.parquet$")
 HIVE_DATE = ds.partitioning(pa.schema([("date", pa.date32())]), flavor="hive")
+# DuckDB's own security settings for query connections, applied in this order after the lake is
+# registered; lock_configuration last, so no statement can undo the others.
+SANDBOX_SETTINGS = (
+    ("enable_external_access", "false"),
+    ("autoinstall_known_extensions", "false"),
+    ("autoload_known_extensions", "false"),
+    ("allow_community_extensions", "false"),
+    ("allow_unsigned_extensions", "false"),
+    ("allow_extension_repositories", "'forbidden'"),
+    ("allow_persistent_secrets", "false"),
+    ("enable_external_file_cache", "false"),
+    ("lock_configuration", "true"),
+)
 
 
 class LakeSchemaError(ValueError):
@@ -41,6 +57,10 @@ class LakeSchemaError(ValueError):
 
 class LakeError(RuntimeError):
     """A lake operation that its storage cannot do (e.g. a local path of an s3:// lake)."""
+
+
+class LakeRootError(ValueError):
+    """The lake root cannot be used: it is a file, missing for a reader, or read-only for a writer."""
 
 
 def _day_str(day: date | datetime | str | pd.Timestamp) -> str:
@@ -80,13 +100,25 @@ def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+def assemble(table: str, parts: list[pa.Table], columns: list[str] | None = None) -> pd.DataFrame:
+    """One frame from a table's part files in order: empty parts only lend their columns, and a
+    table with no part at all comes back with its contract columns."""
+    tables = [t for t in parts if t.num_rows]
+    if not tables and parts:
+        return parts[0].to_pandas()  # empty, but with the columns the table was written with
+    if not tables:
+        cols = columns or [n for n, _ in CONTRACT.get(table, [])]
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+
+
 class Lake:
     """The Parquet lake at ``root`` (a folder or ``s3://bucket/prefix``). Plain Python: no Dagster import,
     so tests and replay use it too.
 
     Every file under the root, tables or not (raw zone, artifacts), goes through the file API here
     (``write_bytes``, ``read_bytes``, ``exists``, ``listdir``, ``find``, ``delete``), which is atomic
-    locally (temp file + fsync + rename) and one object PUT on S3.
+    locally (a ``.tmp-<pid>-`` file + fsync + rename, see ``lake/atomic.py``) and one object PUT on S3.
     """
 
     def __init__(self, root: str | Path, scale: ScaleSettings | None = None):
@@ -96,6 +128,24 @@ class Lake:
 
     def __repr__(self) -> str:
         return f"Lake({self.url!r})"
+
+    def check_root(self, writable: bool = True) -> Lake:
+        """Fail at once, naming TRACER_LAKE_ROOT, when the root is a file or (for a writer) read-only.
+
+        A root that does not exist yet is fine for a writer when its nearest existing parent is a
+        writable folder (the first write creates it). An S3 root is checked by its first request
+        (credentials and bucket policy decide there, not the local filesystem).
+        """
+        if not self.is_local:
+            return self
+        root = self.root
+        where = f"lake root {root} (TRACER_LAKE_ROOT)"
+        existing = next((p for p in (root, *root.parents) if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise LakeRootError(f"{where}: {existing} is a file, not a folder")
+        if writable and (existing is None or not os.access(existing, os.W_OK | os.X_OK)):
+            raise LakeRootError(f"{where} is read-only: runs cannot write their partitions there")
+        return self
 
     # ---- where things are ----------------------------------------------------------------
     @property
@@ -154,7 +204,7 @@ class Lake:
         """Replace the file at ``relpath`` whole (atomic rename locally, one PUT on S3); returns its uri."""
         path = self._abs(relpath)
         if self.is_local:
-            atomic_write_local(path, data)
+            atomic_write_bytes(path, data)
         else:
             self.fs.pipe_file(path, data)
         return self.location.url(path)
@@ -175,7 +225,7 @@ class Lake:
         except (FileNotFoundError, NotADirectoryError):
             return []
         names = {str(e).rstrip("/").rsplit("/", 1)[-1] for e in entries}
-        return sorted(n for n in names if n and not n.startswith(".tmp-"))
+        return sorted(n for n in names if n and not n.startswith(TEMP_PREFIX))
 
     def find(self, relpath: str = "") -> list[str]:
         """Every file under ``relpath``, as paths relative to the root, sorted (temp files left out)."""
@@ -185,7 +235,7 @@ class Lake:
         except FileNotFoundError:
             return []
         rels = (str(p)[len(base) :] for p in found if str(p).startswith(base))
-        return sorted(r for r in rels if not r.rsplit("/", 1)[-1].startswith(".tmp-"))
+        return sorted(r for r in rels if not r.rsplit("/", 1)[-1].startswith(TEMP_PREFIX))
 
     def delete(self, relpath: str) -> None:
         """Remove a file or a folder with everything under it; nothing to remove is fine."""
@@ -198,6 +248,10 @@ class Lake:
 
     # ---- writes ------------------------------------------------------------------------
     def _write_arrow(self, arrow: pa.Table, relpath: str) -> str:
+        if self.is_local:  # streamed into the temp file, fsynced, renamed
+            path = self._abs(relpath)
+            atomic_write(path, lambda tmp: pq.write_table(arrow, tmp, compression="zstd"), durable=True)
+            return path
         sink = pa.BufferOutputStream()
         pq.write_table(arrow, sink, compression="zstd")
         return self.write_bytes(relpath, sink.getvalue().to_pybytes())
@@ -235,6 +289,14 @@ class Lake:
     def delete_table(self, table: str) -> None:
         self.delete(self.table_key(table))
 
+    def sweep_temp_files(self, max_age_seconds: float, extra_roots: Iterable[str | Path] = ()) -> list[Path]:
+        """Remove temp files a crashed writer left under the lake (and ``extra_roots``); see tempfiles.
+
+        An S3 lake has none (each file is one PUT), so only ``extra_roots`` are swept there.
+        """
+        roots = [self.root] if self.is_local else []
+        return sweep_temp_files([*roots, *extra_roots], max_age_seconds).removed
+
     # ---- reads -------------------------------------------------------------------------
     def _read_files(self, rels: list[str], columns: list[str] | None) -> list[pa.Table]:
         """Parquet files as Arrow tables, in order; an S3 lake fetches them concurrently, one GET each."""
@@ -245,6 +307,14 @@ class Lake:
         if len(paths) == 1 and not isinstance(blobs, dict):
             blobs = {paths[0]: blobs}
         return [pq.read_table(pa.BufferReader(blobs[p]), columns=columns) for p in paths]
+
+    def read_arrow(self, rels: list[str], columns: list[str] | None = None) -> list[pa.Table]:
+        """Parquet files (paths relative to the root) as stored, before any pandas coercion."""
+        return self._read_files(rels, columns)
+
+    def table_files(self, table: str) -> list[str]:
+        """Part files of ``table`` relative to the root, sorted (its whole-table file, or its partitions')."""
+        return self._table_files(table)
 
     def _table_files(self, table: str) -> list[str]:
         """Part files of ``table`` relative to the root (its whole-table file, or its partitions')."""
@@ -273,14 +343,7 @@ class Lake:
             day = _PART.match(f).group("day")
             if day and (lo is None or day >= lo) and (hi is None or day <= hi):
                 chosen.append(f)
-        read = self._read_files(chosen, columns)
-        tables = [t for t in read if t.num_rows]
-        if not tables and read:
-            return read[0].to_pandas()  # empty, but with the columns the table was written with
-        if not tables:
-            cols = columns or [n for n, _ in CONTRACT.get(table, [])]
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+        return assemble(table, self._read_files(chosen, columns), columns)
 
     def _files_by_table(self) -> dict[str, list[str]]:
         """One listing of the whole lake: each table's part files (whole-table file first if any)."""
@@ -296,7 +359,7 @@ class Lake:
     def connect(
         self, deterministic: bool = False, tables: Iterable[str] | None = None
     ) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB with one relation per lake table (no shared .duckdb file, no locks).
+        """A sandboxed in-memory DuckDB with one view per lake table (no shared .duckdb file, no locks).
 
         Each table is registered as an Arrow object, so DuckDB reads it through Arrow, not through its
         own file access, and queries keep working when DuckDB's external access is switched off
@@ -305,26 +368,46 @@ class Lake:
         network. Partitioned tables carry a ``date`` column from their folder names, as hive
         partitioning would. ``tables`` limits the registration to those (all when None).
 
+        Then DuckDB's own settings shut every other door: no file access (``read_csv``, ``COPY``,
+        ``ATTACH``, ``EXPORT``), no extension install or load, and a locked configuration, so a query
+        can only read the lake and write nothing, whatever the parser in front of it misses.
+
         ``deterministic`` runs on one thread: parallel float aggregation can differ in the last bits
         between runs, and models written back to the lake must be byte-for-byte reproducible.
         """
+        self.check_root(writable=False)
         con = duckdb.connect(":memory:", config={"threads": 1} if deterministic else {})
-        files = self._files_by_table()
-        if tables is not None:
-            wanted = set(tables)
-            files = {t: rels for t, rels in files.items() if t in wanted}
-        scale = self.scale or ScaleSettings()
-        if scale.lake_duckdb_httpfs and not self.is_local:
-            register_httpfs_views(con, self, files)
-            return con
-        for table, rels in sorted(files.items()):
-            con.register(table, self.dataset(table, rels))
+        try:
+            files = self._files_by_table()
+            if tables is not None:
+                wanted = set(tables)
+                files = {t: rels for t, rels in files.items() if t in wanted}
+            scale = self.scale or ScaleSettings()
+            if scale.lake_duckdb_httpfs and not self.is_local:
+                register_httpfs_views(con, self, files)
+                # the sandbox below shuts external access; the lake's own prefix stays readable
+                con.execute(f"SET allowed_directories = [{_sql_str(self.url.rstrip('/') + '/')}]")
+            else:
+                for table, rels in sorted(files.items()):
+                    con.register(f"__lake_{table}", self.dataset(table, rels))
+                    con.execute(f'CREATE VIEW "{table}" AS SELECT * FROM "__lake_{table}"')
+            for name, value in SANDBOX_SETTINGS:
+                con.execute(f"SET {name} = {value}")
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def dataset(self, table: str, rels: list[str] | None = None) -> ds.Dataset:
         """``table`` as one Arrow dataset: schemas of all its files unified (a column missing from a
         file, or all-null there, reads as null), plus the ``date`` partition column."""
         rels = rels if rels is not None else self._table_files(table)
+        try:
+            return self._dataset(table, rels)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise LakeSchemaError(f"table {table!r}: partitions disagree on column types: {exc}") from exc
+
+    def _dataset(self, table: str, rels: list[str]) -> ds.Dataset:
         whole = f"{table}/{PART_FILE}"
         if whole in rels:
             rels = [whole]
@@ -349,7 +432,8 @@ class Lake:
         return ds.dataset(pa.concat_tables(read, promote_options="permissive"))
 
     def query(self, sql: str, deterministic: bool = False) -> pd.DataFrame:
-        """Run ``sql`` over the tables it names (all tables when it names none, e.g. SHOW TABLES)."""
+        """Run ``sql`` in the sandbox of ``connect`` over the tables it names (all tables when it names
+        none, e.g. SHOW TABLES): the lake's tables are readable, nothing else."""
         con = self.connect(deterministic, tables=referenced_tables(sql) or None)
         try:
             return con.execute(sql).df()

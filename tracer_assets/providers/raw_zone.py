@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from tracer_assets.lake.fs import atomic_write_local
+from tracer_assets.lake.atomic import atomic_write_bytes
 from tracer_assets.lake.store import Lake
 from tracer_assets.providers.redact import Redactor
 
@@ -104,7 +104,7 @@ def new_fetch_id() -> str:
 
 def atomic_write(dest: Path, data: bytes) -> None:
     """Write ``data`` to a local ``dest`` via a temp file and a rename: readers see all of it or nothing."""
-    atomic_write_local(dest, data)
+    atomic_write_bytes(dest, data)
 
 
 class RawZone:

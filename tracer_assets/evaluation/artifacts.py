@@ -6,7 +6,6 @@ re-materialization replaces them.
 
 import math
 
-import dagster as dg
 import pandas as pd
 
 from tracer_assets.evaluation.metrics import COHORT_DIMS
@@ -57,11 +56,6 @@ def brier_plots(history: pd.DataFrame, folder: LakePath, week: str, plotlyjs: st
         )
         paths[f"brier_over_time_{dim}"] = write_html(fig, folder / f"brier_over_time_{dim}.html", plotlyjs)
     return paths
-
-
-def path_metadata(paths: dict[str, LakePath]) -> dict[str, dg.MetadataValue]:
-    """Each file's absolute path (local lake) or s3:// URL."""
-    return {name: dg.MetadataValue.path(str(path)) for name, path in paths.items()}
 
 
 def _num(value: float, digits: int = 4) -> str:

@@ -1,0 +1,1 @@
+"""Monitoring domain: self-checks of what a run wrote (plain pandas; the Dagster checks call these)."""

@@ -1,0 +1,40 @@
+"""Read back exactly the files a run wrote, as stored (Arrow, before any pandas coercion)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyarrow as pa
+
+from tracer_assets.lake import Lake
+from tracer_assets.lake.store import PART_FILE
+from tracer_assets.monitoring.table_checks import CheckReport, check_partitions
+
+WHOLE_TABLE = "(whole table)"
+# Tables a range run writes once, on the range's last day (a summary of the whole range).
+LAST_DAY_TABLES = frozenset({"backtest_summary"})
+
+
+def stored_parts(lake: Lake, table: str, keys: Iterable[str] | None) -> dict[str, list[pa.Table]]:
+    """{partition key: its part files} for ``keys`` (the whole table when unpartitioned or None)."""
+    files = lake.table_files(table)  # one listing, local or S3
+    whole = f"{table}/{PART_FILE}"
+    if whole in files:
+        return {WHOLE_TABLE: lake.read_arrow([whole])}
+    by_key: dict[str, list[str]] = {}
+    for f in files:
+        by_key.setdefault(f.split("/")[1].removeprefix("date="), []).append(f)
+    keys = sorted(by_key) if keys is None else list(keys)
+    return {key: lake.read_arrow(sorted(by_key[key])) for key in keys if key in by_key}
+
+
+def check_written(lake: Lake, table: str, keys: Iterable[str] | None) -> CheckReport:
+    """Check the partitions ``keys`` of ``table`` as they lie in the lake; a missing one is a problem."""
+    keys = None if keys is None else sorted(set(keys))
+    if keys and table in LAST_DAY_TABLES:
+        keys = keys[-1:]
+    parts = stored_parts(lake, table, keys)
+    report = check_partitions(table, parts)
+    if keys is not None and WHOLE_TABLE not in parts:
+        report.problems += [f"{k}: partition missing" for k in keys if k not in parts]
+    return report

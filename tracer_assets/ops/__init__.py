@@ -1,0 +1,1 @@
+"""Operating Tracer: the pause switch, status and crash recovery (CLI in ``ops.cli``)."""

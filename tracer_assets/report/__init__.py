@@ -1,0 +1,1 @@
+"""``tracer report``: one self-contained HTML page over the lake (no Dagster). See ``build.py``."""

@@ -1,0 +1,271 @@
+"""The report's sections: each reads its lake tables and returns figures and tables, or says in one line
+that its data does not exist yet. Plain pandas and plotly, no Dagster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from scipy.stats import binomtest
+
+from tracer_assets.evaluation.plots import reliability_figure
+from tracer_assets.lake import Lake
+
+
+@dataclass
+class Window:
+    """Inclusive day keys (YYYY-MM-DD) limiting what the report reads; None = open end."""
+
+    start: str | None = None
+    end: str | None = None
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    intro: str
+    figures: list[go.Figure] = field(default_factory=list)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    missing: str | None = None  # one line instead of content when the data does not exist yet
+
+
+def _read(lake: Lake, table: str, window: Window) -> pd.DataFrame | None:
+    """The table's rows in the window, or None when the table has not been written."""
+    if table not in lake.tables():
+        return None
+    return lake.read(table, window.start, window.end)
+
+
+def _missing(key: str, title: str, intro: str, tables: list[str]) -> Section:
+    names = ", ".join(f"`{t}`" for t in tables)
+    return Section(key, title, intro, missing=f"No data yet: {names} not in the lake for this window.")
+
+
+def _layout(fig: go.Figure, title: str, x: str, y: str, keys: bool = False) -> go.Figure:
+    """Common look; ``keys``: the x values are week or day keys, shown as labels, not a time axis."""
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, template="plotly_white", height=420)
+    if keys:
+        fig.update_xaxes(type="category", categoryorder="category ascending")
+    return fig
+
+
+def _wilson(wins: int, n: int) -> tuple[float, float]:
+    if n <= 0:
+        return float("nan"), float("nan")
+    ci = binomtest(int(wins), int(n)).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def _pick(df: pd.DataFrame, candidates: tuple[str, ...]) -> str | None:
+    return next((c for c in candidates if c in df.columns), None)
+
+
+def equity_section(lake: Lake, window: Window) -> Section:
+    key, title = "equity", "Equity and drawdown against baselines"
+    intro = "Backtest equity of the strategy beside its baselines, and the drawdown from each running peak."
+    equity = _read(lake, "backtest_equity", window)
+    if equity is None or equity.empty:
+        return _missing(key, title, intro, ["backtest_equity"])
+    # one curve per strategy: the whole book (per-symbol rows are the tear sheet's)
+    equity = equity[equity["scope"] == "portfolio"].sort_values("ts")
+    ts, value = "ts", "equity"
+    groups = equity.groupby("strategy", sort=True)
+    eq_fig, dd_fig = go.Figure(), go.Figure()
+    for label, g in groups:
+        curve = g[value].astype(float).to_numpy()
+        drawdown = curve / np.maximum.accumulate(curve) - 1.0
+        eq_fig.add_trace(go.Scatter(x=g[ts], y=curve, mode="lines", name=str(label)))
+        dd_fig.add_trace(go.Scatter(x=g[ts], y=drawdown, mode="lines", name=str(label), fill="tozeroy"))
+    section = Section(
+        key,
+        title,
+        intro,
+        figures=[
+            _layout(eq_fig, "Equity", "time", "equity"),
+            _layout(dd_fig, "Drawdown", "time", "drawdown"),
+        ],
+    )
+    summary = _read(lake, "backtest_summary", window)
+    if summary is not None and len(summary):
+        section.tables.append(("Backtest summary", summary))
+    return section
+
+
+def calibration_section(lake: Lake, window: Window) -> Section:
+    key, title = "calibration", "Signal hit rate and calibration"
+    intro = (
+        "Weekly hit rate of Tracer's signals and market reads (95% Wilson interval), and the reliability "
+        "diagram: observed frequency against predicted probability over the window (uniform bins)."
+    )
+    metrics = _read(lake, "eval_metrics", window)
+    bins = _read(lake, "calibration_bins", window)
+    if (metrics is None or metrics.empty) and (bins is None or bins.empty):
+        return _missing(key, title, intro, ["eval_metrics", "calibration_bins"])
+    section = Section(key, title, intro)
+    if metrics is not None and len(metrics):
+        rows = metrics[(metrics["cohort_dim"] == "all") & (metrics["predictor"] == "internal")].sort_values(
+            "week"
+        )
+        fig = go.Figure()
+        for kind, g in rows.groupby("kind", sort=True):
+            lo, hi = g.get("hit_rate_lo"), g.get("hit_rate_hi")
+            error = (
+                {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": hi - g["hit_rate"],
+                    "arrayminus": g["hit_rate"] - lo,
+                }
+                if lo is not None and hi is not None
+                else None
+            )
+            fig.add_trace(
+                go.Scatter(x=g["week"], y=g["hit_rate"], mode="lines+markers", name=kind, error_y=error)
+            )
+        section.figures.append(
+            _layout(fig, "Hit rate by week (internal predictor)", "week", "hit rate", keys=True)
+        )
+    if bins is not None and len(bins):
+        uniform = bins[bins["strategy"] == "uniform"].copy()
+        uniform["weighted_p"] = uniform["mean_predicted"] * uniform["count"]
+        uniform["weighted_o"] = uniform["observed_freq"] * uniform["count"]
+        pooled = uniform.groupby(["kind", "predictor", "strategy", "bin"], as_index=False).agg(
+            bin_lo=("bin_lo", "min"),
+            bin_hi=("bin_hi", "max"),
+            count=("count", "sum"),
+            weighted_p=("weighted_p", "sum"),
+            weighted_o=("weighted_o", "sum"),
+        )
+        pooled = pooled[pooled["count"] > 0]
+        pooled["mean_predicted"] = pooled["weighted_p"] / pooled["count"]
+        pooled["observed_freq"] = pooled["weighted_o"] / pooled["count"]
+        section.figures.append(reliability_figure(pooled, title="Reliability diagram (window, uniform bins)"))
+    return section
+
+
+def cohort_section(lake: Lake, window: Window) -> Section:
+    key, title = "cohorts", "Cohort win rates"
+    intro = "Win rate per cohort over the window (wins summed over weeks), with its 95% Wilson interval."
+    rates = _read(lake, "eval_win_rates", window)
+    if rates is None or rates.empty:
+        whole = _read(lake, "cohort_win_rates", window)
+        if whole is None or whole.empty:
+            return _missing(key, title, intro, ["eval_win_rates", "cohort_win_rates"])
+        return Section(key, title, intro, tables=[("All-time cohort win rates", whole)])
+    table = rates.groupby(["kind", "predictor", "cohort_dim", "cohort"], as_index=False).agg(
+        n=("n", "sum"), wins=("wins", "sum")
+    )
+    table = table[table["n"] > 0]
+    table["win_rate"] = table["wins"] / table["n"]
+    bounds = [_wilson(w, n) for w, n in zip(table["wins"], table["n"], strict=True)]
+    table["win_rate_lo"] = [b[0] for b in bounds]
+    table["win_rate_hi"] = [b[1] for b in bounds]
+    table = table.sort_values(["kind", "predictor", "cohort_dim", "n"], ascending=[True, True, True, False])
+    return Section(key, title, intro, tables=[("Cohorts (largest first within each dimension)", table)])
+
+
+def polymarket_section(lake: Lake, window: Window) -> Section:
+    key, title = "polymarket", "Polymarket: ours against the market"
+    intro = (
+        "Our probability beside the market's price on the same questions: weekly Brier score of each "
+        "(lower is better), and each question's latest snapshot, ours against the market."
+    )
+    metrics = _read(lake, "eval_metrics", window)
+    markets = _read(lake, "polymarket_markets", window)
+    if (metrics is None or metrics.empty) and (markets is None or markets.empty):
+        return _missing(key, title, intro, ["polymarket_markets", "eval_metrics"])
+    section = Section(key, title, intro)
+    if metrics is not None and len(metrics):
+        rows = metrics[(metrics["cohort_dim"] == "all") & metrics["kind"].str.startswith("market")]
+        fig = go.Figure()
+        for (kind, predictor), g in rows.sort_values("week").groupby(["kind", "predictor"], sort=True):
+            fig.add_trace(
+                go.Scatter(x=g["week"], y=g["brier"], mode="lines+markers", name=f"{kind} / {predictor}")
+            )
+        section.figures.append(
+            _layout(fig, "Brier score by week: internal vs market", "week", "Brier", keys=True)
+        )
+        paired = rows[rows["predictor"] == "internal"][["week", "kind", "n", "brier", "bss_vs_market"]]
+        if len(paired):
+            section.tables.append(("Skill against the market (BSS > 0: ours better)", paired))
+    if markets is not None and len(markets) and "internal_prob" in markets.columns:
+        latest = markets.sort_values("available_ts").groupby("market_id").tail(1)
+        latest = latest.dropna(subset=["internal_prob", "yes_price"])
+        resolved = latest["resolved_outcome"].map({1.0: "resolved yes", 0.0: "resolved no"}).fillna("open")
+        fig = go.Figure()
+        for label in sorted(resolved.unique()):
+            g = latest[resolved == label]
+            fig.add_trace(
+                go.Scatter(
+                    x=g["yes_price"],
+                    y=g["internal_prob"],
+                    mode="markers",
+                    name=label,
+                    text=g["question"],
+                    hovertemplate="%{text}<br>market %{x:.2f}, ours %{y:.2f}",
+                )
+            )
+        fig.add_trace(
+            go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="agree", line={"dash": "dash", "color": "grey"})
+        )
+        section.figures.append(
+            _layout(fig, "Latest snapshot per question", "market yes price", "our probability")
+        )
+    return section
+
+
+def walk_forward_section(lake: Lake, window: Window) -> Section:
+    key, title = "walkforward", "Walk-forward folds and governed thresholds"
+    intro = "Out-of-sample folds of the walk-forward evaluation and the thresholds it governs."
+    tables = ["walk_forward_folds", "walk_forward_summary", "governed_params"]
+    frames = {t: _read(lake, t, window) for t in tables}
+    present = {t: df for t, df in frames.items() if df is not None and len(df)}
+    if not present:
+        return _missing(key, title, intro, tables)
+    section = Section(key, title, intro)
+    folds = present.get("walk_forward_folds")
+    if folds is not None:
+        fold = _pick(folds, ("fold", "fold_id", "test_start"))
+        metric = _pick(folds, ("sharpe", "test_sharpe", "oos_sharpe", "hit_rate", "brier", "total_return"))
+        if fold and metric:
+            fig = go.Figure(go.Bar(x=folds[fold].astype(str), y=folds[metric], name=metric))
+            section.figures.append(_layout(fig, f"Out-of-sample {metric} by fold", fold, metric))
+    section.tables.extend((t.replace("_", " "), df) for t, df in present.items())
+    return section
+
+
+def health_section(lake: Lake, window: Window) -> Section:
+    key, title = "health", "Data health"
+    intro = "Degraded fetches per day (an input was incomplete: outage, open breaker, partial data) and quarantined rows."
+    health = _read(lake, "run_health", window)
+    quarantine = _read(lake, "quarantine", window)
+    if health is None and quarantine is None:
+        return _missing(key, title, intro, ["run_health", "quarantine"])
+    section = Section(key, title, intro)
+    if health is not None and len(health):
+        health = health.assign(degraded=health["degraded"].astype(bool))
+        per_day = health.groupby(["partition", "asset"], as_index=False)["degraded"].sum()
+        fig = go.Figure()
+        for asset, g in per_day.groupby("asset", sort=True):
+            fig.add_trace(go.Bar(x=g["partition"], y=g["degraded"], name=asset))
+        fig.update_layout(barmode="stack")
+        section.figures.append(_layout(fig, "Degraded fetches per day", "day", "degraded fetches", keys=True))
+        bad = health[health["degraded"]]
+        summary = (
+            bad.groupby(["asset", "provider", "reason"], as_index=False)
+            .size()
+            .rename(columns={"size": "runs"})
+            if len(bad)
+            else pd.DataFrame({"asset": [], "provider": [], "reason": [], "runs": []})
+        )
+        section.tables.append((f"Degraded runs: {len(bad)} of {len(health)} fetches", summary))
+    counts = (
+        quarantine.groupby(["table", "reason"], as_index=False).size().rename(columns={"size": "rows"})
+        if quarantine is not None and len(quarantine)
+        else pd.DataFrame({"table": [], "reason": [], "rows": []})
+    )
+    section.tables.append((f"Quarantined rows: {int(counts['rows'].sum()) if len(counts) else 0}", counts))
+    return section
