@@ -150,7 +150,8 @@ def run_demo(days: int = 60, echo=None, reporter: Reporter | None = None) -> int
 def _run_demo(days: int, echo, reporter: Reporter) -> int:
     import dagster as dg
 
-    from tracer_assets.definitions import ALL_ASSETS, build_definitions
+    from tracer_assets.definitions import all_asset_checks, run_assets
+    from tracer_assets.lake import Lake
     from tracer_assets.settings import TracerSettings
 
     settings = TracerSettings()
@@ -162,13 +163,11 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
     rng = demo_range(days)
     if rng.first_day < settings.partitions_start:
         raise SystemExit(f"--days {days} starts before TRACER_PARTITIONS_START={settings.partitions_start}")
-    defs = build_definitions()
-    resources = {"tracer": defs.resources["tracer"]}
-    checks = list(defs.asset_checks or [])
+    checks = all_asset_checks()
     instance = dg.DagsterInstance.get()
     recover(settings, instance, echo)  # litter and orphaned runs a killed earlier run left behind
     echo(
-        f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Path(settings.lake_root).resolve()}, DAGSTER_HOME {home}"
+        f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Lake(settings.lake_root).url}, DAGSTER_HOME {home}"
     )
 
     plan = run_plan(rng)
@@ -187,14 +186,12 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
         with reporter.steps(f"[{i}/{len(plan)}] {label}", total=len(assets) + len(stage_checks)) as steps:
             watcher, stop = _step_watcher(instance, stage, steps) if reporter.enabled else (None, None)
             try:
-                result = dg.materialize(
-                    [*ALL_ASSETS, *stage_checks],
-                    selection=assets,
+                result = run_assets(  # on the executor TRACER_EXECUTOR names
+                    assets,
                     instance=instance,
-                    resources=resources,
                     tags={**tags, "tracer/demo": "true", "tracer/demo_stage": stage},
                     run_config=QUIET_RUN_CONFIG,
-                    raise_on_error=False,
+                    checks=stage_checks,
                 )
             finally:
                 if watcher is not None:
@@ -263,4 +260,4 @@ def print_summary(settings, echo=print, styled=None) -> None:
     echo(metrics.to_string(index=False) if len(metrics) else "(no resolved predictions yet)")
     echo("\n=== Backtest (signals vs baselines) ===")
     echo("\n".join(backtest_lines(lake)))
-    echo(f'\nLake: {lake.root.resolve()}  (query it: tracer sql "select count(*) from signals")')
+    echo(f'\nLake: {lake.url}  (query it: tracer sql "select count(*) from signals")')

@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_UNIVERSE = str(resources.files("tracer_assets") / "default_universe.yaml")
+
+
+class ScaleSettings(BaseSettings):
+    """Beyond one machine: the lake on object storage, the shared breaker store, the executor (issue 16)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    executor: Literal["in_process", "multiprocess"] = Field(
+        "in_process",
+        description="Dagster executor of every job: one process per run, or one process per step "
+        "(independent assets in parallel; needs a persistent instance, i.e. DAGSTER_HOME).",
+    )
+    executor_max_concurrent: int = Field(4, ge=1, description="Steps the multiprocess executor runs at once.")
+    breaker_store: str = Field(
+        "auto",
+        description="Where circuit-breaker state lives: 'auto' (a SQLite file under the local lake's "
+        "_control/ folder, else under DAGSTER_HOME, else .tracer_cache/), 'memory' (this process only), "
+        "or a path to a SQLite file shared by every worker on the machine.",
+    )
+    lake_duckdb_httpfs: bool = Field(
+        False,
+        description="Read an s3:// lake in DuckDB through its httpfs extension (must already be installed) "
+        "instead of Arrow datasets over s3fs.",
+    )
 
 
 class SafetySettings(BaseSettings):
@@ -605,6 +632,7 @@ class TracerSettings(BaseSettings):
         "directory",
         description="Plot HTML: one shared plotly.min.js per folder, or inlined per file (no CDN).",
     )
+    scale: ScaleSettings = Field(default_factory=ScaleSettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     backtest: BacktestSettings = Field(default_factory=BacktestSettings)
@@ -624,3 +652,11 @@ def settings_error_line(exc: ValidationError) -> str:
         shown = "" if isinstance(value, dict) or value is None else f"={value!r}"
         parts.append(f"TRACER_{field.upper()}{shown}: {err.get('msg', 'invalid')}")
     return "bad setting: " + "; ".join(parts)
+
+
+def lake_root_path(settings: TracerSettings) -> Path:
+    """The lake's local folder; an ``s3://`` lake has none (go through ``Lake``'s file API)."""
+    root = settings.lake_root
+    if "://" in root and not root.startswith("file://"):
+        raise ValueError(f"TRACER_LAKE_ROOT={root!r} is not a local folder; use Lake's file API")
+    return Path(root.removeprefix("file://"))

@@ -1,10 +1,10 @@
-"""Run the real Definitions over a partition range, as the demo does, on an ephemeral instance."""
+"""Run the real Definitions over a partition range, as the demo does (an ephemeral instance by default)."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from tracer_assets.definitions import ALL_ASSETS, build_definitions
+from tracer_assets.definitions import all_asset_checks, run_assets
 from tracer_assets.demo import QUIET_RUN_CONFIG, day_range, range_tags, run_plan
 
 __all__ = ["range_tags", "run_range"]
@@ -13,19 +13,19 @@ __all__ = ["range_tags", "run_range"]
 def run_range(
     first_day: str, last_day: str, instance: dg.DagsterInstance | None = None
 ) -> list[dg.ExecuteInProcessResult]:
-    """The demo's plan: the daily range in one run, the weeks touching it in one run, the SQL models."""
+    """The demo's plan: the daily range in one run, the weeks touching it in one run, the SQL models,
+    on the executor ``TRACER_EXECUTOR`` names (the multiprocess one needs a persistent ``instance``)."""
     instance = instance or dg.DagsterInstance.ephemeral()
-    defs = build_definitions()
-    resources = {"tracer": defs.resources["tracer"]}
+    checks = all_asset_checks()  # the blocking checks run in the same run
     results = []
     for _, assets, tags in run_plan(day_range(first_day, last_day)):
-        result = dg.materialize(
-            [*ALL_ASSETS, *defs.asset_checks],  # the blocking checks run in the same run
-            selection=assets,
+        result = run_assets(
+            assets,
             instance=instance,
-            resources=resources,
             tags=tags,
             run_config=QUIET_RUN_CONFIG,
+            raise_on_error=True,
+            checks=checks,
         )
         assert result.success
         results.append(result)

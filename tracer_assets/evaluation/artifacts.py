@@ -5,28 +5,32 @@ re-materialization replaces them.
 """
 
 import math
-from pathlib import Path
 
 import pandas as pd
 
 from tracer_assets.evaluation.metrics import COHORT_DIMS
-from tracer_assets.evaluation.plots import brier_over_time_figure, reliability_figure, write_html
-from tracer_assets.lake.atomic import atomic_write
-from tracer_assets.settings import TracerSettings
+from tracer_assets.evaluation.plots import (
+    brier_over_time_figure,
+    reliability_figure,
+    write_html,
+    write_text_file,
+)
+from tracer_assets.lake import Lake, LakePath
 
 PLOT_KINDS = ("signal", "market")  # always drawn (an empty week gets an annotated empty figure)
 
 
-def week_dir(settings: TracerSettings, week: str) -> Path:
-    return Path(settings.lake_root) / "artifacts" / "evaluation" / f"week={week}"
+def week_dir(lake: Lake, week: str) -> LakePath:
+    return lake.path(f"artifacts/evaluation/week={week}")
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> Path:
-    """Write ``df`` as CSV atomically."""
-    return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
+def write_csv(df: pd.DataFrame, path: LakePath) -> LakePath:
+    """Write ``df`` as CSV through the lake's file API (the old file is replaced whole)."""
+    write_text_file(path, df.to_csv(index=False))
+    return path
 
 
-def reliability_plots(bins: pd.DataFrame, folder: Path, week: str, plotlyjs: str) -> dict[str, Path]:
+def reliability_plots(bins: pd.DataFrame, folder: LakePath, week: str, plotlyjs: str) -> dict[str, LakePath]:
     """One reliability diagram per kind (signal, market, and any other kind present) and strategy."""
     kinds = sorted(set(PLOT_KINDS) | (set(bins["kind"]) if len(bins) else set()))
     paths = {}
@@ -43,7 +47,7 @@ def reliability_plots(bins: pd.DataFrame, folder: Path, week: str, plotlyjs: str
     return paths
 
 
-def brier_plots(history: pd.DataFrame, folder: Path, week: str, plotlyjs: str) -> dict[str, Path]:
+def brier_plots(history: pd.DataFrame, folder: LakePath, week: str, plotlyjs: str) -> dict[str, LakePath]:
     """Brier score by week, one file per cohort dimension (``all`` compares the predictors)."""
     paths = {}
     for dim in COHORT_DIMS:

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from tracer_assets.lake.atomic import atomic_write_text
+from tracer_assets.lake.store import LakePath
 
 PlotlyJs = Literal["inline", "directory"]
 PLOTLY_BUNDLE = "plotly.min.js"  # the name plotly's include_plotlyjs="directory" pages load
@@ -123,18 +124,28 @@ def brier_over_time_figure(
     return fig
 
 
-def write_html(fig: go.Figure, path: str | Path, plotlyjs: PlotlyJs = "directory") -> Path:
-    """Write ``fig`` as a self-standing HTML file that works offline.
+def write_html(
+    fig: go.Figure, path: str | Path | LakePath, plotlyjs: PlotlyJs = "directory"
+) -> Path | LakePath:
+    """Write ``fig`` as a self-standing HTML file that works offline, to a local path or a lake path.
 
     ``plotlyjs="directory"`` writes one shared ``plotly.min.js`` beside the file (small pages);
-    ``"inline"`` embeds the library in every file. The page is written to a temp file and renamed.
+    ``"inline"`` embeds the library in every file. Each file replaces the old one whole (temp file and
+    rename locally, one object on S3).
     """
     if plotlyjs not in ("inline", "directory"):
         raise ValueError(f"plotlyjs must be 'inline' or 'directory' (no CDN offline), got {plotlyjs!r}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = path if isinstance(path, LakePath) else Path(path)
     include: bool | str = True if plotlyjs == "inline" else "directory"
     if include == "directory" and not (path.parent / PLOTLY_BUNDLE).exists():
-        atomic_write_text(path.parent / PLOTLY_BUNDLE, get_plotlyjs())
-    atomic_write_text(path, fig.to_html(include_plotlyjs=include, full_html=True))
+        write_text_file(path.parent / PLOTLY_BUNDLE, get_plotlyjs())
+    write_text_file(path, fig.to_html(include_plotlyjs=include, full_html=True))
     return path
+
+
+def write_text_file(path: Path | LakePath, text: str) -> None:
+    """Replace ``path`` whole: through the lake's file API for a lake path, else temp file and rename."""
+    if isinstance(path, LakePath):
+        path.write_text(text)
+    else:
+        atomic_write_text(path, text)

@@ -39,3 +39,8 @@ def atomic_write(dest: str | Path, write: Callable[[str], None], *, durable: boo
 def atomic_write_text(dest: str | Path, text: str) -> Path:
     """``text`` (UTF-8) written atomically to ``dest``."""
     return atomic_write(dest, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def atomic_write_bytes(dest: str | Path, data: bytes) -> Path:
+    """``data`` written durably and atomically to ``dest`` (the lake's local files, the raw zone)."""
+    return atomic_write(dest, lambda tmp: Path(tmp).write_bytes(data), durable=True)

@@ -104,11 +104,11 @@ def backtest_summary(context: dg.AssetExecutionContext, tracer: TracerResource) 
     days = partition_days(context)
     tracer.lake.write_partition("backtest_summary", days[-1], report.summary)
     settings = tracer.settings
-    sheet = write_tearsheet(report, settings.lake_root, start, end, settings.backtest.backtest_plotlyjs)
+    sheet = write_tearsheet(report, tracer.lake, start, end, settings.backtest.backtest_plotlyjs)
     return table_result(
         "backtest_summary",
         report.summary,
         {days[-1]: len(report.summary)},
-        tearsheet=dg.MetadataValue.path(str(sheet.resolve())),
+        tearsheet=dg.MetadataValue.path(str(sheet)),  # an absolute path, or an s3:// URL
         **_tracer_headline(report.summary),
     )

@@ -5,8 +5,6 @@ Weekly tables are pure functions of the lake's observations (and the settings): 
 week rewrites the same numbers. Files for week W go to ``<lake>/artifacts/evaluation/week=W/``.
 """
 
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 
@@ -25,6 +23,7 @@ from tracer_assets.evaluation.artifacts import (
     week_dir,
     write_csv,
 )
+from tracer_assets.lake import LakePath
 from tracer_assets.pipeline import evaluation
 from tracer_assets.pipeline.window import concat
 
@@ -37,8 +36,9 @@ WEEKLY_EVALUATION = {
 }
 
 
-def path_metadata(paths: dict[str, Path]) -> dict[str, dg.MetadataValue]:
-    return {name: dg.MetadataValue.path(str(path.resolve())) for name, path in paths.items()}
+def path_metadata(paths: dict[str, LakePath]) -> dict[str, dg.MetadataValue]:
+    """Each file's absolute path (local lake) or s3:// URL."""
+    return {name: dg.MetadataValue.path(str(path)) for name, path in paths.items()}
 
 
 def weekly_tables(context, tracer: TracerResource, table: str) -> tuple[pd.DataFrame, dict]:
@@ -48,7 +48,7 @@ def weekly_tables(context, tracer: TracerResource, table: str) -> tuple[pd.DataF
     for week in context.partition_keys:
         rows = evaluation.WEEKLY_TABLES[table](tracer.lake, tracer.settings, week)
         tracer.lake.write_partition(table, week, rows)
-        paths = {"csv": write_csv(rows, week_dir(tracer.settings, week) / f"{table}.csv")}
+        paths = {"csv": write_csv(rows, week_dir(tracer.lake, week) / f"{table}.csv")}
         frames.append(rows)
     return concat(frames), paths
 
@@ -63,7 +63,7 @@ def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> d
     df, paths = weekly_tables(context, tracer, "eval_metrics")
     for week in context.partition_keys:  # each week's Brier history up to it, beside its snapshot
         history = tracer.lake.read("eval_metrics", None, week)
-        paths |= brier_plots(history, week_dir(tracer.settings, week), week, tracer.settings.eval_plotlyjs)
+        paths |= brier_plots(history, week_dir(tracer.lake, week), week, tracer.settings.eval_plotlyjs)
     return table_result(
         "eval_metrics",
         df,
@@ -84,7 +84,7 @@ def calibration_bins(context: dg.AssetExecutionContext, tracer: TracerResource) 
     df, paths = weekly_tables(context, tracer, "calibration_bins")
     for week in context.partition_keys:
         bins = df[df["week"] == week] if len(df) else df
-        paths |= reliability_plots(bins, week_dir(tracer.settings, week), week, tracer.settings.eval_plotlyjs)
+        paths |= reliability_plots(bins, week_dir(tracer.lake, week), week, tracer.settings.eval_plotlyjs)
     return table_result("calibration_bins", df, **path_metadata(paths))
 
 
@@ -100,7 +100,7 @@ def eval_metrics_all_time(context: dg.AssetExecutionContext, tracer: TracerResou
     paths = {}
     for week, metrics in by_week.items():
         tracer.lake.write_partition("eval_metrics_all_time", week, metrics)
-        paths = {"csv": write_csv(metrics, week_dir(s, week) / "eval_metrics_all_time.csv")}
+        paths = {"csv": write_csv(metrics, week_dir(tracer.lake, week) / "eval_metrics_all_time.csv")}
     df = concat(list(by_week.values()))
     labelled = df.assign(week=df["through_week"]) if len(df) else df
     return table_result(
