@@ -365,6 +365,12 @@ class TracerSettings(BaseSettings):
     http_timeout_s: float = Field(30.0, gt=0.0, description="Per-request timeout (connect and read).")
     perplexity_timeout_s: float = Field(90.0, gt=0.0, description="Perplexity answers can take 10-30 s.")
     retry_max_attempts: int = Field(4, ge=1, description="Attempts per request, the first one included.")
+    retry_malformed_attempts: int = Field(
+        2,
+        ge=1,
+        description="Attempts of a read (GET) whose 2xx body is malformed (a proxy's HTML page, a cut-off "
+        "body), the first one included; a write (POST) is never resent on a malformed answer.",
+    )
     retry_backoff_base_s: float = Field(1.0, ge=0.0, description="First backoff; doubles per attempt.")
     retry_backoff_max_s: float = Field(30.0, ge=0.0, description="Cap on one exponential backoff wait.")
     retry_after_max_s: float = Field(

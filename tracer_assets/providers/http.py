@@ -278,4 +278,4 @@ class HttpCaller:
                 context=context,
             )
 
-        return self.resilience.call(self.service, attempt, what)
+        return self.resilience.call(self.service, attempt, what, idempotent=method.upper() == "GET")

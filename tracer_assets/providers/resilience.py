@@ -504,14 +504,23 @@ class Resilience:
             attempt, self.settings.retry_backoff_base_s, self.settings.retry_backoff_max_s, self.rng
         )
 
-    def call(self, service: str, attempt: Callable[[], T], what: str) -> T:
+    def call(self, service: str, attempt: Callable[[], T], what: str, *, idempotent: bool = False) -> T:
         """Run ``attempt`` (one request) with retries under ``service``'s breaker.
 
+        A malformed 2xx body (``PayloadError``) is tried again, up to ``retry_malformed_attempts``, only
+        when the request is ``idempotent`` (a read): a write whose answer was cut off may have happened.
         Raises ``ProviderSkipped`` when the breaker is open and ``ProviderUnavailable`` when the
         call failed for good; the message names the service and what was being fetched.
         """
         breaker = self.breaker(service)
         max_attempts = self.settings.retry_max_attempts
+        malformed_attempts = min(self.settings.retry_malformed_attempts, max_attempts) if idempotent else 1
+
+        def worth_another(state: tenacity.RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, PayloadError):
+                return state.attempt_number < malformed_attempts
+            return isinstance(exc, RetryableError)
 
         def one_attempt() -> T:
             if not breaker.allow():
@@ -553,7 +562,7 @@ class Resilience:
             wait=lambda state: self.wait_seconds(
                 state.attempt_number, state.outcome.exception() if state.outcome else None
             ),
-            retry=tenacity.retry_if_exception_type(RetryableError),
+            retry=worth_another,
             sleep=self.sleep,
             before_sleep=log_retry,
             reraise=True,
