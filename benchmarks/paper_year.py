@@ -1,7 +1,7 @@
 """A year of the sim world through the paper broker (``paper_sim``): ledger invariants and figures.
 
 For each seed (and a null world with no planted effect), the signal chain is replayed in memory
-(``tracer_assets.replay``, the assets' domain functions), then ``PaperSim.run`` (the code the
+(``run_chain`` over a ``MemoryStore``: the stages the assets call), then ``PaperSim.run`` (the code the
 execution assets run) trades it under the default risk settings and under tight caps that bind.
 Printed per run: orders, fills, blocked and reduced orders, cap violations read from the ledger
 (must all be 0), final equity, total return with a bootstrap 95% interval on the mean daily return,
@@ -15,22 +15,23 @@ from __future__ import annotations
 
 import argparse
 import pickle
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
-from tracer_assets.replay import replay_signals
 
-from tracer_assets.execution.checks import ledger_violations
 from tracer_assets.execution.controls import read_controls
 from tracer_assets.execution.sim import PaperSim, SimState
 from tracer_assets.lake import Lake
-from tracer_assets.providers.sim import SimWorld
+from tracer_assets.pipeline import MemoryStore, run_chain
+from tracer_assets.pipeline.chain import UPSTREAM_STAGES
 from tracer_assets.settings import RiskSettings, TracerSettings
 from tracer_assets.universe import load_universe
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tracer_assets_tests: the ledger checks
 START = pd.Timestamp("2025-01-06", tz="UTC")
 TIGHT = {
     "risk_max_position": 0.02,
@@ -47,9 +48,10 @@ def replayed(seed: int, effect: float, days: int, cache: Path):
         return pickle.loads(path.read_bytes())
     settings = TracerSettings(sim_seed=seed, sim_effect_strength=effect, lake_root=str(cache / "lake"))
     universe = load_universe(settings.universe)
-    world = SimWorld(settings, universe)
-    r = replay_signals(settings, universe, START, START + pd.Timedelta(days=days), world, world)
-    out = (r.signals, r.bars, {i.symbol: i.asset_class for i in universe.instruments})
+    store = MemoryStore()  # the stages the assets call, over a store in memory
+    last = START + pd.Timedelta(days=days - 1)
+    run_chain(store, settings, START, last, universe=universe, stages=(*UPSTREAM_STAGES, "signals"))
+    out = (store.read("signals"), store.read("bars"), {i.symbol: i.asset_class for i in universe.instruments})
     path.write_bytes(pickle.dumps(out))
     return out
 
@@ -73,6 +75,8 @@ def trade(signals, bars, classes, risk: RiskSettings, end, lake: Lake, by_day: b
 
 
 def summary(frames, risk: RiskSettings) -> dict:
+    from tracer_assets_tests.ledger_checks import ledger_violations
+
     port, orders, events = frames["portfolio"], frames["orders"], frames["risk_events"]
     daily = port.groupby(port["ts"].dt.floor("D"))["equity"].last()
     rets = daily.pct_change().dropna().to_numpy()

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from tracer_assets.lake import Lake
-from tracer_assets.lake.pit import assert_known_by, truncate_lake
 from tracer_assets.lake.schemas import CONTRACT, ON_DEMAND_TABLES
 from tracer_assets.pipeline import sentiment
 from tracer_assets.pipeline import signals as signal_stage
@@ -20,6 +19,7 @@ from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import load_universe
 from tracer_assets_tests.conftest import isolated_env, isolated_session
 from tracer_assets_tests.pipeline_util import run_range
+from tracer_assets_tests.pit import assert_known_by, truncate_lake
 
 FIRST, LAST = "2024-03-04", "2024-03-12"
 

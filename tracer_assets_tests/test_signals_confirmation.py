@@ -9,7 +9,7 @@ import pandas as pd
 
 from tracer_assets.settings import TracerSettings
 from tracer_assets.signals import compute_signals
-from tracer_assets.signals.synthetic import hourly_features, pressure_at
+from tracer_assets_tests.synthetic_signals import hourly_features, pressure_at
 
 N = 30
 

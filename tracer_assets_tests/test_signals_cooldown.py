@@ -9,7 +9,7 @@ import pandas.testing as pdt
 from tracer_assets.settings import TracerSettings
 from tracer_assets.signals import compute_signals
 from tracer_assets.signals.cooldown_filter import apply_cooldown, prior_state
-from tracer_assets.signals.synthetic import hourly_features, pressure_at
+from tracer_assets_tests.synthetic_signals import hourly_features, pressure_at
 
 T0 = pd.Timestamp("2024-03-04 00:00", tz="UTC")
 DAY1 = pd.Timestamp("2024-03-05", tz="UTC")

@@ -15,7 +15,7 @@ from tracer_assets.lake.schemas import contract_columns
 from tracer_assets.settings import TracerSettings
 from tracer_assets.signals import SIGNAL_COLUMNS, compute_signals
 from tracer_assets.signals.evidence import evidence_lines
-from tracer_assets.signals.synthetic import hourly_features, pressure_at, synthetic_universe
+from tracer_assets_tests.synthetic_signals import hourly_features, pressure_at, synthetic_universe
 
 START = pd.Timestamp("2024-02-01", tz="UTC")
 END = pd.Timestamp("2024-02-22", tz="UTC")
