@@ -541,7 +541,7 @@ def hit_rate_interval(outcomes: pd.Series, level: float = 0.95) -> tuple[float, 
     return float(np.mean(outcomes)), low, high, n
 
 
-def cohort_win_rates(obs: pd.DataFrame, settings: TracerSettings | None = None) -> pd.DataFrame:
+def win_rates_by_cohort(obs: pd.DataFrame, settings: TracerSettings | None = None) -> pd.DataFrame:
     """Win rate (share of predictions whose predicted event happened) per kind, predictor and cohort,
     with a Wilson interval at ``eval_ci_level``, the hit rate and the mean predicted probability.
 
