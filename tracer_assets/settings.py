@@ -326,7 +326,6 @@ class TracerSettings(BaseSettings):
     alpaca_trading_url: str = "https://paper-api.alpaca.markets"
     perplexity_url: str = "https://api.perplexity.ai"
     polymarket_gamma_url: str = "https://gamma-api.polymarket.com"
-    polymarket_clob_url: str = "https://clob.polymarket.com"
     telegram_url: str = "https://api.telegram.org"
     alpaca_key_id: SecretStr | None = None
     alpaca_secret_key: SecretStr | None = None
@@ -541,7 +540,6 @@ class TracerSettings(BaseSettings):
 
     # --- evaluation ---------------------------------------------------------------------------
     eval_prob_clip: float = Field(1e-6, gt=0.0, lt=0.5, description="Clip for log-loss.")
-    market_lead_hours: int = Field(24, gt=0, description="Market prediction frozen this long before end.")
     eval_lead_hours: str = Field(
         "24,168", description="Lead times (hours, comma-separated) at which market predictions are frozen."
     )

@@ -112,8 +112,7 @@ def test_no_decision_uses_rows_available_after_it(pipeline):
     assert (obs["decision_ts"] < obs["resolved_ts"]).all()
     market = obs[obs["kind"] == "market"]
     assert (
-        market["decision_ts"]
-        <= market["resolved_ts"] - pd.Timedelta(hours=TracerSettings().market_lead_hours)
+        market["decision_ts"] <= market["resolved_ts"] - pd.to_timedelta(market["lead_hours"], unit="h")
     ).all()
 
 

@@ -23,11 +23,6 @@ def days_of(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
     return [d.strftime("%Y-%m-%d") for d in pd.date_range(utc(start).floor("D"), last_day(end), freq="D")]
 
 
-def day_window(days: list[str]) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """[start, end) covering the day keys ``days`` (sorted)."""
-    return pd.Timestamp(days[0], tz="UTC"), pd.Timestamp(days[-1], tz="UTC") + DAY
-
-
 def clip_to_now(end: pd.Timestamp, resolution: str = "h", now: pd.Timestamp | None = None) -> pd.Timestamp:
     """Live runs on today's partition never ask for the future; past days are unaffected.
 
