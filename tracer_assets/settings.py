@@ -368,7 +368,13 @@ class TracerSettings(BaseSettings):
     market_resolved_price_min: float = Field(
         0.99, gt=0.5, le=1.0, description="Closed market without a UMA status counts as resolved above this."
     )
-    telegram_chunk_chars: int = Field(3500, gt=200, le=4096, description="Split messages well under 4096.")
+    telegram_chunk_chars: int = Field(
+        3500,
+        gt=200,
+        le=4096,
+        description="Longest chat message (UTF-16 units): the digest's messages and every Telegram "
+        "chunk are split under it, well under Telegram's 4096.",
+    )
     telegram_parse_mode: str = "HTML"
 
     # --- sentiment (issue 4: polarity scorers, LLM polarity, novelty, decay, caches) ---------------
@@ -533,9 +539,6 @@ class TracerSettings(BaseSettings):
     digest_max_markets: int = Field(5, ge=0, description="Polymarket questions shown in the digest.")
     digest_prob_word_edges: list[float] = Field(
         [0.2, 0.4, 0.6, 0.8], description="Probability edges between the words used in the chat text."
-    )
-    digest_max_message_chars: int = Field(
-        4000, gt=200, le=4096, description="Telegram's 4096 limit minus a safety margin."
     )
 
     # --- evaluation ---------------------------------------------------------------------------
