@@ -239,12 +239,6 @@ class OperationsSettings(BaseSettings):
         gt=0,
         description="Dagster run monitoring: a run still going after this long is failed (dagster.yaml).",
     )
-    ops_nightly_self_check_cron: str = Field(
-        "15 2 * * *", description="Cron (UTC) of the nightly lake self-check of yesterday's partitions."
-    )
-    ops_monthly_governance_cron: str = Field(
-        "45 3 1 * *", description="Cron (UTC) of the monthly governance re-audit of the previous month."
-    )
     ops_alert_reason_chars: int = Field(
         500, gt=40, description="Longest failure reason put in a run_health row and an alert."
     )
@@ -276,7 +270,6 @@ class TracerSettings(BaseSettings):
         description="Where the sim world's hidden truth goes; never read by the pipeline.",
     )
     outbox_dir: str = Field("outbox", description="File outbox for digests when no notifier is set.")
-    partitions_start: str = Field("2024-01-01", description="First daily partition (UTC).")
 
     # --- universe and sim ------------------------------------------------------------------
     universe: str = DEFAULT_UNIVERSE

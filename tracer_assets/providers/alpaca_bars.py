@@ -17,6 +17,7 @@ import pandas as pd
 from alpaca.data.enums import CryptoFeed, DataFeed
 from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
 
+from tracer_assets.clock import utc
 from tracer_assets.providers.alpaca_common import (
     CRYPTO_API,
     STOCK_API,
@@ -24,7 +25,7 @@ from tracer_assets.providers.alpaca_common import (
     alpaca_headers,
     request_params,
 )
-from tracer_assets.providers.http import LiveProvider, as_utc
+from tracer_assets.providers.http import LiveProvider
 from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable
 from tracer_assets.providers.results import FetchResult, concat_frames, frame_from_rows
@@ -67,7 +68,7 @@ def parse_bar_records(
     settings' defaults when None).
     """
     limits = limits or SafetySettings()
-    start, end = as_utc(start), as_utc(end)
+    start, end = utc(start), utc(end)
     index = universe_index(instruments)
     offset = timeframe_offset(parse_timeframe(timeframe))
     stats: Counter = Counter()
@@ -198,7 +199,7 @@ class AlpacaBarsProvider(LiveProvider):
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
     ) -> FetchResult:
         """Bars of ``instruments`` with open in [start, end), one paginated request per asset class."""
-        start, end = as_utc(start), as_utc(end)
+        start, end = utc(start), utc(end)
         fetch = self.start_fetch((start, end))
         frames, stats = [], Counter()
         for asset_class in ("crypto", "stock"):

@@ -16,9 +16,10 @@ from typing import Any
 import pandas as pd
 from alpaca.data.requests import NewsRequest
 
+from tracer_assets.clock import utc
 from tracer_assets.lake import new_id
 from tracer_assets.providers.alpaca_common import NEWS_API, AlpacaPager, alpaca_headers, request_params
-from tracer_assets.providers.http import LiveProvider, as_utc
+from tracer_assets.providers.http import LiveProvider
 from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable
 from tracer_assets.providers.results import FetchResult, frame_from_rows
@@ -41,7 +42,7 @@ def parse_news_records(
     quarantine: Quarantine,
 ) -> tuple[pd.DataFrame, Counter]:
     """Narrative rows from the pages of one Alpaca news fetch; bad articles go to ``quarantine``."""
-    start, end = as_utc(start), as_utc(end)
+    start, end = utc(start), utc(end)
     index = universe_index(instruments)
     delay = pd.Timedelta(seconds=delay_s)
     stats: Counter = Counter()
@@ -133,7 +134,7 @@ class AlpacaNewsProvider(LiveProvider):
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
     ) -> FetchResult:
         """Articles created in [start, end) that name a symbol of ``instruments``, all pages."""
-        start, end = as_utc(start), as_utc(end)
+        start, end = utc(start), utc(end)
         fetch = self.start_fetch((start, end))
         params = request_params(NewsRequest(symbols=news_symbols(instruments), start=start, end=end))
         params["limit"] = self.settings.alpaca_news_page_limit

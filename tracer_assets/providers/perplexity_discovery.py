@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 import httpx
 import pandas as pd
 
-from tracer_assets.providers.http import LiveProvider, as_utc
+from tracer_assets.clock import utc
+from tracer_assets.providers.http import LiveProvider
 from tracer_assets.providers.perplexity import AnswerError, PerplexityClient, answer_json
 from tracer_assets.providers.polymarket_gamma import GammaClient, markets_in, parse_gamma_records
 from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
@@ -173,7 +174,7 @@ class PerplexityDiscoveryProvider(LiveProvider):
         return None
 
     def fetch_markets_result(self, instruments: list[Instrument], as_of: pd.Timestamp) -> FetchResult:
-        as_of = as_utc(as_of)
+        as_of = utc(as_of)
         day = as_of.strftime("%Y-%m-%d")
         fetch = self.start_fetch()
         quarantine = fetch.quarantine

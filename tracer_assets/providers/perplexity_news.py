@@ -17,8 +17,9 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.lake import new_id
-from tracer_assets.providers.http import LiveProvider, as_utc
+from tracer_assets.providers.http import LiveProvider
 from tracer_assets.providers.perplexity import AnswerError, PerplexityClient, answer_json, answer_sources
 from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderUnavailable
@@ -79,7 +80,7 @@ def parse_perplexity_news_records(
     quarantine: Quarantine,
 ) -> tuple[pd.DataFrame, Counter]:
     """Narrative rows from stored Perplexity answers; bad items go to ``quarantine``."""
-    start, end = as_utc(start), as_utc(end)
+    start, end = utc(start), utc(end)
     index = universe_index(instruments)
     stats: Counter = Counter()
     rows: list[dict[str, Any]] = []
@@ -165,7 +166,7 @@ class PerplexityNewsProvider(LiveProvider):
     def fetch_narratives_result(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
     ) -> FetchResult:
-        start, end = as_utc(start), as_utc(end)
+        start, end = utc(start), utc(end)
         fetch = self.start_fetch((start, end))
         size = self.settings.perplexity_symbols_per_request
         records: list[RawRecord] = []

@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.polymarket.gamma_parse import MARKET_EXTRAS, SymbolMatcher, parse_market
-from tracer_assets.providers.http import LiveProvider, as_utc
+from tracer_assets.providers.http import LiveProvider
 from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderUnavailable
 from tracer_assets.providers.results import FetchResult, frame_from_rows
@@ -55,7 +56,7 @@ def parse_gamma_records(
     resolved_price_min: float,
 ) -> tuple[pd.DataFrame, Counter]:
     """Market rows from stored Gamma responses, linked to ``instruments``; the latest copy of a market wins."""
-    as_of = as_utc(as_of)
+    as_of = utc(as_of)
     matcher = SymbolMatcher(instruments)
     index = universe_index(instruments)
     stats: Counter = Counter()
@@ -182,7 +183,7 @@ class PolymarketGammaProvider(LiveProvider):
         return [("open markets", open_params), ("markets ended that day", closed_params)]
 
     def fetch_markets_result(self, instruments: list[Instrument], as_of: pd.Timestamp) -> FetchResult:
-        as_of = as_utc(as_of)
+        as_of = utc(as_of)
         fetch = self.start_fetch()
         day = as_of.strftime("%Y-%m-%d")
         records: list[RawRecord] = []

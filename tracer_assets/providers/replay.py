@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.providers import alpaca_bars, alpaca_news, perplexity_news, polymarket_gamma
-from tracer_assets.providers.http import as_utc
 from tracer_assets.providers.raw_zone import RawRecord, RawZone
 from tracer_assets.providers.redact import Redactor
 from tracer_assets.providers.results import FetchResult, concat_frames
@@ -72,7 +72,7 @@ class ReplayBarsProvider(_Replay):
     def fetch_bars_result(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
     ) -> FetchResult:
-        start, end = as_utc(start), as_utc(end)
+        start, end = utc(start), utc(end)
         timeframe = self.settings.bar_timeframe
         records = [
             r
@@ -108,7 +108,7 @@ class ReplayNewsProvider(_Replay):
     def fetch_narratives_result(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
     ) -> FetchResult:
-        start, end = as_utc(start), as_utc(end)
+        start, end = utc(start), utc(end)
         last_day = end.strftime("%Y-%m-%d")
         frames, quarantines, found = [], [], 0
         for provider in (alpaca_news.RAW_PROVIDER, perplexity_news.RAW_PROVIDER):
@@ -146,7 +146,7 @@ class ReplayMarketsProvider(_Replay):
     """Markets from the ``polymarket_gamma`` responses stored for the snapshot's day."""
 
     def fetch_markets_result(self, instruments: list[Instrument], as_of: pd.Timestamp) -> FetchResult:
-        as_of = as_utc(as_of)
+        as_of = utc(as_of)
         day = as_of.strftime("%Y-%m-%d")
         records = list(self.zone.records(polymarket_gamma.RAW_PROVIDER, first_day=day, last_day=day))
         quarantine = self._quarantine(polymarket_gamma.RAW_PROVIDER)

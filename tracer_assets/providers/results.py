@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.lake import new_id
 from tracer_assets.lake.schemas import CONTRACT, TS
 from tracer_assets.providers.validation import Quarantine, empty_quarantine
@@ -119,8 +120,7 @@ def run_health_row(
     ts: pd.Timestamp,
 ) -> dict[str, Any]:
     """One ``run_health`` row: did ``asset``'s ``partition`` in run ``run_id`` get all it asked of ``provider``."""
-    ts = pd.Timestamp(ts)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    ts = utc(ts)
     return {
         "health_id": new_id("run_health", run_id, asset, partition, provider),
         "run_id": run_id,

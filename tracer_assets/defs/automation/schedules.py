@@ -3,9 +3,9 @@
 import dagster as dg
 import pandas as pd
 
+from tracer_assets.clock import monday_of
 from tracer_assets.defs.partitions import CADENCE_TAG
 from tracer_assets.defs.resources import TracerResource
-from tracer_assets.pipeline.window import monday_of
 
 DAILY_ASSETS = dg.AssetSelection.tag(CADENCE_TAG, "daily")
 WEEKLY_ASSETS = dg.AssetSelection.tag(CADENCE_TAG, "weekly")
