@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from tracer_assets.lake.tempfiles import temp_prefix
+from tracer_assets.lake.atomic import atomic_write_text
 
 CONTROL_DIR = "_control"
 PAUSE_FILE = "paused.json"
@@ -61,11 +60,7 @@ def pause(
         when=(now or pd.Timestamp.now(tz="UTC")).isoformat(),
         why=why,
     )
-    path = pause_path(lake_root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{temp_prefix()}{PAUSE_FILE}")
-    tmp.write_text(json.dumps(asdict(state), indent=2))
-    os.replace(tmp, path)
+    atomic_write_text(pause_path(lake_root), json.dumps(asdict(state), indent=2))
     return state
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -27,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from tracer_assets.lake.atomic import atomic_write_bytes
 from tracer_assets.providers.redact import Redactor
 
 RAW_DIR = "raw"
@@ -102,18 +101,6 @@ def new_fetch_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def atomic_write(dest: Path, data: bytes) -> None:
-    """Write ``data`` to ``dest`` via a temp file and a rename: readers see all of it or nothing."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class RawZone:
     """Stores and lists raw responses under ``<lake_root>/raw``."""
 
@@ -164,9 +151,11 @@ class RawZone:
         folder.mkdir(parents=True, exist_ok=True)
         stem = f"{record.fetched_at.strftime('%Y%m%dT%H%M%S%fZ')}-{fetch_id}-{seq:04d}-{uuid.uuid4().hex[:6]}"
         body_path = folder / f"{stem}.body"
-        atomic_write(body_path, record.body)
+        atomic_write_bytes(body_path, record.body)
         record = replace(record, path=str(body_path.relative_to(self.lake_root)))
-        atomic_write(folder / f"{stem}.json", json.dumps(record.sidecar(), indent=1, sort_keys=True).encode())
+        atomic_write_bytes(
+            folder / f"{stem}.json", json.dumps(record.sidecar(), indent=1, sort_keys=True).encode()
+        )
         return record
 
     # ---- reads ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.polymarket.assets import polymarket_markets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
+from tracer_assets.lake.atomic import atomic_write_text
 from tracer_assets.monitoring.digest_checks import digest_problems
 from tracer_assets.ops.pause import pause_state
 from tracer_assets.pipeline.digest import daily_digest, delivery_key, digest_time, newly_delivered
@@ -38,8 +39,7 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
     for day in partition_days(context):
         built = daily_digest(tracer.lake, s, day, now)
         tracer.lake.write_partition("digest", day, built.rows)
-        artifacts_dir.mkdir(parents=True, exist_ok=True)
-        (artifacts_dir / f"{day}.json").write_text(json.dumps(built.artifact, indent=2, default=str))
+        atomic_write_text(artifacts_dir / f"{day}.json", json.dumps(built.artifact, indent=2, default=str))
         problems = digest_problems(built.rows)
         sent, chunks, skipped = False, 0, ""
         if paused is not None:
