@@ -24,7 +24,7 @@ from tracer_assets.providers.perplexity import AnswerError, PerplexityClient, an
 from tracer_assets.providers.polymarket_gamma import GammaClient, markets_in, parse_gamma_records
 from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderUnavailable
-from tracer_assets.providers.results import FetchResult
+from tracer_assets.providers.results import FetchResult, MarketsFrame
 from tracer_assets.providers.symbols import to_universe, universe_index
 from tracer_assets.providers.validation import Quarantine
 from tracer_assets.settings import TracerSettings
@@ -135,7 +135,7 @@ def parse_candidates(
     return found
 
 
-class PerplexityDiscoveryProvider(LiveProvider):
+class PerplexityDiscoveryProvider(MarketsFrame, LiveProvider):
     """``MarketsProvider``: Perplexity proposes, Gamma confirms."""
 
     name = "perplexity"
@@ -215,6 +215,3 @@ class PerplexityDiscoveryProvider(LiveProvider):
         stats.update(parsed)
         self.last_result = fetch.result(frame, stats)
         return self.last_result
-
-    def fetch_markets(self, instruments: list[Instrument], as_of: pd.Timestamp) -> pd.DataFrame:
-        return self.fetch_markets_result(instruments, as_of).frame

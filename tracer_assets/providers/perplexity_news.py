@@ -23,7 +23,7 @@ from tracer_assets.providers.http import LiveProvider
 from tracer_assets.providers.perplexity import AnswerError, PerplexityClient, answer_json, answer_sources
 from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderUnavailable
-from tracer_assets.providers.results import FetchResult, frame_from_rows
+from tracer_assets.providers.results import FetchResult, NarrativesFrame, frame_from_rows
 from tracer_assets.providers.symbols import to_universe, universe_index
 from tracer_assets.providers.validation import NewsItemIn, Quarantine, validated
 from tracer_assets.settings import TracerSettings
@@ -147,13 +147,10 @@ def parse_perplexity_news_records(
                 }
             )
     stats["rows"] += len(rows)
-    frame = frame_from_rows(TABLE, rows, NEWS_EXTRAS)
-    if len(frame):
-        frame = frame.sort_values(["event_ts", "narrative_id"], kind="stable").reset_index(drop=True)
-    return frame, stats
+    return frame_from_rows(TABLE, rows, NEWS_EXTRAS, sort_by=["event_ts", "narrative_id"]), stats
 
 
-class PerplexityNewsProvider(LiveProvider):
+class PerplexityNewsProvider(NarrativesFrame, LiveProvider):
     """``NewsProvider`` over Perplexity's search-backed chat completions."""
 
     name = "perplexity"
@@ -197,8 +194,3 @@ class PerplexityNewsProvider(LiveProvider):
         frame, stats = parse_perplexity_news_records(records, instruments, start, end, fetch.quarantine)
         self.last_result = fetch.result(frame, stats)
         return self.last_result
-
-    def fetch_narratives(
-        self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
-    ) -> pd.DataFrame:
-        return self.fetch_narratives_result(instruments, start, end).frame

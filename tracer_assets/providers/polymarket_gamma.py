@@ -20,11 +20,11 @@ import pandas as pd
 from tracer_assets.clock import utc
 from tracer_assets.polymarket.gamma_parse import MARKET_EXTRAS, SymbolMatcher, parse_market
 from tracer_assets.providers.http import LiveProvider
-from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
+from tracer_assets.providers.raw_zone import RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderUnavailable
-from tracer_assets.providers.results import FetchResult, frame_from_rows
+from tracer_assets.providers.results import FetchResult, MarketsFrame, frame_from_rows
 from tracer_assets.providers.symbols import to_universe, universe_index
-from tracer_assets.providers.validation import Quarantine
+from tracer_assets.providers.validation import Quarantine, decoded_pages
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import Instrument
 
@@ -61,13 +61,8 @@ def parse_gamma_records(
     index = universe_index(instruments)
     stats: Counter = Counter()
     by_id: dict[str, dict[str, Any]] = {}
-    for rec in sorted(records, key=lambda r: (r.fetched_at, r.seq)):
+    for rec, body in decoded_pages(records, quarantine, TABLE, as_of, order=lambda r: (r.fetched_at, r.seq)):
         kind = rec.context.get("kind", "markets")
-        try:
-            body = rec.json()
-        except RawDecodeError as exc:
-            quarantine.add(TABLE, str(exc), rec.text(), as_of, rec.fetched_at, rec.ref)
-            continue
         markets = markets_in(body, kind)
         if markets is None:
             quarantine.add(
@@ -158,7 +153,7 @@ class GammaClient:
         )
 
 
-class PolymarketGammaProvider(LiveProvider):
+class PolymarketGammaProvider(MarketsFrame, LiveProvider):
     """``MarketsProvider`` over Gamma ``/markets``."""
 
     name = "polymarket"
@@ -198,6 +193,3 @@ class PolymarketGammaProvider(LiveProvider):
         stats["pages"] = len([r for r in records if r.ok])
         self.last_result = fetch.result(frame, stats)
         return self.last_result
-
-    def fetch_markets(self, instruments: list[Instrument], as_of: pd.Timestamp) -> pd.DataFrame:
-        return self.fetch_markets_result(instruments, as_of).frame
