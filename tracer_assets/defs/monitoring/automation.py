@@ -3,6 +3,7 @@
 import dagster as dg
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.defs.monitoring.assets import lake_audit
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.monitoring.run_failures import alert_text, failure_row, record_failure
@@ -32,7 +33,7 @@ governance_job = dg.define_asset_job(
     description="Nightly self-check of yesterday (02:15 UTC).",
 )
 def nightly_self_check(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    now = pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC")
+    now = utc(context.scheduled_execution_time)
     day = (now.normalize() - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
     return dg.RunRequest(run_key=f"self-check-{day}", partition_key=day)
 
@@ -51,7 +52,7 @@ def previous_month(now: pd.Timestamp) -> tuple[str, str]:
     description="Monthly governance re-audit of the previous month, one run (the 1st, 03:45 UTC).",
 )
 def monthly_governance(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    first, last = previous_month(pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC"))
+    first, last = previous_month(utc(context.scheduled_execution_time))
     return dg.RunRequest(run_key=f"governance-{first[:7]}", tags={RANGE_START: first, RANGE_END: last})
 
 
