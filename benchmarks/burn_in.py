@@ -143,9 +143,9 @@ def run_burn_in(
     from tracer_assets.defs.partitions import daily_partitions
     from tracer_assets.defs.resources import TracerResource
     from tracer_assets.demo import QUIET_RUN_CONFIG
-    from tracer_assets.ops.faults import FAULT_KINDS, FaultInjector, FaultyProvider
     from tracer_assets.providers.resilience import BreakerRegistry, Resilience
     from tracer_assets.settings import TracerSettings
+    from tracer_assets_tests.faults import FAULT_KINDS, FaultInjector, FaultyProvider
 
     clock = [pd.Timestamp(START, tz="UTC")]
     first_day = clock[0].strftime("%Y-%m-%d")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tracer_assets.clock import PARTITIONS_START
 from tracer_assets.digest.terminal import digest_text
 from tracer_assets.progress import Reporter, Steps
 
@@ -34,7 +35,7 @@ class DemoRange:
 
 def day_range(first_day: str, last_day: str) -> DemoRange:
     """The daily keys ``first_day``..``last_day`` and the weeks (Monday keys) that touch them."""
-    from tracer_assets.pipeline.window import monday_of
+    from tracer_assets.clock import monday_of
 
     return DemoRange(
         first_day,
@@ -161,8 +162,8 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
 
     ensure_instance_config(home, settings.ops)  # run monitoring on: the daemon fails runs whose worker died
     rng = demo_range(days)
-    if rng.first_day < settings.partitions_start:
-        raise SystemExit(f"--days {days} starts before TRACER_PARTITIONS_START={settings.partitions_start}")
+    if rng.first_day < PARTITIONS_START:
+        raise SystemExit(f"--days {days} starts before the first partition, {PARTITIONS_START}")
     checks = all_asset_checks()
     instance = dg.DagsterInstance.get()
     recover(settings, instance, echo)  # litter and orphaned runs a killed earlier run left behind

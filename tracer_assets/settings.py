@@ -266,12 +266,6 @@ class OperationsSettings(BaseSettings):
         gt=0,
         description="Dagster run monitoring: a run still going after this long is failed (dagster.yaml).",
     )
-    ops_nightly_self_check_cron: str = Field(
-        "15 2 * * *", description="Cron (UTC) of the nightly lake self-check of yesterday's partitions."
-    )
-    ops_monthly_governance_cron: str = Field(
-        "45 3 1 * *", description="Cron (UTC) of the monthly governance re-audit of the previous month."
-    )
     ops_alert_reason_chars: int = Field(
         500, gt=40, description="Longest failure reason put in a run_health row and an alert."
     )
@@ -303,7 +297,6 @@ class TracerSettings(BaseSettings):
         description="Where the sim world's hidden truth goes; never read by the pipeline.",
     )
     outbox_dir: str = Field("outbox", description="File outbox for digests when no notifier is set.")
-    partitions_start: str = Field("2024-01-01", description="First daily partition (UTC).")
 
     # --- universe and sim ------------------------------------------------------------------
     universe: str = DEFAULT_UNIVERSE
@@ -353,7 +346,6 @@ class TracerSettings(BaseSettings):
     alpaca_trading_url: str = "https://paper-api.alpaca.markets"
     perplexity_url: str = "https://api.perplexity.ai"
     polymarket_gamma_url: str = "https://gamma-api.polymarket.com"
-    polymarket_clob_url: str = "https://clob.polymarket.com"
     telegram_url: str = "https://api.telegram.org"
     alpaca_key_id: SecretStr | None = None
     alpaca_secret_key: SecretStr | None = None
@@ -402,7 +394,13 @@ class TracerSettings(BaseSettings):
     market_resolved_price_min: float = Field(
         0.99, gt=0.5, le=1.0, description="Closed market without a UMA status counts as resolved above this."
     )
-    telegram_chunk_chars: int = Field(3500, gt=200, le=4096, description="Split messages well under 4096.")
+    telegram_chunk_chars: int = Field(
+        3500,
+        gt=200,
+        le=4096,
+        description="Longest chat message (UTF-16 units): the digest's messages and every Telegram "
+        "chunk are split under it, well under Telegram's 4096.",
+    )
     telegram_parse_mode: str = "HTML"
 
     # --- sentiment (issue 4: polarity scorers, LLM polarity, novelty, decay, caches) ---------------
@@ -568,13 +566,9 @@ class TracerSettings(BaseSettings):
     digest_prob_word_edges: list[float] = Field(
         [0.2, 0.4, 0.6, 0.8], description="Probability edges between the words used in the chat text."
     )
-    digest_max_message_chars: int = Field(
-        4000, gt=200, le=4096, description="Telegram's 4096 limit minus a safety margin."
-    )
 
     # --- evaluation ---------------------------------------------------------------------------
     eval_prob_clip: float = Field(1e-6, gt=0.0, lt=0.5, description="Clip for log-loss.")
-    market_lead_hours: int = Field(24, gt=0, description="Market prediction frozen this long before end.")
     eval_lead_hours: str = Field(
         "24,168", description="Lead times (hours, comma-separated) at which market predictions are frozen."
     )

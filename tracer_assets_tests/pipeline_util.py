@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from tracer_assets.definitions import all_asset_checks, run_assets
+from tracer_assets.definitions import ALL_ASSETS, all_asset_checks, build_definitions, run_assets
 from tracer_assets.demo import QUIET_RUN_CONFIG, day_range, range_tags, run_plan
 
-__all__ = ["range_tags", "run_range"]
+__all__ = ["materialize_days", "range_tags", "run_range"]
 
 
 def run_range(
@@ -30,3 +30,27 @@ def run_range(
         assert result.success
         results.append(result)
     return results
+
+
+def materialize_days(
+    names,
+    first: str | None = None,
+    last: str | None = None,
+    *,
+    partition_key: str | None = None,
+    instance: dg.DagsterInstance | None = None,
+) -> dg.ExecuteInProcessResult:
+    """The named assets materialized in one run, as the demo runs them: the days ``first``..``last`` as
+    one range (or the one ``partition_key``, or unpartitioned), on the Definitions' resource."""
+    tags = range_tags(first, last) if first is not None else {}
+    result = dg.materialize(
+        ALL_ASSETS,
+        selection=[a for a in ALL_ASSETS if a.key.to_user_string() in set(names)],
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        resources={"tracer": build_definitions().resources["tracer"]},
+        tags=tags,
+        partition_key=partition_key,
+        run_config=QUIET_RUN_CONFIG,
+    )
+    assert result.success
+    return result

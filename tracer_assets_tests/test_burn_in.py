@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tracer_assets.ops.faults import FaultInjector, FaultyProvider
 from tracer_assets.providers.resilience import BreakerRegistry, Resilience
 from tracer_assets.settings import TracerSettings
+from tracer_assets_tests.faults import FaultInjector, FaultyProvider
 
 ROOT = Path(__file__).resolve().parents[1]
 

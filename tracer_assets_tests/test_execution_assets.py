@@ -9,10 +9,10 @@ import pandas as pd
 from tracer_assets.cli import main as tracer_main
 from tracer_assets.defs.execution.definitions import defs as execution_defs
 from tracer_assets.defs.resources import TracerResource
-from tracer_assets.execution.checks import ledger_violations
 from tracer_assets.lake import Lake
 from tracer_assets.settings import TracerSettings
 from tracer_assets_tests.execution_helpers import START, sim_bars, synthetic_signals
+from tracer_assets_tests.ledger_checks import ledger_violations
 from tracer_assets_tests.pipeline_util import range_tags
 
 DAYS = [d.strftime("%Y-%m-%d") for d in pd.date_range(START, periods=3, freq="D")]

@@ -25,7 +25,6 @@ from typing import Any
 
 import pandas as pd
 
-from tracer_assets.lake.atomic import atomic_write_bytes
 from tracer_assets.lake.store import Lake
 from tracer_assets.providers.redact import Redactor
 
@@ -100,11 +99,6 @@ class RawRecord:
 def new_fetch_id() -> str:
     """Identifies one logical request (all its pages and attempts)."""
     return uuid.uuid4().hex[:12]
-
-
-def atomic_write(dest: Path, data: bytes) -> None:
-    """Write ``data`` to a local ``dest`` via a temp file and a rename: readers see all of it or nothing."""
-    atomic_write_bytes(dest, data)
 
 
 class RawZone:

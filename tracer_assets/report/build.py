@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pandas as pd
 from plotly.offline import get_plotlyjs
 
 from tracer_assets.lake import Lake
-from tracer_assets.lake.atomic import atomic_write
+from tracer_assets.lake.atomic import atomic_write_text
 from tracer_assets.report.sections import (
     Section,
     Window,
@@ -100,10 +99,6 @@ def build_report(
 
 
 def write_report(page: str, out: str | Path) -> Path:
-    """Write the page atomically (temp file beside it, then rename)."""
-
-    def write(tmp: str) -> None:
-        Path(tmp).write_text(page, encoding="utf-8")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-
-    return atomic_write(out, write)
+    """Write the page atomically (temp file beside it, then rename); readable by all, as a report is
+    meant to be shared."""
+    return atomic_write_text(out, page, mode=0o644)

@@ -5,6 +5,8 @@ Weekly tables are pure functions of the lake's observations (and the settings): 
 week rewrites the same numbers. Files for week W go to ``<lake>/artifacts/evaluation/week=W/``.
 """
 
+from collections.abc import Callable
+
 import dagster as dg
 import pandas as pd
 
@@ -41,14 +43,20 @@ def path_metadata(paths: dict[str, LakePath]) -> dict[str, dg.MetadataValue]:
     return {name: dg.MetadataValue.path(str(path)) for name, path in paths.items()}
 
 
-def weekly_tables(context, tracer: TracerResource, table: str) -> tuple[pd.DataFrame, dict]:
-    """Compute ``table`` for each week of the run, write its partition and its CSV beside the snapshot;
-    returns the weeks' rows and the last week's files."""
+def weekly_tables(
+    context, tracer: TracerResource, table: str, plots: Callable[..., dict] | None = None
+) -> tuple[pd.DataFrame, dict]:
+    """Compute ``table`` for each week of the run, write its partition and its CSV (and the files
+    ``plots(rows, folder, week, plotlyjs)`` draws) beside the snapshot; returns the weeks' rows and
+    the last week's files."""
     frames, paths = [], {}
     for week in context.partition_keys:
         rows = evaluation.WEEKLY_TABLES[table](tracer.lake, tracer.settings, week)
         tracer.lake.write_partition(table, week, rows)
-        paths = {"csv": write_csv(rows, week_dir(tracer.lake, week) / f"{table}.csv")}
+        folder = week_dir(tracer.lake, week)
+        paths = {"csv": write_csv(rows, folder / f"{table}.csv")}
+        if plots is not None:
+            paths |= plots(rows, folder, week, tracer.settings.eval_plotlyjs)
         frames.append(rows)
     return concat(frames), paths
 
@@ -60,10 +68,10 @@ def weekly_tables(context, tracer: TracerResource, table: str) -> tuple[pd.DataF
     "our probability vs the market's (bss_vs_market) per kind, predictor and cohort; Brier-over-time plots.",
 )
 def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
-    df, paths = weekly_tables(context, tracer, "eval_metrics")
-    for week in context.partition_keys:  # each week's Brier history up to it, beside its snapshot
-        history = tracer.lake.read("eval_metrics", None, week)
-        paths |= brier_plots(history, week_dir(tracer.lake, week), week, tracer.settings.eval_plotlyjs)
+    def history_plots(rows, folder, week, plotlyjs):  # the Brier history up to the week (its rows included)
+        return brier_plots(tracer.lake.read("eval_metrics", None, week), folder, week, plotlyjs)
+
+    df, paths = weekly_tables(context, tracer, "eval_metrics", plots=history_plots)
     return table_result(
         "eval_metrics",
         df,
@@ -81,10 +89,7 @@ def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> d
     "a CSV and reliability diagrams beside the weekly snapshot.",
 )
 def calibration_bins(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
-    df, paths = weekly_tables(context, tracer, "calibration_bins")
-    for week in context.partition_keys:
-        bins = df[df["week"] == week] if len(df) else df
-        paths |= reliability_plots(bins, week_dir(tracer.lake, week), week, tracer.settings.eval_plotlyjs)
+    df, paths = weekly_tables(context, tracer, "calibration_bins", plots=reliability_plots)
     return table_result("calibration_bins", df, **path_metadata(paths))
 
 
