@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui lint format install clean chromium report
+.PHONY: demo test ui lint format install clean chromium report pg-server
+PG_BIN ?= /usr/lib/postgresql/15/bin
 
 # The browser tests drive Debian's Chromium through Playwright (the python package comes with the dev
 # extras). `playwright install` is never used: it downloads browsers, which fails offline.
@@ -32,7 +33,11 @@ demo: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/tracer demo $(DEMO_ARGS)
 
-test: $(STAMP) chromium
+# the Postgres-instance test starts a throwaway server from Debian's binaries: install them if missing
+pg-server:
+	@test -x $(PG_BIN)/initdb || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; }
+
+test: $(STAMP) chromium pg-server
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

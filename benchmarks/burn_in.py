@@ -35,6 +35,22 @@ sys.path.insert(0, str(ROOT))
 START = "2024-03-04 01:05"  # first tick; 72 ticks end at 00:05 three days later, which closes the last day
 # per-run records (run ids, wall-clock times) and the audit of them differ between any two lakes
 NOT_COMPARED = {"run_health", "quarantine", "lake_audit"}
+# Decisions that the degraded-input rules change on purpose: the paper book opens nothing on a day whose
+# bars or news were degraded, the digest says the day was degraded. A difference on such a day is the
+# rule working; a difference on any other day counts as lost.
+DECISION_TABLES = {
+    "digest",
+    "orders",
+    "fills",
+    "positions",
+    "portfolio",
+    "risk_events",
+    "execution_state",
+    "trading_controls",
+    "backtest_trades",
+    "backtest_equity",
+    "backtest_summary",
+}
 
 
 def _env(root: Path) -> None:
@@ -50,7 +66,8 @@ def _env(root: Path) -> None:
     )
 
 
-def _rows(lake_root: Path, days: list[str]) -> dict[str, pd.DataFrame]:
+def _rows(lake_root: Path, days: list[str]) -> dict[str, dict[str, pd.DataFrame]]:
+    """{table: {day: rows as text}} (an unpartitioned table under the key ``"all"``)."""
     from tracer_assets.lake import Lake
 
     lake = Lake(lake_root)
@@ -58,9 +75,39 @@ def _rows(lake_root: Path, days: list[str]) -> dict[str, pd.DataFrame]:
     for table in lake.tables():
         if table in NOT_COMPARED:
             continue
-        frame = lake.read(table, days[0], days[-1]) if lake.partitions(table) else lake.read(table)
-        out[table] = frame.astype(str)
+        if lake.partitions(table):
+            out[table] = {d: lake.read(table, d, d).astype(str) for d in days}
+        else:
+            out[table] = {"all": lake.read(table).astype(str)}
     return out
+
+
+def degraded_days(lake_root: Path, days: list[str]) -> set[str]:
+    """Days whose inputs the burn-in lake's ``run_health`` still calls degraded (as the digest says)."""
+    from tracer_assets.lake import Lake
+    from tracer_assets.pipeline.digest import degraded_inputs
+
+    lake = Lake(lake_root)
+    return {d for d in days if degraded_inputs(lake, d)}
+
+
+def compare(
+    reference: dict[str, dict[str, pd.DataFrame]],
+    burned: dict[str, dict[str, pd.DataFrame]],
+    degraded: set[str],
+) -> tuple[dict[str, int], dict[str, int]]:
+    """(rows lost, decisions changed on degraded days) per table, against the fault-free reference."""
+    lost: dict[str, int] = {}
+    changed: dict[str, int] = {}
+    for table, ref_days in reference.items():
+        for day, ref in ref_days.items():
+            n = rows_lost({table: ref}, {table: burned[table][day]} if day in burned.get(table, {}) else {})
+            n = n.get(table, 0)
+            if table in DECISION_TABLES and day in degraded:
+                changed[table] = changed.get(table, 0) + n
+            else:
+                lost[table] = lost.get(table, 0) + n
+    return lost, changed
 
 
 def rows_lost(reference: dict[str, pd.DataFrame], burned: dict[str, pd.DataFrame]) -> dict[str, int]:
@@ -96,9 +143,9 @@ def run_burn_in(
     from tracer_assets.defs.partitions import daily_partitions
     from tracer_assets.defs.resources import TracerResource
     from tracer_assets.demo import QUIET_RUN_CONFIG
-    from tracer_assets.ops.faults import FAULT_KINDS, FaultInjector, FaultyProvider
     from tracer_assets.providers.resilience import BreakerRegistry, Resilience
     from tracer_assets.settings import TracerSettings
+    from tracer_assets_tests.faults import FAULT_KINDS, FaultInjector, FaultyProvider
 
     clock = [pd.Timestamp(START, tz="UTC")]
     first_day = clock[0].strftime("%Y-%m-%d")
@@ -192,7 +239,8 @@ def run_burn_in(
     finally:
         TracerResource._provider = original
 
-    lost = rows_lost(reference_rows, _rows(workdir / "burn_in" / "lake", days))
+    degraded = degraded_days(workdir / "burn_in" / "lake", days)
+    lost, changed = compare(reference_rows, _rows(workdir / "burn_in" / "lake", days), degraded)
     calls = sum(p.calls for p in wrapped.values())
     frame = pd.DataFrame(runs)
     return {
@@ -211,7 +259,9 @@ def run_burn_in(
         "backoff_slept_s": round(sum(sleeps), 1),
         "rows_lost": sum(lost.values()),
         "rows_lost_by_table": {t: n for t, n in lost.items() if n},
-        "reference_rows": sum(len(f) for f in reference_rows.values()),
+        "reference_rows": sum(len(f) for by_day in reference_rows.values() for f in by_day.values()),
+        "degraded_days": sorted(degraded),
+        "decisions_changed_on_degraded_days": {t: n for t, n in changed.items() if n},
         "tick_p50_s": float(np.percentile(tick_seconds, 50)) if tick_seconds else 0.0,
         "tick_p95_s": float(np.percentile(tick_seconds, 95)) if tick_seconds else 0.0,
     }
@@ -229,6 +279,9 @@ def report(figures: dict) -> str:
             f"  faults injected: {figures['faults_injected']}",
             f"  rows lost vs fault-free reference: {figures['rows_lost']} of {figures['reference_rows']} "
             f"{figures['rows_lost_by_table'] or ''}",
+            f"  days with a degraded input at the end: {', '.join(figures['degraded_days']) or 'none'}; "
+            f"decisions changed on them by the degraded-input rules: "
+            f"{figures['decisions_changed_on_degraded_days'] or 'none'}",
             f"  tick time p50 {figures['tick_p50_s']:.2f}s, p95 {figures['tick_p95_s']:.2f}s",
         ]
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import pickle
+import sys
 import time
 from pathlib import Path
 
@@ -29,7 +30,6 @@ import pandas as pd
 from scipy.stats import bootstrap
 
 from tracer_assets.execution import parity
-from tracer_assets.execution.checks import ledger_violations
 from tracer_assets.execution.controls import read_controls
 from tracer_assets.execution.sim import PaperSim, SimState
 from tracer_assets.lake import Lake
@@ -37,6 +37,7 @@ from tracer_assets.pipeline import MemoryStore, run_chain
 from tracer_assets.settings import RiskSettings, TracerSettings
 from tracer_assets.universe import load_universe
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tracer_assets_tests: the ledger checks
 START = pd.Timestamp("2025-01-06", tz="UTC")
 WARMUP = pd.Timedelta(days=21)  # bars (and features) before the first traded day
 CHAIN = ("bars", "narratives", "price_features", "narrative_scores", "narrative_pressure", "signals")
@@ -130,6 +131,8 @@ def side_by_side(signals, bars, frames, end) -> dict:
 
 
 def summary(frames, risk: RiskSettings) -> dict:
+    from tracer_assets_tests.ledger_checks import ledger_violations
+
     port, orders, events = frames["portfolio"], frames["orders"], frames["risk_events"]
     daily = port.groupby(port["ts"].dt.floor("D"))["equity"].last()
     rets = daily.pct_change().dropna().to_numpy()

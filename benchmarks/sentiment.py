@@ -3,7 +3,7 @@
 Prints headlines per second for the lexicon, a tiny BERT through the real transformers pipeline and the
 MiniLM embedding model; the wall time of scoring a 60-day x 12-symbol history (~1,100 narratives) with
 MiniLM novelty, cold and then from the cache (the speed-up of a cached re-run); and accuracy / macro-F1
-on the packaged labelled set for the lexicon, the tiny BERT as built (random weights: chance level, a
+on the labelled set (tracer_assets_tests/data) for the lexicon, the tiny BERT as built (random weights: chance level, a
 pipeline check) and, with --finetune, the tiny BERT fine-tuned in 5-fold cross-validation.
 
     python benchmarks/sentiment.py [--repeat 10] [--days 60] [--symbols 12] [--finetune]
@@ -24,6 +24,7 @@ import pandas as pd
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 warnings.filterwarnings("ignore")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tracer_assets_tests: tiny model, labelled set
 
 
 def _rate(fn, texts: list[str]) -> tuple[float, float]:
@@ -61,10 +62,10 @@ def _finetune_cv(
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from tracer_assets.sentiment.evaluation import LABELS
     from tracer_assets.sentiment.scoring import build_scorer
-    from tracer_assets.sentiment.tiny_model import build_tiny_classifier
     from tracer_assets.settings import TracerSettings
+    from tracer_assets_tests.labelled_eval import LABELS
+    from tracer_assets_tests.tiny_model import build_tiny_classifier
 
     rng = np.random.default_rng(seed)
     fold_of = rng.permutation(len(df)) % folds
@@ -112,12 +113,12 @@ def main() -> int:
     import torch
     from sklearn.metrics import accuracy_score, f1_score
 
-    from tracer_assets.sentiment.evaluation import LABELS, evaluate, load_labelled_set
     from tracer_assets.sentiment.lexicon import LexiconScorer
     from tracer_assets.sentiment.novelty import build_embedder
     from tracer_assets.sentiment.scoring import build_scorer, score_narratives
-    from tracer_assets.sentiment.tiny_model import build_tiny_classifier
     from tracer_assets.settings import TracerSettings
+    from tracer_assets_tests.labelled_eval import LABELS, evaluate, load_labelled_set
+    from tracer_assets_tests.tiny_model import build_tiny_classifier
 
     labelled = load_labelled_set()
     texts = labelled["text"].tolist() * args.repeat

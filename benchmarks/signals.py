@@ -65,7 +65,7 @@ def main() -> int:
     from tracer_assets.settings import TracerSettings
     from tracer_assets.signals import compute_signals
     from tracer_assets.signals.divergence import decision_frame, divergence_candidates
-    from tracer_assets.signals.synthetic import synthetic_universe
+    from tracer_assets_tests.synthetic_signals import synthetic_universe
 
     settings = TracerSettings(_env_file=None)
     start = pd.Timestamp("2024-01-01", tz="UTC")

@@ -18,6 +18,7 @@ def _sql(args: argparse.Namespace) -> int:
 
     from tracer_assets.analytics.sql_models import ReadOnlyViolation, assert_read_only
     from tracer_assets.lake import Lake, LakeSchemaError
+    from tracer_assets.lake.fs import LakeConfigError
     from tracer_assets.lake.store import LakeRootError
     from tracer_assets.settings import TracerSettings, settings_error_line
 
@@ -40,7 +41,7 @@ def _sql(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"tracer sql: {settings_error_line(exc)}", file=sys.stderr)
         return 2
-    except (LakeRootError, LakeSchemaError) as exc:
+    except (LakeConfigError, LakeRootError, LakeSchemaError) as exc:
         print(f"tracer sql: {exc}", file=sys.stderr)
         return 2
     except duckdb.Error as exc:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tracer_assets.clock import PARTITIONS_START
 from tracer_assets.digest.terminal import digest_text
 from tracer_assets.progress import Reporter, Steps
 
@@ -34,7 +35,7 @@ class DemoRange:
 
 def day_range(first_day: str, last_day: str) -> DemoRange:
     """The daily keys ``first_day``..``last_day`` and the weeks (Monday keys) that touch them."""
-    from tracer_assets.pipeline.window import monday_of
+    from tracer_assets.clock import monday_of
 
     return DemoRange(
         first_day,
@@ -179,7 +180,8 @@ def unchanged_since(assets: list, tags: dict[str, str], settings) -> str | None:
 def _run_demo(days: int, echo, reporter: Reporter) -> int:
     import dagster as dg
 
-    from tracer_assets.definitions import ALL_ASSETS, build_definitions
+    from tracer_assets.definitions import all_asset_checks, run_assets
+    from tracer_assets.lake import Lake
     from tracer_assets.settings import TracerSettings
 
     settings = TracerSettings()
@@ -189,18 +191,16 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
 
     ensure_instance_config(home, settings.ops)  # run monitoring on: the daemon fails runs whose worker died
     rng = demo_range(days)
-    if rng.first_day < settings.partitions_start:
-        raise SystemExit(f"--days {days} starts before TRACER_PARTITIONS_START={settings.partitions_start}")
-    defs = build_definitions()
-    resources = {"tracer": defs.resources["tracer"]}
-    checks = list(defs.asset_checks or [])
+    if rng.first_day < PARTITIONS_START:
+        raise SystemExit(f"--days {days} starts before the first partition, {PARTITIONS_START}")
+    checks = all_asset_checks()
     instance = dg.DagsterInstance.get()
     from tracer_assets.ops.event_storage import pool_sqlite_event_log
 
     pool_sqlite_event_log(instance)  # a year's range stores thousands of events: pooled, no fsync each
     recover(settings, instance, echo)  # litter and orphaned runs a killed earlier run left behind
     echo(
-        f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Path(settings.lake_root).resolve()}, DAGSTER_HOME {home}"
+        f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Lake(settings.lake_root).url}, DAGSTER_HOME {home}"
     )
 
     plan = run_plan(rng)
@@ -223,14 +223,12 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
         with reporter.steps(f"[{i}/{len(plan)}] {label}", total=len(assets) + len(stage_checks)) as steps:
             watcher, stop = _step_watcher(instance, stage, steps) if reporter.enabled else (None, None)
             try:
-                result = dg.materialize(
-                    [*ALL_ASSETS, *stage_checks],
-                    selection=assets,
+                result = run_assets(  # on the executor TRACER_EXECUTOR names
+                    assets,
                     instance=instance,
-                    resources=resources,
                     tags={**tags, "tracer/demo": "true", "tracer/demo_stage": stage},
                     run_config=QUIET_RUN_CONFIG,
-                    raise_on_error=False,
+                    checks=stage_checks,
                 )
             finally:
                 if watcher is not None:
@@ -299,4 +297,4 @@ def print_summary(settings, echo=print, styled=None) -> None:
     echo(metrics.to_string(index=False) if len(metrics) else "(no resolved predictions yet)")
     echo("\n=== Backtest (signals vs baselines) ===")
     echo("\n".join(backtest_lines(lake)))
-    echo(f'\nLake: {lake.root.resolve()}  (query it: tracer sql "select count(*) from signals")')
+    echo(f'\nLake: {lake.url}  (query it: tracer sql "select count(*) from signals")')

@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_UNIVERSE = str(resources.files("tracer_assets") / "default_universe.yaml")
+
+
+class ScaleSettings(BaseSettings):
+    """Beyond one machine: the lake on object storage, the shared breaker store, the executor (issue 16)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    executor: Literal["in_process", "multiprocess"] = Field(
+        "in_process",
+        description="Dagster executor of every job: one process per run, or one process per step "
+        "(independent assets in parallel; needs a persistent instance, i.e. DAGSTER_HOME).",
+    )
+    executor_max_concurrent: int = Field(4, ge=1, description="Steps the multiprocess executor runs at once.")
+    breaker_store: str = Field(
+        "auto",
+        description="Where circuit-breaker state lives: 'auto' (a SQLite file under the local lake's "
+        "_control/ folder, else under DAGSTER_HOME, else .tracer_cache/), 'memory' (this process only), "
+        "or a path to a SQLite file shared by every worker on the machine.",
+    )
+    lake_duckdb_httpfs: bool = Field(
+        False,
+        description="Read an s3:// lake in DuckDB through its httpfs extension (must already be installed) "
+        "instead of Arrow datasets over s3fs.",
+    )
 
 
 class SafetySettings(BaseSettings):
@@ -239,12 +266,6 @@ class OperationsSettings(BaseSettings):
         gt=0,
         description="Dagster run monitoring: a run still going after this long is failed (dagster.yaml).",
     )
-    ops_nightly_self_check_cron: str = Field(
-        "15 2 * * *", description="Cron (UTC) of the nightly lake self-check of yesterday's partitions."
-    )
-    ops_monthly_governance_cron: str = Field(
-        "45 3 1 * *", description="Cron (UTC) of the monthly governance re-audit of the previous month."
-    )
     ops_alert_reason_chars: int = Field(
         500, gt=40, description="Longest failure reason put in a run_health row and an alert."
     )
@@ -276,7 +297,6 @@ class TracerSettings(BaseSettings):
         description="Where the sim world's hidden truth goes; never read by the pipeline.",
     )
     outbox_dir: str = Field("outbox", description="File outbox for digests when no notifier is set.")
-    partitions_start: str = Field("2024-01-01", description="First daily partition (UTC).")
 
     # --- universe and sim ------------------------------------------------------------------
     universe: str = DEFAULT_UNIVERSE
@@ -326,7 +346,6 @@ class TracerSettings(BaseSettings):
     alpaca_trading_url: str = "https://paper-api.alpaca.markets"
     perplexity_url: str = "https://api.perplexity.ai"
     polymarket_gamma_url: str = "https://gamma-api.polymarket.com"
-    polymarket_clob_url: str = "https://clob.polymarket.com"
     telegram_url: str = "https://api.telegram.org"
     alpaca_key_id: SecretStr | None = None
     alpaca_secret_key: SecretStr | None = None
@@ -338,6 +357,12 @@ class TracerSettings(BaseSettings):
     http_timeout_s: float = Field(30.0, gt=0.0, description="Per-request timeout (connect and read).")
     perplexity_timeout_s: float = Field(90.0, gt=0.0, description="Perplexity answers can take 10-30 s.")
     retry_max_attempts: int = Field(4, ge=1, description="Attempts per request, the first one included.")
+    retry_malformed_attempts: int = Field(
+        2,
+        ge=1,
+        description="Attempts of a read (GET) whose 2xx body is malformed (a proxy's HTML page, a cut-off "
+        "body), the first one included; a write (POST) is never resent on a malformed answer.",
+    )
     retry_backoff_base_s: float = Field(1.0, ge=0.0, description="First backoff; doubles per attempt.")
     retry_backoff_max_s: float = Field(30.0, ge=0.0, description="Cap on one exponential backoff wait.")
     retry_after_max_s: float = Field(
@@ -369,7 +394,13 @@ class TracerSettings(BaseSettings):
     market_resolved_price_min: float = Field(
         0.99, gt=0.5, le=1.0, description="Closed market without a UMA status counts as resolved above this."
     )
-    telegram_chunk_chars: int = Field(3500, gt=200, le=4096, description="Split messages well under 4096.")
+    telegram_chunk_chars: int = Field(
+        3500,
+        gt=200,
+        le=4096,
+        description="Longest chat message (UTF-16 units): the digest's messages and every Telegram "
+        "chunk are split under it, well under Telegram's 4096.",
+    )
     telegram_parse_mode: str = "HTML"
 
     # --- sentiment (issue 4: polarity scorers, LLM polarity, novelty, decay, caches) ---------------
@@ -535,13 +566,9 @@ class TracerSettings(BaseSettings):
     digest_prob_word_edges: list[float] = Field(
         [0.2, 0.4, 0.6, 0.8], description="Probability edges between the words used in the chat text."
     )
-    digest_max_message_chars: int = Field(
-        4000, gt=200, le=4096, description="Telegram's 4096 limit minus a safety margin."
-    )
 
     # --- evaluation ---------------------------------------------------------------------------
     eval_prob_clip: float = Field(1e-6, gt=0.0, lt=0.5, description="Clip for log-loss.")
-    market_lead_hours: int = Field(24, gt=0, description="Market prediction frozen this long before end.")
     eval_lead_hours: str = Field(
         "24,168", description="Lead times (hours, comma-separated) at which market predictions are frozen."
     )
@@ -605,6 +632,7 @@ class TracerSettings(BaseSettings):
         "directory",
         description="Plot HTML: one shared plotly.min.js per folder, or inlined per file (no CDN).",
     )
+    scale: ScaleSettings = Field(default_factory=ScaleSettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     backtest: BacktestSettings = Field(default_factory=BacktestSettings)
@@ -624,3 +652,11 @@ def settings_error_line(exc: ValidationError) -> str:
         shown = "" if isinstance(value, dict) or value is None else f"={value!r}"
         parts.append(f"TRACER_{field.upper()}{shown}: {err.get('msg', 'invalid')}")
     return "bad setting: " + "; ".join(parts)
+
+
+def lake_root_path(settings: TracerSettings) -> Path:
+    """The lake's local folder; an ``s3://`` lake has none (go through ``Lake``'s file API)."""
+    root = settings.lake_root
+    if "://" in root and not root.startswith("file://"):
+        raise ValueError(f"TRACER_LAKE_ROOT={root!r} is not a local folder; use Lake's file API")
+    return Path(root.removeprefix("file://"))

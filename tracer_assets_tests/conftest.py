@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tracer_assets.settings import TracerSettings
 
 warnings.filterwarnings("ignore", message=".*beta.*")
 
@@ -41,6 +44,16 @@ def isolated_session(tmp: Path, **extra_env: str) -> Iterator[pytest.MonkeyPatch
             mp.setenv(key, value)
         mp.chdir(tmp)
         yield mp
+
+
+def settings_factory(**base: Any) -> Callable[..., TracerSettings]:
+    """A test module's ``settings(**overrides)``: ``TracerSettings`` from ``base`` with the overrides
+    on top, and no ``.env`` file read."""
+
+    def settings(**overrides: Any) -> TracerSettings:
+        return TracerSettings(_env_file=None, **(base | overrides))
+
+    return settings
 
 
 @pytest.fixture

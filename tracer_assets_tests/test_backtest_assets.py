@@ -10,11 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tracer_assets.definitions import ALL_ASSETS, build_definitions
-from tracer_assets.demo import QUIET_RUN_CONFIG
 from tracer_assets.lake import Lake
 from tracer_assets_tests.conftest import isolated_session
-from tracer_assets_tests.pipeline_util import range_tags
+from tracer_assets_tests.pipeline_util import materialize_days
 
 FIRST, LAST = "2024-03-04", "2024-03-15"
 UPSTREAM = {"bars", "price_features", "narratives", "narrative_scores", "narrative_pressure", "signals"}
@@ -26,22 +24,9 @@ def lake(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("backtest")
     env = {"TRACER_BACKTEST_PLACEBO_DRAWS": "40", "TRACER_BACKTEST_PRICE_ONLY_DRAWS": "1"}
     with isolated_session(tmp, **env):
-        defs = build_definitions()
         instance = dg.DagsterInstance.ephemeral()
-        daily = [a for a in ALL_ASSETS if a.key.path[-1] in UPSTREAM | MINE]
-        result = dg.materialize(
-            ALL_ASSETS,
-            selection=daily,
-            instance=instance,
-            resources={"tracer": defs.resources["tracer"]},
-            tags=range_tags(FIRST, LAST),
-            run_config=QUIET_RUN_CONFIG,
-        )
-        assert result.success
-        sql = [a for a in ALL_ASSETS if a.key.path[-1] == "backtest_cohorts"]
-        assert dg.materialize(
-            ALL_ASSETS, selection=sql, instance=instance, resources={"tracer": defs.resources["tracer"]}
-        ).success
+        result = materialize_days(UPSTREAM | MINE, FIRST, LAST, instance=instance)
+        materialize_days(["backtest_cohorts"], instance=instance)
         mats = {
             e.event_specific_data.materialization.asset_key.path[-1]: e.event_specific_data.materialization
             for e in result.get_asset_materialization_events()

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tracer_assets.ops.faults import FaultInjector, FaultyProvider
 from tracer_assets.providers.resilience import BreakerRegistry, Resilience
 from tracer_assets.settings import TracerSettings
+from tracer_assets_tests.faults import FaultInjector, FaultyProvider
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def test_fatal_faults_degrade_with_the_reason(tracer_env):
     provider, _ = _provider(1.0, 1, kinds=("malformed",))
     result = provider.fetch_bars_result()
     assert result.degraded and "not JSON" in result.reason and len(result.frame) == 0
-    assert provider.injector.attempts == 1  # a malformed body is not retried
+    assert provider.injector.attempts == 2  # a malformed read is tried once more, then degrades
 
 
 def test_rows_lost_counts_missing_and_changed_rows():
@@ -59,6 +59,19 @@ def test_rows_lost_counts_missing_and_changed_rows():
     assert burn_in.rows_lost(ref, got) == {"bars": 2}
     assert burn_in.rows_lost(ref, {}) == {"bars": 3}
     assert burn_in.rows_lost(ref, ref) == {"bars": 0}
+
+
+def test_decisions_may_differ_only_on_days_with_a_degraded_input():
+    burn_in = _burn_in_module()
+    book = {"d1": pd.DataFrame({"equity": ["100"]}), "d2": pd.DataFrame({"equity": ["101"]})}
+    other = {"d1": pd.DataFrame({"equity": ["100"]}), "d2": pd.DataFrame({"equity": ["99"]})}
+    bars = {"d1": pd.DataFrame({"close": ["1"]}), "d2": pd.DataFrame({"close": ["2"]})}
+    no_bars = {"d1": bars["d1"], "d2": bars["d2"].iloc[0:0]}
+    ref, got = {"portfolio": book, "bars": bars}, {"portfolio": other, "bars": no_bars}
+    # d2 degraded: the book's different day is the rule at work, the missing bar is still lost
+    assert burn_in.compare(ref, got, {"d2"}) == ({"portfolio": 0, "bars": 1}, {"portfolio": 1})
+    # no degraded day: the same difference in the book is a loss
+    assert burn_in.compare(ref, got, set()) == ({"portfolio": 1, "bars": 1}, {})
 
 
 @pytest.mark.parametrize("ticks", [3])

@@ -7,9 +7,8 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
-from tracer_assets.analytics.sql_models import load_models
+from tracer_assets.analytics.sql_models import MODELS_DIR, load_models
 from tracer_assets.definitions import defs
-from tracer_assets.defs.analytics.assets import SQL_DIR
 from tracer_assets.defs.common import preview
 from tracer_assets.lake.schemas import (
     COLUMN_DOCS,
@@ -67,7 +66,7 @@ def _output_columns(sql: str) -> list[str]:
 
 
 def test_sql_models_are_documented_with_their_real_output_columns():
-    models = load_models(SQL_DIR)
+    models = load_models(MODELS_DIR)
     assert models
     for model in models:
         assert [n for n, _ in DOCUMENTED_COLUMNS[model.name]] == _output_columns(model.sql), model.name

@@ -99,3 +99,36 @@ def test_no_lexicon_word_is_silently_overridden_later_in_the_table():
         and lexicon.WORDS["tumbles"] == lexicon.WORDS["tumble"]
     )
     assert lexicon.WORDS["upgrade"] == lexicon.WORDS["upgrades"]
+
+
+NO_SETTINGS_AT_IMPORT = """
+import importlib, pkgutil, warnings
+import pydantic_settings
+warnings.simplefilter("ignore")
+
+def refuse(self, *args, **kwargs):
+    raise RuntimeError("a setting was read at import time")
+
+pydantic_settings.BaseSettings.__init__ = refuse
+import tracer_assets
+bad = []
+for module in pkgutil.walk_packages(tracer_assets.__path__, "tracer_assets."):
+    try:
+        importlib.import_module(module.name)
+    except RuntimeError as exc:
+        bad.append(f"{module.name}: {exc}")
+print("\\n".join(bad))
+"""
+
+
+def test_no_setting_is_read_at_import_time():
+    """Every module (the Definitions included) imports with settings refused: partition starts and
+    crons are constants, and settings are read when an asset, sensor or command runs."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", NO_SETTINGS_AT_IMPORT], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == ""

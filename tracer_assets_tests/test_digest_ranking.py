@@ -6,16 +6,12 @@ import pandas as pd
 import pytest
 
 from tracer_assets.digest.ranking import matching_markets, rank_signals
-from tracer_assets.settings import TracerSettings
+from tracer_assets_tests.conftest import settings_factory
 
 AS_OF = pd.Timestamp("2024-06-04 14:00", tz="UTC")
 
 
-def settings(**kw) -> TracerSettings:
-    base = dict(
-        _env_file=None, digest_top_n=2, digest_alternates=1, digest_window_hours=24, digest_min_edge=0.0
-    )
-    return TracerSettings(**(base | kw))
+settings = settings_factory(digest_top_n=2, digest_alternates=1, digest_window_hours=24, digest_min_edge=0.0)
 
 
 def signals(rows):

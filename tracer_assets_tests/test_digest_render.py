@@ -11,14 +11,12 @@ import pytest
 from tracer_assets.digest import DIGEST_COLUMNS, build_digest
 from tracer_assets.lake import Lake
 from tracer_assets.lake.schemas import contract_columns
-from tracer_assets.settings import TracerSettings
+from tracer_assets_tests.conftest import settings_factory
 
 AS_OF = pd.Timestamp("2024-06-04 14:00", tz="UTC")
 
 
-def settings(**kw) -> TracerSettings:
-    base = dict(_env_file=None, digest_top_n=2, digest_alternates=1, digest_max_markets=3)
-    return TracerSettings(**(base | kw))
+settings = settings_factory(digest_top_n=2, digest_alternates=1, digest_max_markets=3)
 
 
 def signals(symbols=("BTC/USD", "S&P<5>", "ETH/USD", "SOL/USD")):

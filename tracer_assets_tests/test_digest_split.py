@@ -8,8 +8,10 @@ import re
 from html.parser import HTMLParser
 from itertools import product
 
+import httpx
 import pandas as pd
 import pytest
+from pydantic import SecretStr
 
 from tracer_assets.digest import build_digest, split_message
 from tracer_assets.digest.split import ulen
@@ -116,7 +118,8 @@ def test_malformed_html_and_tiny_limits_are_clear_errors():
         split_message("x", 0)
 
 
-def test_a_digest_of_two_hundred_signals_splits_into_several_valid_messages():
+def big_digest(**settings):
+    """A digest of two hundred ranked signals (several messages long), its settings, the names."""
     as_of = pd.Timestamp("2024-06-04 14:00", tz="UTC")
     names = ["".join(p) for p in product("ABCDEFGHIJKLMNO", repeat=2)][:200]
     sig = pd.DataFrame(
@@ -139,11 +142,46 @@ def test_a_digest_of_two_hundred_signals_splits_into_several_valid_messages():
             "available_ts": as_of - pd.Timedelta(hours=1),
         }
     )
-    s = TracerSettings(_env_file=None, digest_top_n=200, digest_alternates=0)
-    d = build_digest(sig, None, s, as_of, degraded_reasons=["news provider skipped"])
+    s = TracerSettings(_env_file=None, digest_top_n=200, digest_alternates=0, **settings)
+    return build_digest(sig, None, s, as_of, degraded_reasons=["news provider skipped"]), s, names
+
+
+def test_a_digest_of_two_hundred_signals_splits_into_several_valid_messages():
+    d, s, names = big_digest()
     assert len(d.messages) >= 5
-    texts = [assert_valid(m, s.digest_max_message_chars) for m in d.messages]
+    texts = [assert_valid(m, s.telegram_chunk_chars) for m in d.messages]
     shown = "\n".join(texts)
     assert all(f"{n}/USD" in shown for n in names)
     assert words_of("\n".join(d.messages)) == words_of(d.text)
     assert not any(re.search(r"\d", m) for m in d.messages)
+
+
+@pytest.mark.parametrize("limit", [1000, 3500])
+def test_the_digest_messages_are_the_chunks_telegram_sends_under_one_limit(tmp_path, limit):
+    """One setting (``telegram_chunk_chars``) sizes a message: the digest's messages are exactly what
+    the Telegram notifier posts, chunk for chunk."""
+    from tracer_assets.providers.telegram import TelegramNotifier
+    from tracer_assets_tests.providers_helpers import MockService, live_client
+
+    d, s, _ = big_digest(telegram_chunk_chars=limit)
+    assert all(ulen(m) <= limit for m in d.messages) and len(d.messages) >= 2
+    service, posted = MockService(), []
+    send = "/bot1:t/sendMessage"
+
+    def reply(request):
+        posted.append(json.loads(request.content)["text"])
+        return httpx.Response(200, json={"ok": True, "result": {"message_id": len(posted)}})
+
+    service.route(send, reply)
+    settings = s.model_copy(
+        update={
+            "telegram_bot_token": SecretStr("1:t"),
+            "telegram_chat_id": "-1",
+            "lake_root": str(tmp_path / "lake"),
+            "outbox_dir": str(tmp_path / "outbox"),
+        }
+    )
+    bot, _ = live_client(TelegramNotifier, settings, transport=service.transport)
+    delivery = bot.send(d.text, key="digest")
+    assert delivery.delivered and delivery.chunks == len(d.messages)
+    assert posted == d.messages

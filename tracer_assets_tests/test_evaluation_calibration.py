@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.calibration import calibration_curve
 
-from tracer_assets.analytics.sql_models import assert_read_only, table_refs
+from tracer_assets.analytics.sql_models import MODELS_DIR, assert_read_only, table_refs
 from tracer_assets.evaluation.calibration_bins import calibration_bins
 from tracer_assets.evaluation.metrics import (
     CALIBRATION_TABLE_COLUMNS,
@@ -19,7 +17,7 @@ from tracer_assets.evaluation.metrics import (
 from tracer_assets.lake import Lake
 from tracer_assets.settings import TracerSettings
 
-REPORT_SQL = Path(__file__).resolve().parents[1] / "dbt_like_sql" / "calibration_report.sql"
+REPORT_SQL = MODELS_DIR / "calibration_report.sql"
 WEEK = "2024-03-04"
 MONDAY = pd.Timestamp(WEEK, tz="UTC")
 

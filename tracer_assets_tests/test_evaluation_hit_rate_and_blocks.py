@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tracer_assets.evaluation.block_bootstrap import block_bootstrap_mean_cis, block_ids
-from tracer_assets.evaluation.metrics import cohort_win_rates, weekly_metrics
+from tracer_assets.evaluation.metrics import weekly_metrics, win_rates_by_cohort
 from tracer_assets.settings import TracerSettings
 
 WEEK = "2024-03-04"
@@ -40,7 +40,7 @@ def test_a_right_direction_called_below_even_odds_is_a_hit(settings):
     r = weekly_metrics(obs, WEEK, settings).iloc[0]
     assert r["hit_rate"] == pytest.approx(0.75)
     assert r["prob_hit_rate"] == pytest.approx(0.25)
-    w = cohort_win_rates(obs, settings).iloc[0]
+    w = win_rates_by_cohort(obs, settings).iloc[0]
     assert (w["hit_rate"], w["prob_hit_rate"]) == pytest.approx((0.75, 0.25))
 
 

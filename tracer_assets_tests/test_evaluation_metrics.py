@@ -10,12 +10,12 @@ from sklearn.metrics import brier_score_loss, log_loss
 from tracer_assets.evaluation.metrics import (
     METRIC_COLUMNS,
     WIN_RATE_COLUMNS,
-    cohort_win_rates,
     murphy_decomposition,
     rolling_metrics,
     score_frame,
     split_scorable,
     weekly_metrics,
+    win_rates_by_cohort,
 )
 from tracer_assets.lake import Lake
 from tracer_assets.lake.schemas import contract_columns
@@ -332,9 +332,9 @@ def test_rolling_metrics_use_only_what_was_known_at_as_of(settings):
     assert row(out, kind="signal", cohort_dim="all")["n"] == (known["kind"] == "signal").sum()
 
 
-def test_cohort_win_rates(settings):
+def test_win_rates_by_cohort(settings):
     obs = make_obs()
-    table = cohort_win_rates(obs, settings)
+    table = win_rates_by_cohort(obs, settings)
     assert list(table.columns) == WIN_RATE_COLUMNS
     sig = obs[obs["kind"] == "signal"]
     for asset_class, part in sig.groupby("asset_class"):
@@ -343,4 +343,4 @@ def test_cohort_win_rates(settings):
         assert r["win_rate"] == pytest.approx(part["outcome"].mean())
         assert r["win_rate_lo"] < r["win_rate"] < r["win_rate_hi"]
     assert row(table, kind="market", predictor="market", cohort_dim="lead_hours")["cohort"] == "24h"
-    assert cohort_win_rates(obs.iloc[:0], settings).empty
+    assert win_rates_by_cohort(obs.iloc[:0], settings).empty

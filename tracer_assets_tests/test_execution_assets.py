@@ -9,10 +9,10 @@ import pandas as pd
 from tracer_assets.cli import main as tracer_main
 from tracer_assets.defs.execution.definitions import defs as execution_defs
 from tracer_assets.defs.resources import TracerResource
-from tracer_assets.execution.checks import ledger_violations
 from tracer_assets.lake import Lake
 from tracer_assets.settings import TracerSettings
 from tracer_assets_tests.execution_helpers import START, sim_bars, synthetic_signals
+from tracer_assets_tests.ledger_checks import ledger_violations
 from tracer_assets_tests.pipeline_util import range_tags
 
 DAYS = [d.strftime("%Y-%m-%d") for d in pd.date_range(START, periods=3, freq="D")]
@@ -86,3 +86,33 @@ def test_the_digest_tells_the_paper_books_day_in_words(tracer_env):
     assert "<b>Paper book</b>" in built.text and "The paper book " in built.text
     assert not has_digit(built.text)
     assert built.artifact["paper_book"]["orders_sent"] == book["orders_sent"]
+
+
+def test_a_rerun_after_degraded_inputs_heal_drops_the_old_staleness_trip(tracer_env):
+    """Burn-in finding: a run on a day whose bars were degraded trips the kill switch (engine row); the
+    rerun of that day after a clean fetch read the old trip back and tripped again, forever."""
+    from tracer_assets.execution.controls import RISK_ENGINE, read_controls
+    from tracer_assets.providers.health import RUN_HEALTH_TABLE
+    from tracer_assets.providers.results import RUN_HEALTH_COLUMNS, run_health_row
+
+    settings = TracerSettings()
+    lake = Lake(settings.lake_root)
+    _seed_lake(lake)
+    _materialize(settings.lake_root)
+    clean = lake.read("portfolio")
+
+    def health(degraded: bool) -> None:
+        row = run_health_row("r", "bars", DAYS[1], "sim", degraded, "empty answer" if degraded else "", START)
+        lake.write_partition(
+            RUN_HEALTH_TABLE, DAYS[1], pd.DataFrame([row], columns=RUN_HEALTH_COLUMNS), part="bars"
+        )
+
+    health(True)
+    _materialize(settings.lake_root)
+    tripped = read_controls(lake)
+    assert (tripped["who"] == RISK_ENGINE).sum() == 1 and "degraded" in tripped["why"].iloc[0]
+    assert not lake.read("portfolio").equals(clean)
+    health(False)  # a later fetch of that day was clean
+    _materialize(settings.lake_root)
+    assert len(read_controls(lake)) == 0
+    pd.testing.assert_frame_equal(lake.read("portfolio"), clean)

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from tracer_assets.backtest.costs import CostModel
-from tracer_assets.execution.checks import ledger_violations
 from tracer_assets.execution.controls import KILL, RESUME, append_control, control_row
 from tracer_assets.execution.sim import PaperSim, SimState
 from tracer_assets.lake import Lake
@@ -20,6 +19,7 @@ from tracer_assets_tests.execution_helpers import (
     sim_bars,
     synthetic_signals,
 )
+from tracer_assets_tests.ledger_checks import ledger_violations
 
 END = START + pd.Timedelta(days=14)
 

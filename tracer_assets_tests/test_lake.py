@@ -29,7 +29,7 @@ def _narratives(day: str, n: int, tag: str = "a") -> pd.DataFrame:
 def test_write_read_roundtrip_keeps_utc_and_layout(tmp_path):
     lake = Lake(tmp_path)
     path = lake.write_partition("narratives", "2024-03-01", _narratives("2024-03-01", 3))
-    assert path == tmp_path / "narratives" / "date=2024-03-01" / "part-0.parquet"
+    assert path == str(tmp_path / "narratives" / "date=2024-03-01" / "part-0.parquet")
     back = lake.read("narratives", "2024-03-01", "2024-03-01")
     assert len(back) == 3
     assert str(back["event_ts"].dt.tz) == "UTC"
@@ -40,12 +40,10 @@ def test_failed_write_leaves_previous_partition_intact(tmp_path, monkeypatch):
     lake = Lake(tmp_path)
     lake.write_partition("narratives", "2024-03-01", _narratives("2024-03-01", 4, "old"))
 
-    def exploding_write(table, where, **kwargs):
-        with open(where, "wb") as fh:
-            fh.write(b"PAR1 half a file")
+    def exploding_fsync(fd):  # the temp file holds the new bytes; the device gives up before the rename
         raise OSError("disk full midway")
 
-    monkeypatch.setattr("tracer_assets.lake.store.pq.write_table", exploding_write)
+    monkeypatch.setattr("tracer_assets.lake.fs.os.fsync", exploding_fsync)
     with pytest.raises(OSError, match="disk full"):
         lake.write_partition("narratives", "2024-03-01", _narratives("2024-03-01", 9, "new"))
     monkeypatch.undo()

@@ -3,15 +3,12 @@ same signals and eval_observations as one range run, weekend horizons included."
 
 from __future__ import annotations
 
-import dagster as dg
 import pandas as pd
 import pytest
 
-from tracer_assets.definitions import ALL_ASSETS, build_definitions
-from tracer_assets.demo import QUIET_RUN_CONFIG
 from tracer_assets.lake import Lake
 from tracer_assets_tests.conftest import isolated_session
-from tracer_assets_tests.pipeline_util import range_tags
+from tracer_assets_tests.pipeline_util import materialize_days
 
 FIRST, LAST = "2024-03-05", "2024-03-12"  # Tuesday..Tuesday: Friday signals resolve on Saturday
 SELECTION = [
@@ -24,21 +21,6 @@ SELECTION = [
     "eval_observations",
 ]
 FAST = {"TRACER_NOVELTY_MODEL": "hashing"}
-
-
-def _materialize(tags: dict[str, str] | None = None, partition_key: str | None = None) -> None:
-    defs = build_definitions()
-    selected = [a for a in ALL_ASSETS if a.key.to_user_string() in SELECTION]
-    result = dg.materialize(
-        ALL_ASSETS,
-        selection=selected,
-        instance=dg.DagsterInstance.ephemeral(),
-        resources={"tracer": defs.resources["tracer"]},
-        tags=tags or {},
-        partition_key=partition_key,
-        run_config=QUIET_RUN_CONFIG,
-    )
-    assert result.success
 
 
 def _tables(lake: Lake) -> dict[str, pd.DataFrame]:
@@ -54,12 +36,12 @@ def runs(tmp_path_factory):
     got = {}
     tmp = tmp_path_factory.mktemp("range")
     with isolated_session(tmp, **FAST):
-        _materialize(tags=range_tags(FIRST, LAST))
+        materialize_days(SELECTION, FIRST, LAST)
         got["range"] = _tables(Lake(tmp / "lake"))
     tmp = tmp_path_factory.mktemp("daily")
     with isolated_session(tmp, **FAST):
         for day in pd.date_range(FIRST, LAST, freq="D"):
-            _materialize(partition_key=day.strftime("%Y-%m-%d"))
+            materialize_days(SELECTION, partition_key=day.strftime("%Y-%m-%d"))
         got["daily"] = _tables(Lake(tmp / "lake"))
     return got
 

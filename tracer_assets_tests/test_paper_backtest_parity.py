@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from tracer_assets.execution import parity
-from tracer_assets.execution.checks import ledger_violations
 from tracer_assets.settings import RiskSettings, TracerSettings
 from tracer_assets_tests.execution_helpers import START, run_sim, sim_bars, synthetic_signals
+from tracer_assets_tests.ledger_checks import ledger_violations
 
 END = START + pd.Timedelta(days=12)
 FAR = 1e9

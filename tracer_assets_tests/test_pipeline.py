@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from tracer_assets.lake import Lake
-from tracer_assets.lake.pit import assert_known_by, truncate_lake
 from tracer_assets.lake.schemas import CONTRACT, ON_DEMAND_TABLES
 from tracer_assets.pipeline import sentiment
 from tracer_assets.pipeline import signals as signal_stage
@@ -22,6 +21,7 @@ from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import load_universe
 from tracer_assets_tests.conftest import isolated_env, isolated_session
 from tracer_assets_tests.pipeline_util import run_range
+from tracer_assets_tests.pit import assert_known_by, truncate_lake
 
 FIRST, LAST = "2024-03-04", "2024-03-12"
 
@@ -140,8 +140,7 @@ def test_no_decision_uses_rows_available_after_it(pipeline):
     assert (obs["decision_ts"] < obs["resolved_ts"]).all()
     market = obs[obs["kind"] == "market"]
     assert (
-        market["decision_ts"]
-        <= market["resolved_ts"] - pd.Timedelta(hours=TracerSettings().market_lead_hours)
+        market["decision_ts"] <= market["resolved_ts"] - pd.to_timedelta(market["lead_hours"], unit="h")
     ).all()
 
 

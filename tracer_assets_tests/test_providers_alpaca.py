@@ -177,12 +177,13 @@ def test_timeouts_exhaust_retries_and_degrade(tmp_path, server):
     assert len(result.frame) == 0 and list(result.frame.columns[:3]) == ["symbol", "asset_class", "ts"]
 
 
-def test_malformed_json_is_not_retried_and_its_body_is_quarantined(tmp_path, server):
+def test_malformed_json_is_read_again_once_then_its_body_is_quarantined(tmp_path, server):
     server.route(CRYPTO, lambda q: Reply(200, b'{"bars": {"BTC/USD": [{"t": "2024-01-01T00:00:00Z", "o": 1'))
     provider, harness = bars_provider(tmp_path, server)
     result = provider.fetch_bars_result([BTC], START, END)
     assert result.degraded and "malformed JSON" in result.reason
-    assert len(server.hits(CRYPTO)) == 1 and harness.sleeps == []
+    # a GET is safe to resend: retry_malformed_attempts (2) reads, one backoff between them
+    assert len(server.hits(CRYPTO)) == 2 and len(harness.sleeps) == 1
     assert len(result.quarantine) == 1 and result.quarantine.loc[0, "reason"].startswith("malformed JSON")
     assert result.quarantine.loc[0, "payload"].startswith('{"bars"') and result.quarantine.loc[
         0, "raw_ref"

@@ -252,8 +252,8 @@ def test_timeout_and_malformed_json_and_html_error(tmp_path):
     provider, harness = gamma_provider(tmp_path, service)
     result = provider.fetch_markets_result([BTC], AS_OF)
     assert (
-        result.degraded and "malformed JSON" in result.reason and len(harness.sleeps) == 1
-    )  # timeout retried once
+        result.degraded and "malformed JSON" in result.reason and len(harness.sleeps) == 2
+    )  # the timeout retried, then the malformed body read once more (a GET)
     assert any(r.startswith("malformed JSON") for r in result.quarantine["reason"])
     service.route(
         "/markets",

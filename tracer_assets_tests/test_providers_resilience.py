@@ -102,6 +102,21 @@ def test_payload_error_is_not_retried_but_counts_as_a_failure(tmp_path):
     assert h.breakers.get("svc", 1, 1).state == "open"
 
 
+def test_a_malformed_read_is_tried_once_more_and_a_write_never(tmp_path):
+    h = Harness(make_settings(tmp_path, retry_malformed_attempts=2, breaker_failure_threshold=10))
+    read = Script(PayloadError("svc", "malformed JSON"))
+    assert h.resilience().call("svc", read, "thing", idempotent=True) == "ok"
+    assert read.calls == 2 and len(h.sleeps) == 1
+    twice = Script(PayloadError("svc", "malformed JSON"), PayloadError("svc", "cut off"))
+    with pytest.raises(ProviderUnavailable, match="cut off"):
+        h.resilience().call("svc", twice, "thing", idempotent=True)
+    assert twice.calls == 2
+    write = Script(PayloadError("svc", "malformed JSON"))  # the message may have been sent: not again
+    with pytest.raises(ProviderUnavailable):
+        h.resilience().call("svc", write, "thing")
+    assert write.calls == 1
+
+
 def test_breaker_opens_after_threshold_then_half_opens_after_cooldown():
     clock = FakeClock()
     breaker = CircuitBreaker("svc", threshold=3, cooldown_s=60, clock=clock)

@@ -72,7 +72,7 @@ def test_the_dagster_check_passes_after_a_replay_range(tmp_path):
     from tracer_assets.defs.research.assets import leak_check_samples, no_look_ahead_leak
     from tracer_assets.demo import QUIET_RUN_CONFIG
     from tracer_assets_tests.conftest import isolated_session
-    from tracer_assets_tests.pipeline_util import range_tags
+    from tracer_assets_tests.pipeline_util import materialize_days
 
     with isolated_session(
         tmp_path,
@@ -81,11 +81,8 @@ def test_the_dagster_check_passes_after_a_replay_range(tmp_path):
         TRACER_LEAK_CHECK_HISTORY_DAYS="0",
     ):
         defs = build_definitions()
-        daily = [a for a in ALL_ASSETS if a.key.to_user_string() in STAGES]
         kw = {"instance": dg.DagsterInstance.ephemeral(), "resources": {"tracer": defs.resources["tracer"]}}
-        assert dg.materialize(
-            ALL_ASSETS, selection=daily, tags=range_tags(FIRST, LAST), run_config=QUIET_RUN_CONFIG, **kw
-        ).success
+        materialize_days(STAGES, FIRST, LAST, instance=kw["instance"])
         result = dg.materialize(
             [*ALL_ASSETS, no_look_ahead_leak],
             selection=[leak_check_samples],

@@ -8,8 +8,8 @@ import pytest
 
 from tracer_assets.sentiment import lexicon
 from tracer_assets.sentiment.cli import sentiment_main
-from tracer_assets.sentiment.evaluation import LABELS, evaluate, load_labelled_set
 from tracer_assets.sentiment.lexicon import LexiconScorer, score_text
+from tracer_assets_tests.labelled_eval import LABELS, evaluate, load_labelled_set
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,8 @@ from tracer_assets.sentiment.cache import KeyValueCache, cache_root, content_has
 from tracer_assets.sentiment.lexicon import LexiconScorer
 from tracer_assets.sentiment.novelty import HashingEmbedder
 from tracer_assets.sentiment.scoring import SCORE_COLUMNS, build_scorer, score_narratives
-from tracer_assets.sentiment.tiny_model import build_tiny_classifier
 from tracer_assets.settings import TracerSettings
+from tracer_assets_tests.tiny_model import build_tiny_classifier
 
 
 @pytest.fixture(autouse=True)

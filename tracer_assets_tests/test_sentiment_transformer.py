@@ -7,9 +7,7 @@ import json
 import pytest
 
 from tracer_assets.sentiment.cli import sentiment_main
-from tracer_assets.sentiment.evaluation import load_labelled_set
 from tracer_assets.sentiment.scoring import build_scorer
-from tracer_assets.sentiment.tiny_model import build_tiny_classifier
 from tracer_assets.sentiment.transformer import (
     PolarityModelError,
     TransformerScorer,
@@ -18,6 +16,8 @@ from tracer_assets.sentiment.transformer import (
     resolve_device,
 )
 from tracer_assets.settings import TracerSettings
+from tracer_assets_tests.labelled_eval import load_labelled_set
+from tracer_assets_tests.tiny_model import build_tiny_classifier
 
 
 @pytest.fixture(autouse=True)

@@ -6,22 +6,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tracer_assets.settings import TracerSettings
 from tracer_assets.signals.calibration import internal_probabilities, prepare_outcomes
+from tracer_assets_tests.conftest import settings_factory
 
 DAY = pd.Timestamp("2024-06-10", tz="UTC")
 
 
-def settings(**kw) -> TracerSettings:
-    base = dict(
-        _env_file=None,
-        signal_prior_prob=0.5,
-        signal_prob_slope=0.1,
-        calibration_min_outcomes=40,
-        calibration_prior_weight=0.0,
-        calibration_prob_clip=0.01,
-    )
-    return TracerSettings(**(base | kw))
+settings = settings_factory(
+    signal_prior_prob=0.5,
+    signal_prob_slope=0.1,
+    calibration_min_outcomes=40,
+    calibration_prior_weight=0.0,
+    calibration_prob_clip=0.01,
+)
 
 
 DECISION_TS = DAY + pd.Timedelta(hours=10)

@@ -6,21 +6,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tracer_assets.settings import TracerSettings
 from tracer_assets.signals.calibration import PRIOR_KEPT, internal_probabilities, prepare_outcomes
+from tracer_assets_tests.conftest import settings_factory
 
 DAY = pd.Timestamp("2024-06-10", tz="UTC")
 
 
-def _settings() -> TracerSettings:
-    return TracerSettings(
-        _env_file=None,
-        signal_prior_prob=0.5,
-        signal_prob_slope=0.0,
-        calibration_min_outcomes=40,
-        calibration_prior_weight=0.0,
-        calibration_prob_clip=0.01,
-    )
+_settings = settings_factory(
+    signal_prior_prob=0.5,
+    signal_prob_slope=0.0,
+    calibration_min_outcomes=40,
+    calibration_prior_weight=0.0,
+    calibration_prob_clip=0.01,
+)
 
 
 def _outcomes(n: int, informative: bool, seed: int = 3) -> pd.DataFrame:

@@ -7,24 +7,21 @@ import json
 import numpy as np
 import pandas as pd
 
-from tracer_assets.settings import TracerSettings
 from tracer_assets.signals import compute_signals
-from tracer_assets.signals.synthetic import hourly_features, pressure_at
+from tracer_assets_tests.conftest import settings_factory
+from tracer_assets_tests.synthetic_signals import hourly_features, pressure_at
 
 N = 30
 
 
-def settings(**kw) -> TracerSettings:
-    base = dict(
-        _env_file=None,
-        signal_window_hours=12,
-        signal_min_pressure=0.5,
-        signal_max_aligned_move_z=0.5,
-        signal_min_volume_z=-1.0,
-        signal_trend_flat_z=0.25,
-        cooldown_hours=0,
-    )
-    return TracerSettings(**(base | kw))
+settings = settings_factory(
+    signal_window_hours=12,
+    signal_min_pressure=0.5,
+    signal_max_aligned_move_z=0.5,
+    signal_min_volume_z=-1.0,
+    signal_trend_flat_z=0.25,
+    cooldown_hours=0,
+)
 
 
 def world(symbol="BTC/USD", asset_class="crypto", start="2024-03-04", step=-0.002, pressure=1.5, **kw):

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 
-from tracer_assets.settings import TracerSettings
 from tracer_assets.signals import compute_signals
 from tracer_assets.signals.cooldown_filter import apply_cooldown, prior_state
-from tracer_assets.signals.synthetic import hourly_features, pressure_at
+from tracer_assets_tests.conftest import settings_factory
+from tracer_assets_tests.synthetic_signals import hourly_features, pressure_at
 
 T0 = pd.Timestamp("2024-03-04 00:00", tz="UTC")
 DAY1 = pd.Timestamp("2024-03-05", tz="UTC")
@@ -18,16 +18,13 @@ DAY3 = pd.Timestamp("2024-03-07", tz="UTC")
 PRESSURE_FROM = pd.Timestamp("2024-03-05 10:00", tz="UTC")
 
 
-def settings(**kw) -> TracerSettings:
-    base = dict(
-        _env_file=None,
-        signal_window_hours=12,
-        signal_min_pressure=0.5,
-        signal_min_volume_z=-10.0,
-        cooldown_hours=24,
-        cooldown_allow_reversal=True,
-    )
-    return TracerSettings(**(base | kw))
+settings = settings_factory(
+    signal_window_hours=12,
+    signal_min_pressure=0.5,
+    signal_min_volume_z=-10.0,
+    cooldown_hours=24,
+    cooldown_allow_reversal=True,
+)
 
 
 def world(sign: float = 1.0):

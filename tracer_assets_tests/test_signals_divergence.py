@@ -6,25 +6,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tracer_assets.settings import TracerSettings
 from tracer_assets.signals import compute_signals
 from tracer_assets.signals.divergence import decision_frame, divergence_candidates
-from tracer_assets.signals.synthetic import hourly_features, pressure_at
+from tracer_assets_tests.conftest import settings_factory
+from tracer_assets_tests.synthetic_signals import hourly_features, pressure_at
 
 T0 = pd.Timestamp("2024-03-04 00:00", tz="UTC")
 N = 30
 
 
-def settings(**kw) -> TracerSettings:
-    base = dict(
-        _env_file=None,
-        signal_window_hours=12,
-        signal_min_pressure=0.5,
-        signal_max_aligned_move_z=0.5,
-        signal_min_volume_z=-10.0,
-        cooldown_hours=0,
-    )
-    return TracerSettings(**(base | kw))
+settings = settings_factory(
+    signal_window_hours=12,
+    signal_min_pressure=0.5,
+    signal_max_aligned_move_z=0.5,
+    signal_min_volume_z=-10.0,
+    cooldown_hours=0,
+)
 
 
 def world(step: float, pressure_last: float, vol: float = 0.01, symbol: str = "BTC/USD"):

@@ -12,10 +12,10 @@ import pytest
 
 from tracer_assets.lake import Lake
 from tracer_assets.lake.schemas import contract_columns
-from tracer_assets.settings import TracerSettings
 from tracer_assets.signals import SIGNAL_COLUMNS, compute_signals
 from tracer_assets.signals.evidence import evidence_lines
-from tracer_assets.signals.synthetic import hourly_features, pressure_at, synthetic_universe
+from tracer_assets_tests.conftest import settings_factory
+from tracer_assets_tests.synthetic_signals import hourly_features, pressure_at, synthetic_universe
 
 START = pd.Timestamp("2024-02-01", tz="UTC")
 END = pd.Timestamp("2024-02-22", tz="UTC")
@@ -26,8 +26,7 @@ def universe():
     return synthetic_universe(3, 3, START, END, vol_window=48, seed=11)
 
 
-def settings(**kw) -> TracerSettings:
-    return TracerSettings(**({"_env_file": None, "cooldown_hours": 12} | kw))
+settings = settings_factory(cooldown_hours=12)
 
 
 def test_output_meets_the_lake_contract_and_round_trips(universe, tmp_path):

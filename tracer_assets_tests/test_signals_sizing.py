@@ -6,22 +6,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tracer_assets.settings import TracerSettings
 from tracer_assets.signals.sizing import position_sizes, size_bucket
+from tracer_assets_tests.conftest import settings_factory
 
 T = pd.Timestamp("2024-03-05 10:00", tz="UTC")
 
 
-def settings(**kw) -> TracerSettings:
-    base = dict(
-        _env_file=None,
-        signal_horizon_hours=16,
-        sizing_target_risk=0.004,
-        sizing_floor=0.01,
-        sizing_cap=0.10,
-        sizing_class_cap=1.0,
-    )
-    return TracerSettings(**(base | kw))
+settings = settings_factory(
+    signal_horizon_hours=16,
+    sizing_target_risk=0.004,
+    sizing_floor=0.01,
+    sizing_cap=0.10,
+    sizing_class_cap=1.0,
+)
 
 
 def frame(vols, strengths, classes=None, times=None):

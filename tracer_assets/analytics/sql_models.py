@@ -1,4 +1,5 @@
-"""Analyst SQL models: one ``.sql`` file each (DuckDB dialect), upstream tables parsed with sqlglot.
+"""Analyst SQL models: one ``.sql`` file each under ``analytics/sql/`` (DuckDB dialect), upstream
+tables parsed with sqlglot.
 
 Also the read-only guard for ``tracer sql``: only queries (SELECT, WITH, set operations, DESCRIBE,
 SHOW, EXPLAIN of a query, SUMMARIZE) are accepted. It is the friendly first message only: the
@@ -17,6 +18,10 @@ from sqlglot import exp
 
 _READ_ONLY_ROOTS = (exp.Query, exp.Describe, exp.Show, exp.Summarize)
 _READ_ONLY_COMMANDS = {"SUMMARIZE", "EXPLAIN", "SHOW", "DESCRIBE"}
+
+
+# the analyst models ship inside the package (package data), so a non-editable install keeps them
+MODELS_DIR = Path(__file__).resolve().parent / "sql"
 
 
 class ReadOnlyViolation(ValueError):

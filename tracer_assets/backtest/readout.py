@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tracer_assets.lake import Lake
 
 
@@ -31,7 +29,8 @@ def backtest_lines(lake: Lake) -> list[str]:
             f"{int(t['placebo_draws'])} random-timing placebo draws "
             f"(placebo 5-95%: {t['placebo_sharpe_p05']:+.2f}..{t['placebo_sharpe_p95']:+.2f})"
         )
-    sheets = sorted((Path(lake.root) / "artifacts" / "backtest").glob("tearsheet_*.html"))
+    folder = "artifacts/backtest"
+    sheets = [n for n in lake.listdir(folder) if n.startswith("tearsheet_") and n.endswith(".html")]
     if sheets:
-        lines.append(f"  tear sheet: {sheets[-1].resolve()}")
+        lines.append(f"  tear sheet: {lake.uri(f'{folder}/{sheets[-1]}')}")
     return lines

@@ -16,11 +16,14 @@ from plotly.subplots import make_subplots
 
 from tracer_assets.backtest.report import PLACEBO, TRACER, BacktestReport
 from tracer_assets.evaluation.plots import PlotlyJs, write_html
+from tracer_assets.lake.store import Lake, LakePath
 
 
-def tearsheet_path(lake_root: str | Path, start: pd.Timestamp, end: pd.Timestamp) -> Path:
+def tearsheet_path(lake: Lake | str | Path, start: pd.Timestamp, end: pd.Timestamp) -> LakePath:
+    """The range's tear sheet in the lake (a local file or an S3 object)."""
+    lake = lake if isinstance(lake, Lake) else Lake(lake)
     last = (end - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
-    return Path(lake_root) / "artifacts" / "backtest" / f"tearsheet_{start:%Y-%m-%d}_{last}.html"
+    return lake.path(f"artifacts/backtest/tearsheet_{start:%Y-%m-%d}_{last}.html")
 
 
 def monthly_returns(daily: pd.Series) -> pd.DataFrame:
@@ -122,10 +125,14 @@ def summary_caption(report: BacktestReport) -> str:
 
 
 def write_tearsheet(
-    report: BacktestReport, lake_root: str | Path, start: pd.Timestamp, end: pd.Timestamp, plotlyjs: PlotlyJs
-) -> Path:
+    report: BacktestReport,
+    lake: Lake | str | Path,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    plotlyjs: PlotlyJs,
+) -> LakePath:
     """Write the range's tear sheet (and the shared plotly.min.js once) and return its path."""
-    path = tearsheet_path(lake_root, start, end)
+    path = tearsheet_path(lake, start, end)
     last = end - pd.Timedelta(days=1)
     title = f"Tracer backtest {start:%Y-%m-%d}..{last:%Y-%m-%d}: {summary_caption(report)}"
     return write_html(tearsheet_figure(report, title), path, plotlyjs)

@@ -2,13 +2,11 @@
 
 import dagster as dg
 
-from tracer_assets.settings import TracerSettings
-
-_START = TracerSettings().partitions_start
+from tracer_assets.clock import PARTITIONS_START
 
 # end_offset=1: today's (and this week's) partition exists, so the hourly tick can refresh it.
-daily_partitions = dg.DailyPartitionsDefinition(start_date=_START, end_offset=1)
-weekly_partitions = dg.WeeklyPartitionsDefinition(start_date=_START, day_offset=1, end_offset=1)
+daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, end_offset=1)
+weekly_partitions = dg.WeeklyPartitionsDefinition(start_date=PARTITIONS_START, day_offset=1, end_offset=1)
 single_run = dg.BackfillPolicy.single_run()
 
 # Asset keyword sets: partitioning, single-run backfills, and a cadence tag the jobs select on.

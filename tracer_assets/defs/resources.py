@@ -6,6 +6,7 @@ import dagster as dg
 from pydantic import PrivateAttr, ValidationError
 
 from tracer_assets.lake import Lake
+from tracer_assets.lake.fs import LakeConfigError
 from tracer_assets.lake.store import LakeRootError
 from tracer_assets.settings import TracerSettings, settings_error_line
 from tracer_assets.universe import Universe, UniverseError, load_universe
@@ -34,7 +35,7 @@ class TracerResource(dg.ConfigurableResource):
     def lake(self) -> Lake:
         try:
             lake = Lake(self.settings.lake_root).check_root(writable=True)
-        except LakeRootError as exc:
+        except (LakeConfigError, LakeRootError) as exc:
             raise config_failure(str(exc)) from None
         # on start: a writer killed mid-write left its temp file; live writers' files are kept
         lake.sweep_temp_files(self.settings.ops.ops_temp_file_max_age_seconds)

@@ -46,7 +46,7 @@ class Digest:
     rows: pd.DataFrame  # lake 'digest' rows: one per ranked signal and per market shown
     text: str  # the whole chat text (HTML, escaped, no digit)
     artifact: dict[str, Any]  # JSON-ready, every number
-    messages: list[str] = field(default_factory=list)  # text split under digest_max_message_chars
+    messages: list[str] = field(default_factory=list)  # text split under telegram_chunk_chars, as sent
 
 
 def build_digest(
@@ -75,7 +75,7 @@ def build_digest(
         text += "\n\n<b>Paper book</b>\n" + book_words(paper_book)
         artifact["paper_book"] = paper_book
     rows = _rows(digest_id, ranked, shown_markets, entries, as_of, bool(reasons), settings, text)
-    return Digest(digest_id, rows, text, artifact, split_message(text, settings.digest_max_message_chars))
+    return Digest(digest_id, rows, text, artifact, split_message(text, settings.telegram_chunk_chars))
 
 
 def _rows(

@@ -6,33 +6,31 @@ re-materialization replaces them.
 
 import hashlib
 import math
-from pathlib import Path
 
 import pandas as pd
 
 from tracer_assets.evaluation.metrics import COHORT_DIMS
-from tracer_assets.evaluation.plots import brier_over_time_figure, reliability_figure, write_html
-from tracer_assets.lake.atomic import atomic_write, atomic_write_text
-from tracer_assets.settings import TracerSettings
+from tracer_assets.evaluation.plots import (
+    brier_over_time_figure,
+    reliability_figure,
+    write_html,
+    write_text_file,
+)
+from tracer_assets.lake import Lake, LakePath
 
 PLOT_KINDS = ("signal", "market")  # always drawn (an empty week gets an annotated empty figure)
 
 
-def week_dir(settings: TracerSettings, week: str) -> Path:
-    return Path(settings.lake_root) / "artifacts" / "evaluation" / f"week={week}"
+def week_dir(lake: Lake, week: str) -> LakePath:
+    return lake.path(f"artifacts/evaluation/week={week}")
 
 
-def bundle_dir(folder: Path) -> Path:
+def bundle_dir(folder: LakePath) -> LakePath:
     """Where the weekly pages' one shared ``plotly.min.js`` lies: above the week folders."""
     return folder.parent if folder.name.startswith("week=") else folder
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> Path:
-    """Write ``df`` as CSV atomically."""
-    return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
-
-
-def unchanged_plots(folder: Path, name: str, data: pd.DataFrame, *extra: str) -> bool:
+def unchanged_plots(folder: LakePath, name: str, data: pd.DataFrame, *extra: str) -> bool:
     """Were ``name``'s plots in ``folder`` drawn from this very ``data`` (and ``extra``)? Records the
     data's hash in ``folder/.name.hash`` for next time; a week whose inputs did not change keeps its
     pages instead of redrawing them."""
@@ -47,12 +45,17 @@ def unchanged_plots(folder: Path, name: str, data: pd.DataFrame, *extra: str) ->
     stamp = folder / f".{name}.hash"
     same = stamp.exists() and stamp.read_text() == digest
     if not same:
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(stamp, digest)
+        write_text_file(stamp, digest)
     return same
 
 
-def reliability_plots(bins: pd.DataFrame, folder: Path, week: str, plotlyjs: str) -> dict[str, Path]:
+def write_csv(df: pd.DataFrame, path: LakePath) -> LakePath:
+    """Write ``df`` as CSV through the lake's file API (the old file is replaced whole)."""
+    write_text_file(path, df.to_csv(index=False))
+    return path
+
+
+def reliability_plots(bins: pd.DataFrame, folder: LakePath, week: str, plotlyjs: str) -> dict[str, LakePath]:
     """One reliability diagram per kind (signal, market, and any other kind present) and strategy."""
     kinds = sorted(set(PLOT_KINDS) | (set(bins["kind"]) if len(bins) else set()))
     paths = {}
@@ -67,13 +70,11 @@ def reliability_plots(bins: pd.DataFrame, folder: Path, week: str, plotlyjs: str
             fig = reliability_figure(
                 rows, title=f"Reliability: {kind} predictions, week of {week} ({strategy} bins)"
             )
-            paths[f"reliability_{kind}{suffix}"] = write_html(
-                fig, folder / f"reliability_{kind}{suffix}.html", plotlyjs, bundle_dir(folder)
-            )
+            paths[f"reliability_{kind}{suffix}"] = write_html(fig, path, plotlyjs, bundle_dir(folder))
     return paths
 
 
-def brier_plots(history: pd.DataFrame, folder: Path, week: str, plotlyjs: str) -> dict[str, Path]:
+def brier_plots(history: pd.DataFrame, folder: LakePath, week: str, plotlyjs: str) -> dict[str, LakePath]:
     """Brier score by week, one file per cohort dimension (``all`` compares the predictors)."""
     paths = {}
     for dim in COHORT_DIMS:
@@ -84,9 +85,7 @@ def brier_plots(history: pd.DataFrame, folder: Path, week: str, plotlyjs: str) -
         fig = brier_over_time_figure(
             history, cohort_dim=dim, title=f"Brier score by week, by {dim} (to {week})"
         )
-        paths[f"brier_over_time_{dim}"] = write_html(
-            fig, folder / f"brier_over_time_{dim}.html", plotlyjs, bundle_dir(folder)
-        )
+        paths[f"brier_over_time_{dim}"] = write_html(fig, path, plotlyjs, bundle_dir(folder))
     return paths
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, log_loss
 
+from tracer_assets.clock import utc
 from tracer_assets.evaluation.block_bootstrap import (
     block_bootstrap_mean_cis,
     block_bootstrap_ratio_ci,
@@ -219,7 +220,7 @@ def parse_week(week: str) -> pd.Timestamp:
         monday = pd.Timestamp(week)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"week must be a Monday date YYYY-MM-DD, got {week!r}") from exc
-    monday = monday.tz_localize("UTC") if monday.tzinfo is None else monday.tz_convert("UTC")
+    monday = utc(monday)
     if monday != monday.normalize() or monday.dayofweek != 0:
         raise ValueError(f"week must be a Monday date YYYY-MM-DD, got {week!r}")
     return monday
@@ -553,7 +554,7 @@ def hit_rate_interval(outcomes: pd.Series, level: float = 0.95) -> tuple[float, 
     return float(np.mean(outcomes)), low, high, n
 
 
-def cohort_win_rates(obs: pd.DataFrame, settings: TracerSettings | None = None) -> pd.DataFrame:
+def win_rates_by_cohort(obs: pd.DataFrame, settings: TracerSettings | None = None) -> pd.DataFrame:
     """Win rate (share of predictions whose predicted event happened) per kind, predictor and cohort,
     with a Wilson interval at ``eval_ci_level``, the hit rate and the mean predicted probability.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from tracer_assets.lake.atomic import atomic_write_text
+from tracer_assets.lake.store import LakePath
 
 PlotlyJs = Literal["inline", "directory"]
 PLOTLY_BUNDLE = "plotly.min.js"  # the name plotly's include_plotlyjs="directory" pages load
@@ -125,25 +127,43 @@ def brier_over_time_figure(
 
 
 def write_html(
-    fig: go.Figure, path: str | Path, plotlyjs: PlotlyJs = "directory", bundle_dir: str | Path | None = None
-) -> Path:
-    """Write ``fig`` as a self-standing HTML file that works offline.
+    fig: go.Figure,
+    path: str | Path | LakePath,
+    plotlyjs: PlotlyJs = "directory",
+    bundle_dir: str | Path | LakePath | None = None,
+) -> Path | LakePath:
+    """Write ``fig`` as a self-standing HTML file that works offline, to a local path or a lake path.
 
     ``plotlyjs="directory"`` writes one shared ``plotly.min.js`` beside the file (small pages), or in
     ``bundle_dir`` (a folder above it) when given, so many folders of pages share one copy;
-    ``"inline"`` embeds the library in every file. The page is written to a temp file and renamed.
+    ``"inline"`` embeds the library in every file. Each file replaces the old one whole (temp file and
+    rename locally, one object on S3).
     """
     if plotlyjs not in ("inline", "directory"):
         raise ValueError(f"plotlyjs must be 'inline' or 'directory' (no CDN offline), got {plotlyjs!r}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = path if isinstance(path, LakePath) else Path(path)
     include: bool | str = True
     if plotlyjs == "directory":
-        folder = Path(bundle_dir) if bundle_dir is not None else path.parent
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = path.parent if bundle_dir is None else bundle_dir
+        folder = folder if isinstance(folder, LakePath) else Path(folder)
         if not (folder / PLOTLY_BUNDLE).exists():
-            atomic_write_text(folder / PLOTLY_BUNDLE, get_plotlyjs())
+            write_text_file(folder / PLOTLY_BUNDLE, get_plotlyjs())
         # a relative src ending in .js: the page loads the shared copy, wherever the lake is moved
-        include = "directory" if bundle_dir is None else os.path.relpath(folder / PLOTLY_BUNDLE, path.parent)
-    atomic_write_text(path, fig.to_html(include_plotlyjs=include, full_html=True))
+        include = "directory" if bundle_dir is None else _relative(folder / PLOTLY_BUNDLE, path.parent)
+    write_text_file(path, fig.to_html(include_plotlyjs=include, full_html=True))
     return path
+
+
+def _relative(target: Path | LakePath, start: Path | LakePath) -> str:
+    """``target`` relative to the folder ``start`` (posix separators: a URL in the page)."""
+    if isinstance(target, LakePath) and isinstance(start, LakePath):
+        return posixpath.relpath(target.rel or ".", start.rel or ".")
+    return Path(os.path.relpath(target, start)).as_posix()
+
+
+def write_text_file(path: Path | LakePath, text: str) -> None:
+    """Replace ``path`` whole: through the lake's file API for a lake path, else temp file and rename."""
+    if isinstance(path, LakePath):
+        path.write_text(text)
+    else:
+        atomic_write_text(path, text)

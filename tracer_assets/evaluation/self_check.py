@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.evaluation.hits import direction_hits
 from tracer_assets.evaluation.metrics import default_settings, prepare_observations
 from tracer_assets.settings import TracerSettings
@@ -58,8 +59,7 @@ def hit_rate_trend(
     ``prepared``: ``observations`` already went through ``prepare_observations`` (default settings),
     as a loop over nights does once for its whole history.
     """
-    as_of = pd.Timestamp(as_of)
-    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
+    as_of = utc(as_of)
     window_start = as_of - pd.Timedelta(days=window_days)
     baseline_start = window_start - pd.Timedelta(days=baseline_days)
     frame = observations if prepared else prepare_observations(observations, default_settings())

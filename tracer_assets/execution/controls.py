@@ -42,6 +42,15 @@ def read_controls(lake: Lake) -> pd.DataFrame:
     return frame.sort_values(["ts", "action"], kind="stable").reset_index(drop=True)
 
 
+def without_engine_rows(controls: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """``controls`` less the risk engine's rows in [start, end): what a run of those days recomputes
+    (an earlier run's trip, say on a day whose inputs were degraded then, must not trip the rerun)."""
+    if not len(controls):
+        return controls
+    ts = pd.to_datetime(controls["ts"], utc=True)
+    return controls[~((controls["who"] == RISK_ENGINE) & (ts >= start) & (ts < end))].reset_index(drop=True)
+
+
 def kill_state(controls: pd.DataFrame, at: pd.Timestamp) -> tuple[bool, str]:
     """(on, why) of the kill switch at ``at``."""
     if not len(controls):
@@ -61,11 +70,9 @@ def append_control(lake: Lake, row: dict) -> pd.DataFrame:
 
 def replace_engine_rows(lake: Lake, rows: list[dict], start: pd.Timestamp, end: pd.Timestamp) -> None:
     """Replace the risk engine's own rows in [start, end) with ``rows``; people's rows stay."""
-    frame = read_controls(lake)
-    if len(frame):
-        ts = pd.to_datetime(frame["ts"], utc=True)
-        frame = frame[~((frame["who"] == RISK_ENGINE) & (ts >= start) & (ts < end))]
-    if not rows and not len(frame):
+    stored = read_controls(lake)
+    frame = without_engine_rows(stored, start, end)
+    if not rows and len(frame) == len(stored):  # nothing to add, nothing of the engine's to drop
         return
     frame = pd.concat([frame, pd.DataFrame(rows, columns=COLUMNS)], ignore_index=True)
     lake.write_table(TABLE, frame[COLUMNS])

@@ -22,6 +22,21 @@ from tracer_assets.settings import ExecutionSettings, RiskSettings
 HOUR = pd.Timedelta(hours=1)
 
 
+def fill_row(order, symbol: str, sign: float, at: pd.Timestamp) -> dict:
+    """The ledger's fill of a broker order that has filled (the broker's average price, no fee)."""
+    return {
+        "order_id": order.order_id,
+        "symbol": symbol,
+        "qty": sign * order.filled_qty,
+        "price": order.filled_avg_price,
+        "fee": 0.0,
+        "notional": sign * order.filled_qty * order.filled_avg_price,
+        "fill_id": order.order_id,
+        "event_ts": at,
+        "available_ts": at,
+    }
+
+
 def live_gate(execution: ExecutionSettings, kill_on: bool, kill_why: str) -> tuple[str, str] | None:
     """(rule, why) when nothing may be sent, else None."""
     if kill_on:
@@ -76,19 +91,7 @@ def route(
         if order is not None and order.filled_qty and order.filled_avg_price:
             sign = 1.0 if order.side == "buy" else -1.0
             ledger_qty[order.symbol] = ledger_qty.get(order.symbol, 0.0) + sign * order.filled_qty
-            led.fills.append(
-                {
-                    "order_id": order.order_id,
-                    "symbol": order.symbol,
-                    "qty": sign * order.filled_qty,
-                    "price": order.filled_avg_price,
-                    "fee": 0.0,
-                    "notional": sign * order.filled_qty * order.filled_avg_price,
-                    "fill_id": order.order_id,
-                    "event_ts": at,
-                    "available_ts": at,
-                }
-            )
+            led.fills.append(fill_row(order, order.symbol, sign, at))
     on, why = kill_state(controls, now)
     gate = live_gate(execution, on, why)
     if gate:
@@ -146,19 +149,7 @@ def route(
         sent += abs(notional) if notional is not None else 0.0
         if order.filled_qty and order.filled_avg_price:
             sign = 1.0 if side == "buy" else -1.0
-            led.fills.append(
-                {
-                    "order_id": order.order_id,
-                    "symbol": symbol,
-                    "qty": sign * order.filled_qty,
-                    "price": order.filled_avg_price,
-                    "fee": 0.0,
-                    "notional": sign * order.filled_qty * order.filled_avg_price,
-                    "fill_id": order.order_id,
-                    "event_ts": at,
-                    "available_ts": at,
-                }
-            )
+            led.fills.append(fill_row(order, symbol, sign, at))
 
     for row in due_exits.itertuples(index=False) if len(due_exits) else []:
         qty = held.get(row.symbol, {}).get("qty", 0.0)

@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from tracer_assets.execution.controls import read_controls, replace_engine_rows
+from tracer_assets.execution.controls import read_controls, replace_engine_rows, without_engine_rows
 from tracer_assets.execution.ledger import LEDGER_TABLES
 from tracer_assets.execution.sim import BROKER, PaperSim, SimResult, SimState
 from tracer_assets.lake import Lake
@@ -47,7 +47,11 @@ def run_paper_days(
     signals = lake.read("signals", start, end - DAY)
     bars = lake.read("bars", start - lookback, end - DAY)
     sim = PaperSim(
-        settings.risk, settings.execution, asset_class, read_controls(lake), degraded_days(lake, start, end)
+        settings.risk,
+        settings.execution,
+        asset_class,
+        without_engine_rows(read_controls(lake), start, end),
+        degraded_days(lake, start, end),
     )
     return sim.run(signals, bars, start, end, load_state(lake, start, settings))
 

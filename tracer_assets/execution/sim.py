@@ -386,6 +386,14 @@ class PaperSim:
                 self._order(st, led, close, symbol, leg.signal_id, "exit", qty=qty)
             return True
 
+        def block_entry(sig, direction: int, why: str) -> None:
+            """The kill switch is on: the entry is recorded as a blocked order, with its risk event."""
+            led.risk_events.append(risk_event(close, "kill_switch", BLOCKED, why, sig.symbol, sig.signal_id))
+            notional = trade_rules.entry_notional(direction, sig.size, equity)
+            self._order(
+                st, led, close, sig.symbol, sig.signal_id, "entry", notional=notional, status="blocked"
+            )
+
         for symbol, leg in sorted(st.legs.items()):
             if _ts(leg.exit_due) <= close and exit_leg(symbol, leg, "horizon"):
                 del st.legs[symbol]
@@ -397,19 +405,7 @@ class PaperSim:
                 leg.exit_due = max(leg.exit_due, due, key=_ts)
                 continue
             if on:
-                led.risk_events.append(
-                    risk_event(close, "kill_switch", BLOCKED, why, sig.symbol, sig.signal_id)
-                )
-                self._order(
-                    st,
-                    led,
-                    close,
-                    sig.symbol,
-                    sig.signal_id,
-                    "entry",
-                    notional=trade_rules.entry_notional(direction, sig.size, equity),
-                    status="blocked",
-                )
+                block_entry(sig, direction, why)
                 continue
             if leg is not None:
                 if not exit_leg(sig.symbol, leg, "reversal"):
@@ -419,19 +415,7 @@ class PaperSim:
             if market is None or market.data_age_hours > risk.risk_max_data_age_hours:
                 age = "no bar" if market is None else f"last bar {market.data_age_hours:.1f} h old"
                 on, why = self._trip(led, controls, close, "data_staleness", f"{sig.symbol}: {age}")
-                led.risk_events.append(
-                    risk_event(close, "kill_switch", BLOCKED, why, sig.symbol, sig.signal_id)
-                )
-                self._order(
-                    st,
-                    led,
-                    close,
-                    sig.symbol,
-                    sig.signal_id,
-                    "entry",
-                    notional=trade_rules.entry_notional(direction, sig.size, equity),
-                    status="blocked",
-                )
+                block_entry(sig, direction, why)
                 continue
             requested = trade_rules.entry_notional(direction, sig.size, equity)
             # checked twice: against the book before pending exits and trims free any room, and

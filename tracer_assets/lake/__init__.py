@@ -1,3 +1,4 @@
-from tracer_assets.lake.store import Lake, LakeSchemaError, new_id
+from tracer_assets.lake.fs import LakeConfigError
+from tracer_assets.lake.store import Lake, LakeError, LakePath, LakeSchemaError, new_id
 
-__all__ = ["Lake", "LakeSchemaError", "new_id"]
+__all__ = ["Lake", "LakeConfigError", "LakeError", "LakePath", "LakeSchemaError", "new_id"]

@@ -26,8 +26,12 @@ def failure_row(
 def record_failure(lake: Lake, row: dict) -> int:
     """Add ``row`` to its day's ``run_failures`` part (idempotent by health_id); returns the rows there."""
     day = pd.Timestamp(row["event_ts"]).strftime("%Y-%m-%d")
-    path = lake.partition_path(RUN_HEALTH_TABLE, day, FAILURE_PART)
-    earlier = pd.read_parquet(path) if path.exists() else pd.DataFrame(columns=RUN_HEALTH_COLUMNS)
+    key = lake.partition_key(RUN_HEALTH_TABLE, day, FAILURE_PART)
+    earlier = (
+        lake.read_arrow([key])[0].to_pandas()
+        if lake.exists(key)
+        else pd.DataFrame(columns=RUN_HEALTH_COLUMNS)
+    )
     earlier = earlier[earlier["health_id"] != row["health_id"]] if len(earlier) else earlier
     frame = pd.concat([f for f in (earlier, pd.DataFrame([row])) if len(f)], ignore_index=True)
     lake.write_partition(RUN_HEALTH_TABLE, day, frame[RUN_HEALTH_COLUMNS], part=FAILURE_PART)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from tracer_assets.lake import Lake
 from tracer_assets.lake.store import PART_FILE
@@ -18,16 +17,15 @@ LAST_DAY_TABLES = frozenset({"backtest_summary"})
 
 def stored_parts(lake: Lake, table: str, keys: Iterable[str] | None) -> dict[str, list[pa.Table]]:
     """{partition key: its part files} for ``keys`` (the whole table when unpartitioned or None)."""
-    tdir = lake.table_dir(table)
-    if (tdir / PART_FILE).exists():
-        return {WHOLE_TABLE: [pq.read_table(tdir / PART_FILE)]}
-    keys = lake.partitions(table) if keys is None else list(keys)
-    parts = {}
-    for key in keys:
-        files = sorted((tdir / f"date={key}").glob("part-*.parquet"))
-        if files:
-            parts[key] = [pq.read_table(f) for f in files]
-    return parts
+    files = lake.table_files(table)  # one listing, local or S3
+    whole = f"{table}/{PART_FILE}"
+    if whole in files:
+        return {WHOLE_TABLE: lake.read_arrow([whole])}
+    by_key: dict[str, list[str]] = {}
+    for f in files:
+        by_key.setdefault(f.split("/")[1].removeprefix("date="), []).append(f)
+    keys = sorted(by_key) if keys is None else list(keys)
+    return {key: lake.read_arrow(sorted(by_key[key])) for key in keys if key in by_key}
 
 
 def check_written(lake: Lake, table: str, keys: Iterable[str] | None) -> CheckReport:

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from tracer_assets.lake.tempfiles import temp_prefix
+from tracer_assets.lake.store import Lake
 
 CONTROL_DIR = "_control"
 PAUSE_FILE = "paused.json"
+PAUSE_REL = f"{CONTROL_DIR}/{PAUSE_FILE}"
 
 
 @dataclass(frozen=True)
@@ -28,32 +28,39 @@ class PauseState:
     why: str
 
 
-def pause_path(lake_root: str | Path) -> Path:
-    return Path(lake_root) / CONTROL_DIR / PAUSE_FILE
+def _lake(lake_root: str | Path | Lake) -> Lake:
+    return lake_root if isinstance(lake_root, Lake) else Lake(lake_root)
 
 
-def pause_state(lake_root: str | Path) -> PauseState | None:
+def pause_path(lake_root: str | Path | Lake) -> Path:
+    """The flag file of a local lake (an S3 lake's flag is the object ``_control/paused.json``)."""
+    return _lake(lake_root).root / PAUSE_REL
+
+
+def pause_state(lake_root: str | Path | Lake) -> PauseState | None:
     """The pause record, or None when running. An unreadable flag file still means paused."""
-    path = pause_path(lake_root)
-    if not path.exists():
+    lake = _lake(lake_root)
+    if not lake.exists(PAUSE_REL):
         return None
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(lake.read_bytes(PAUSE_REL))
         return PauseState(str(data["who"]), str(data["when"]), str(data["why"]))
     except (OSError, ValueError, KeyError, TypeError):
         # a torn or hand-edited flag must fail safe: paused, with the reason saying why
-        return PauseState("unknown", "unknown", f"unreadable pause flag {path}")
+        return PauseState("unknown", "unknown", f"unreadable pause flag {lake.uri(PAUSE_REL)}")
 
 
-def is_paused(lake_root: str | Path) -> bool:
+def is_paused(lake_root: str | Path | Lake) -> bool:
     return pause_state(lake_root) is not None
 
 
 def pause(
-    lake_root: str | Path, why: str, who: str | None = None, now: pd.Timestamp | None = None
+    lake_root: str | Path | Lake, why: str, who: str | None = None, now: pd.Timestamp | None = None
 ) -> PauseState:
-    """Set the flag (atomically; pausing twice keeps the first record)."""
-    existing = pause_state(lake_root)
+    """Set the flag (atomically: a temp file and a rename locally, one PUT on S3; pausing twice keeps
+    the first record)."""
+    lake = _lake(lake_root)
+    existing = pause_state(lake)
     if existing is not None:
         return existing
     state = PauseState(
@@ -61,16 +68,13 @@ def pause(
         when=(now or pd.Timestamp.now(tz="UTC")).isoformat(),
         why=why,
     )
-    path = pause_path(lake_root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{temp_prefix()}{PAUSE_FILE}")
-    tmp.write_text(json.dumps(asdict(state), indent=2))
-    os.replace(tmp, path)
+    lake.write_text(PAUSE_REL, json.dumps(asdict(state), indent=2))
     return state
 
 
-def resume(lake_root: str | Path) -> PauseState | None:
+def resume(lake_root: str | Path | Lake) -> PauseState | None:
     """Clear the flag; returns the record that was cleared (None when not paused)."""
-    state = pause_state(lake_root)
-    pause_path(lake_root).unlink(missing_ok=True)
+    lake = _lake(lake_root)
+    state = pause_state(lake)
+    lake.delete(PAUSE_REL)
     return state

@@ -31,7 +31,7 @@ def lake_status(lake: Lake) -> LakeStatus:
         health = read_health(lake, day, day)
         bad = health[health["degraded"]] if len(health) else health
         degraded = bad[["asset", "provider", "reason"]].to_dict("records") if len(bad) else []
-    return LakeStatus(pause_state(lake.root), newest, day, degraded)
+    return LakeStatus(pause_state(lake), newest, day, degraded)
 
 
 def age_words(seconds: float | None) -> str:

@@ -20,12 +20,13 @@ from typing import Any
 
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.pipeline import evaluation, market, polymarket, sentiment
 from tracer_assets.pipeline import signals as signal_stage
 from tracer_assets.pipeline.digest import daily_digest
 from tracer_assets.pipeline.fetch import fetch_window, store_fetched
 from tracer_assets.pipeline.store import Store
-from tracer_assets.pipeline.window import DAY, concat, utc
+from tracer_assets.pipeline.window import DAY, concat
 from tracer_assets.providers.health import record_fetch
 from tracer_assets.settings import TracerSettings
 from tracer_assets.signals import SignalsResult

@@ -10,13 +10,13 @@ import pandas as pd
 
 from tracer_assets.evaluation.lead_time import lead_hours_list
 from tracer_assets.evaluation.metrics import (
-    cohort_win_rates,
     default_settings,
     parse_week,
     prepare_observations,
     rolling_metrics,
     weekly_calibration_bins,
     weekly_metrics,
+    win_rates_by_cohort,
 )
 from tracer_assets.evaluation.observations import (
     combine_observations,
@@ -113,7 +113,7 @@ def eval_win_rates(store: Store, settings: TracerSettings, week: str) -> pd.Data
     monday = parse_week(week)
     obs = prepare_observations(week_observations(store, settings, week), settings)
     obs = obs[(obs["resolved_ts"] >= monday) & (obs["resolved_ts"] < monday + DAY * 7)]
-    rates = cohort_win_rates(obs, settings)
+    rates = win_rates_by_cohort(obs, settings)
     rates.insert(0, "week", week)
     return rates
 

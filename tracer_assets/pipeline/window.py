@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from tracer_assets.clock import utc
+
 DAY = pd.Timedelta(days=1)
-
-
-def utc(value) -> pd.Timestamp:
-    """``value`` as a UTC timestamp (naive values are taken as UTC)."""
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def last_day(end: pd.Timestamp) -> pd.Timestamp:
@@ -23,11 +19,6 @@ def days_of(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
     return [d.strftime("%Y-%m-%d") for d in pd.date_range(utc(start).floor("D"), last_day(end), freq="D")]
 
 
-def day_window(days: list[str]) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """[start, end) covering the day keys ``days`` (sorted)."""
-    return pd.Timestamp(days[0], tz="UTC"), pd.Timestamp(days[-1], tz="UTC") + DAY
-
-
 def clip_to_now(end: pd.Timestamp, resolution: str = "h", now: pd.Timestamp | None = None) -> pd.Timestamp:
     """Live runs on today's partition never ask for the future; past days are unaffected.
 
@@ -36,12 +27,6 @@ def clip_to_now(end: pd.Timestamp, resolution: str = "h", now: pd.Timestamp | No
     """
     now = (pd.Timestamp.now(tz="UTC") if now is None else utc(now)).floor(resolution)
     return min(end, now)
-
-
-def monday_of(day) -> pd.Timestamp:
-    """The Monday (00:00 UTC) of the ISO week holding ``day``."""
-    d = utc(day).normalize()
-    return d - pd.Timedelta(days=d.weekday())
 
 
 def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from tracer_assets.clock import utc
 from tracer_assets.universe import exchange_calendar
 
 ArrayLike = float | np.ndarray
@@ -155,8 +156,7 @@ def snapshot_internal_probs(
     was measured on. Closed markets, unparsed questions and stale or missing features give NaN
     (never a made-up number). ``gap = internal_prob - yes_price``.
     """
-    as_of = pd.Timestamp(as_of)
-    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
+    as_of = utc(as_of)
     df = snapshot.copy()
     n = len(df)
     df["asset_class"] = df["symbol"].map(asset_classes).astype(object) if n else pd.Series(dtype=object)

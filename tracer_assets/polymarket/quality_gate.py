@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.settings import TracerSettings
 
 # Canonical column -> the names a snapshot may carry it under (snake_case first, then Gamma's).
@@ -51,8 +52,7 @@ def quality_gate(
     ``gate_unknown`` (the checks that could not be made, comma-separated) and ``gate_status``;
     ``rejected`` adds ``reason``, every failed check in plain words.
     """
-    as_of = pd.Timestamp(as_of)
-    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
+    as_of = utc(as_of)
     df = markets.copy()
     idx = df.index
     closed = (

@@ -17,6 +17,7 @@ import pandas as pd
 from alpaca.data.enums import CryptoFeed, DataFeed
 from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
 
+from tracer_assets.clock import utc
 from tracer_assets.providers.alpaca_common import (
     CRYPTO_API,
     STOCK_API,
@@ -24,10 +25,10 @@ from tracer_assets.providers.alpaca_common import (
     alpaca_headers,
     request_params,
 )
-from tracer_assets.providers.http import LiveProvider, as_utc
-from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
+from tracer_assets.providers.http import LiveProvider
+from tracer_assets.providers.raw_zone import RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable
-from tracer_assets.providers.results import FetchResult, concat_frames, frame_from_rows
+from tracer_assets.providers.results import BarsFrame, FetchResult, concat_frames, frame_from_rows
 from tracer_assets.providers.symbols import (
     crypto_pair,
     parse_timeframe,
@@ -40,6 +41,7 @@ from tracer_assets.providers.validation import (
     Quarantine,
     check_bar_sequence,
     check_bar_values,
+    decoded_pages,
     validated,
 )
 from tracer_assets.settings import SafetySettings, TracerSettings
@@ -67,17 +69,12 @@ def parse_bar_records(
     settings' defaults when None).
     """
     limits = limits or SafetySettings()
-    start, end = as_utc(start), as_utc(end)
+    start, end = utc(start), utc(end)
     index = universe_index(instruments)
     offset = timeframe_offset(parse_timeframe(timeframe))
     stats: Counter = Counter()
     received: list[dict[str, Any]] = []
-    for rec in sorted(records, key=lambda r: r.seq):
-        try:
-            body = rec.json()
-        except RawDecodeError as exc:
-            quarantine.add(TABLE, str(exc), rec.text(), start, rec.fetched_at, rec.ref)
-            continue
+    for rec, body in decoded_pages(records, quarantine, TABLE, start):
         if not isinstance(body, dict) or "bars" not in body:
             keys = sorted(body)[:20] if isinstance(body, dict) else type(body).__name__
             quarantine.add(
@@ -148,13 +145,10 @@ def parse_bar_records(
         row.update(event_ts=close_ts, available_ts=close_ts, source=source, timeframe=timeframe)
         rows.append(row)
     stats["rows"] += len(rows)
-    frame = frame_from_rows(TABLE, rows, BAR_EXTRAS)
-    if len(frame):
-        frame = frame.sort_values(["symbol", "ts"], kind="stable").reset_index(drop=True)
-    return frame, stats
+    return frame_from_rows(TABLE, rows, BAR_EXTRAS, sort_by=["symbol", "ts"]), stats
 
 
-class AlpacaBarsProvider(LiveProvider):
+class AlpacaBarsProvider(BarsFrame, LiveProvider):
     """``BarsProvider`` over Alpaca market data (``TRACER_BARS_PROVIDER=alpaca``)."""
 
     name = "alpaca"
@@ -198,7 +192,7 @@ class AlpacaBarsProvider(LiveProvider):
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
     ) -> FetchResult:
         """Bars of ``instruments`` with open in [start, end), one paginated request per asset class."""
-        start, end = as_utc(start), as_utc(end)
+        start, end = utc(start), utc(end)
         fetch = self.start_fetch((start, end))
         frames, stats = [], Counter()
         for asset_class in ("crypto", "stock"):
@@ -237,8 +231,3 @@ class AlpacaBarsProvider(LiveProvider):
             frames.append(frame)
         self.last_result = fetch.result(concat_frames(frames, TABLE, BAR_EXTRAS), stats)
         return self.last_result
-
-    def fetch_bars(
-        self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
-    ) -> pd.DataFrame:
-        return self.fetch_bars_result(instruments, start, end).frame

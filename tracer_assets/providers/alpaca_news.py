@@ -16,14 +16,15 @@ from typing import Any
 import pandas as pd
 from alpaca.data.requests import NewsRequest
 
+from tracer_assets.clock import utc
 from tracer_assets.lake import new_id
 from tracer_assets.providers.alpaca_common import NEWS_API, AlpacaPager, alpaca_headers, request_params
-from tracer_assets.providers.http import LiveProvider, as_utc
-from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
+from tracer_assets.providers.http import LiveProvider
+from tracer_assets.providers.raw_zone import RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable
-from tracer_assets.providers.results import FetchResult, frame_from_rows
+from tracer_assets.providers.results import FetchResult, NarrativesFrame, frame_from_rows
 from tracer_assets.providers.symbols import compact, to_universe, universe_index
-from tracer_assets.providers.validation import AlpacaNewsIn, Quarantine, validated
+from tracer_assets.providers.validation import AlpacaNewsIn, Quarantine, decoded_pages, validated
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import Instrument
 
@@ -41,18 +42,13 @@ def parse_news_records(
     quarantine: Quarantine,
 ) -> tuple[pd.DataFrame, Counter]:
     """Narrative rows from the pages of one Alpaca news fetch; bad articles go to ``quarantine``."""
-    start, end = as_utc(start), as_utc(end)
+    start, end = utc(start), utc(end)
     index = universe_index(instruments)
     delay = pd.Timedelta(seconds=delay_s)
     stats: Counter = Counter()
     rows: list[dict[str, Any]] = []
     seen_ids: set[str] = set()
-    for rec in sorted(records, key=lambda r: r.seq):
-        try:
-            body = rec.json()
-        except RawDecodeError as exc:
-            quarantine.add(TABLE, str(exc), rec.text(), start, rec.fetched_at, rec.ref)
-            continue
+    for rec, body in decoded_pages(records, quarantine, TABLE, start):
         items = body.get("news") if isinstance(body, dict) else None
         if not isinstance(items, list):
             keys = sorted(body)[:20] if isinstance(body, dict) else type(body).__name__
@@ -106,10 +102,7 @@ def parse_news_records(
                     }
                 )
     stats["rows"] += len(rows)
-    frame = frame_from_rows(TABLE, rows, NEWS_EXTRAS)
-    if len(frame):
-        frame = frame.sort_values(["event_ts", "narrative_id"], kind="stable").reset_index(drop=True)
-    return frame, stats
+    return frame_from_rows(TABLE, rows, NEWS_EXTRAS, sort_by=["event_ts", "narrative_id"]), stats
 
 
 def news_symbols(instruments: list[Instrument]) -> str:
@@ -117,7 +110,7 @@ def news_symbols(instruments: list[Instrument]) -> str:
     return ",".join(compact(i.symbol) if i.asset_class == "crypto" else i.symbol.upper() for i in instruments)
 
 
-class AlpacaNewsProvider(LiveProvider):
+class AlpacaNewsProvider(NarrativesFrame, LiveProvider):
     """``NewsProvider`` over Alpaca's news API."""
 
     name = "alpaca"
@@ -133,7 +126,7 @@ class AlpacaNewsProvider(LiveProvider):
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
     ) -> FetchResult:
         """Articles created in [start, end) that name a symbol of ``instruments``, all pages."""
-        start, end = as_utc(start), as_utc(end)
+        start, end = utc(start), utc(end)
         fetch = self.start_fetch((start, end))
         params = request_params(NewsRequest(symbols=news_symbols(instruments), start=start, end=end))
         params["limit"] = self.settings.alpaca_news_page_limit
@@ -163,8 +156,3 @@ class AlpacaNewsProvider(LiveProvider):
         stats["pages"] = len([r for r in records if r.ok])
         self.last_result = fetch.result(frame, stats)
         return self.last_result
-
-    def fetch_narratives(
-        self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
-    ) -> pd.DataFrame:
-        return self.fetch_narratives_result(instruments, start, end).frame

@@ -20,21 +20,12 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from tracer_assets.clock import utc_now
 from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, RawZone
 from tracer_assets.providers.redact import Redactor, install_log_redaction
 from tracer_assets.providers.resilience import PayloadError, Resilience, RetryableError, classify_status
 from tracer_assets.providers.results import FetchResult, LiveFetch
 from tracer_assets.settings import TracerSettings
-
-
-def utc_now() -> pd.Timestamp:
-    return pd.Timestamp.now(tz="UTC")
-
-
-def as_utc(ts: pd.Timestamp | str) -> pd.Timestamp:
-    """``ts`` as a UTC timestamp; a naive one is taken to be UTC already."""
-    ts = pd.Timestamp(ts)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 class LiveProvider:
@@ -278,4 +269,4 @@ class HttpCaller:
                 context=context,
             )
 
-        return self.resilience.call(self.service, attempt, what)
+        return self.resilience.call(self.service, attempt, what, idempotent=method.upper() == "GET")

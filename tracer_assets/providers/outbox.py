@@ -10,8 +10,8 @@ import hashlib
 import re
 from pathlib import Path
 
+from tracer_assets.lake.atomic import atomic_write_text
 from tracer_assets.providers.protocols import Delivery
-from tracer_assets.providers.raw_zone import atomic_write
 from tracer_assets.settings import TracerSettings
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -23,12 +23,6 @@ def safe_key(key: str) -> str:
     if cleaned == key:
         return cleaned
     return f"{cleaned[:80]}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically, creating its folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, text.encode("utf-8"))
 
 
 class OutboxNotifier:

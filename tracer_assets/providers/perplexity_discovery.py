@@ -18,12 +18,13 @@ from urllib.parse import urlsplit
 import httpx
 import pandas as pd
 
-from tracer_assets.providers.http import LiveProvider, as_utc
+from tracer_assets.clock import utc
+from tracer_assets.providers.http import LiveProvider
 from tracer_assets.providers.perplexity import AnswerError, PerplexityClient, answer_json
 from tracer_assets.providers.polymarket_gamma import GammaClient, markets_in, parse_gamma_records
 from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderUnavailable
-from tracer_assets.providers.results import FetchResult
+from tracer_assets.providers.results import FetchResult, MarketsFrame
 from tracer_assets.providers.symbols import to_universe, universe_index
 from tracer_assets.providers.validation import Quarantine
 from tracer_assets.settings import TracerSettings
@@ -134,7 +135,7 @@ def parse_candidates(
     return found
 
 
-class PerplexityDiscoveryProvider(LiveProvider):
+class PerplexityDiscoveryProvider(MarketsFrame, LiveProvider):
     """``MarketsProvider``: Perplexity proposes, Gamma confirms."""
 
     name = "perplexity"
@@ -173,7 +174,7 @@ class PerplexityDiscoveryProvider(LiveProvider):
         return None
 
     def fetch_markets_result(self, instruments: list[Instrument], as_of: pd.Timestamp) -> FetchResult:
-        as_of = as_utc(as_of)
+        as_of = utc(as_of)
         day = as_of.strftime("%Y-%m-%d")
         fetch = self.start_fetch()
         quarantine = fetch.quarantine
@@ -214,6 +215,3 @@ class PerplexityDiscoveryProvider(LiveProvider):
         stats.update(parsed)
         self.last_result = fetch.result(frame, stats)
         return self.last_result
-
-    def fetch_markets(self, instruments: list[Instrument], as_of: pd.Timestamp) -> pd.DataFrame:
-        return self.fetch_markets_result(instruments, as_of).frame

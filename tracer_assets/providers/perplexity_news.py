@@ -17,12 +17,13 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.lake import new_id
-from tracer_assets.providers.http import LiveProvider, as_utc
+from tracer_assets.providers.http import LiveProvider
 from tracer_assets.providers.perplexity import AnswerError, PerplexityClient, answer_json, answer_sources
 from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderUnavailable
-from tracer_assets.providers.results import FetchResult, frame_from_rows
+from tracer_assets.providers.results import FetchResult, NarrativesFrame, frame_from_rows
 from tracer_assets.providers.symbols import to_universe, universe_index
 from tracer_assets.providers.validation import NewsItemIn, Quarantine, validated
 from tracer_assets.settings import TracerSettings
@@ -79,7 +80,7 @@ def parse_perplexity_news_records(
     quarantine: Quarantine,
 ) -> tuple[pd.DataFrame, Counter]:
     """Narrative rows from stored Perplexity answers; bad items go to ``quarantine``."""
-    start, end = as_utc(start), as_utc(end)
+    start, end = utc(start), utc(end)
     index = universe_index(instruments)
     stats: Counter = Counter()
     rows: list[dict[str, Any]] = []
@@ -146,13 +147,10 @@ def parse_perplexity_news_records(
                 }
             )
     stats["rows"] += len(rows)
-    frame = frame_from_rows(TABLE, rows, NEWS_EXTRAS)
-    if len(frame):
-        frame = frame.sort_values(["event_ts", "narrative_id"], kind="stable").reset_index(drop=True)
-    return frame, stats
+    return frame_from_rows(TABLE, rows, NEWS_EXTRAS, sort_by=["event_ts", "narrative_id"]), stats
 
 
-class PerplexityNewsProvider(LiveProvider):
+class PerplexityNewsProvider(NarrativesFrame, LiveProvider):
     """``NewsProvider`` over Perplexity's search-backed chat completions."""
 
     name = "perplexity"
@@ -165,7 +163,7 @@ class PerplexityNewsProvider(LiveProvider):
     def fetch_narratives_result(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
     ) -> FetchResult:
-        start, end = as_utc(start), as_utc(end)
+        start, end = utc(start), utc(end)
         fetch = self.start_fetch((start, end))
         size = self.settings.perplexity_symbols_per_request
         records: list[RawRecord] = []
@@ -196,8 +194,3 @@ class PerplexityNewsProvider(LiveProvider):
         frame, stats = parse_perplexity_news_records(records, instruments, start, end, fetch.quarantine)
         self.last_result = fetch.result(frame, stats)
         return self.last_result
-
-    def fetch_narratives(
-        self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
-    ) -> pd.DataFrame:
-        return self.fetch_narratives_result(instruments, start, end).frame

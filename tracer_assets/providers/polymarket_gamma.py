@@ -17,13 +17,14 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.polymarket.gamma_parse import MARKET_EXTRAS, SymbolMatcher, parse_market
-from tracer_assets.providers.http import LiveProvider, as_utc
-from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
+from tracer_assets.providers.http import LiveProvider
+from tracer_assets.providers.raw_zone import RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderUnavailable
-from tracer_assets.providers.results import FetchResult, frame_from_rows
+from tracer_assets.providers.results import FetchResult, MarketsFrame, frame_from_rows
 from tracer_assets.providers.symbols import to_universe, universe_index
-from tracer_assets.providers.validation import Quarantine
+from tracer_assets.providers.validation import Quarantine, decoded_pages
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import Instrument
 
@@ -55,18 +56,13 @@ def parse_gamma_records(
     resolved_price_min: float,
 ) -> tuple[pd.DataFrame, Counter]:
     """Market rows from stored Gamma responses, linked to ``instruments``; the latest copy of a market wins."""
-    as_of = as_utc(as_of)
+    as_of = utc(as_of)
     matcher = SymbolMatcher(instruments)
     index = universe_index(instruments)
     stats: Counter = Counter()
     by_id: dict[str, dict[str, Any]] = {}
-    for rec in sorted(records, key=lambda r: (r.fetched_at, r.seq)):
+    for rec, body in decoded_pages(records, quarantine, TABLE, as_of, order=lambda r: (r.fetched_at, r.seq)):
         kind = rec.context.get("kind", "markets")
-        try:
-            body = rec.json()
-        except RawDecodeError as exc:
-            quarantine.add(TABLE, str(exc), rec.text(), as_of, rec.fetched_at, rec.ref)
-            continue
         markets = markets_in(body, kind)
         if markets is None:
             quarantine.add(
@@ -157,7 +153,7 @@ class GammaClient:
         )
 
 
-class PolymarketGammaProvider(LiveProvider):
+class PolymarketGammaProvider(MarketsFrame, LiveProvider):
     """``MarketsProvider`` over Gamma ``/markets``."""
 
     name = "polymarket"
@@ -182,7 +178,7 @@ class PolymarketGammaProvider(LiveProvider):
         return [("open markets", open_params), ("markets ended that day", closed_params)]
 
     def fetch_markets_result(self, instruments: list[Instrument], as_of: pd.Timestamp) -> FetchResult:
-        as_of = as_utc(as_of)
+        as_of = utc(as_of)
         fetch = self.start_fetch()
         day = as_of.strftime("%Y-%m-%d")
         records: list[RawRecord] = []
@@ -197,6 +193,3 @@ class PolymarketGammaProvider(LiveProvider):
         stats["pages"] = len([r for r in records if r.ok])
         self.last_result = fetch.result(frame, stats)
         return self.last_result
-
-    def fetch_markets(self, instruments: list[Instrument], as_of: pd.Timestamp) -> pd.DataFrame:
-        return self.fetch_markets_result(instruments, as_of).frame

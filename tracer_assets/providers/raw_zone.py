@@ -9,16 +9,14 @@ replay of one partition finds its responses without scanning fetch dates.
 "As received" has one exception: our own secret values are masked in the body (a server may echo a
 key in an error body), so the lake never holds a secret; any other byte is kept.
 
-Both files are written atomically (temp file, then rename) and the sidecar last: a sidecar on disk
-means its body is complete. Parsers take ``RawRecord`` objects, live or loaded back from here.
+Both files are written through the lake's file API (locally a temp file, then rename; on S3 one object
+PUT each) and the sidecar last: a sidecar in the zone means its body is complete. Parsers take ``RawRecord`` objects, live or loaded back from here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -27,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from tracer_assets.lake.store import Lake
 from tracer_assets.providers.redact import Redactor
 
 RAW_DIR = "raw"
@@ -102,24 +101,11 @@ def new_fetch_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def atomic_write(dest: Path, data: bytes) -> None:
-    """Write ``data`` to ``dest`` via a temp file and a rename: readers see all of it or nothing."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class RawZone:
-    """Stores and lists raw responses under ``<lake_root>/raw``."""
+    """Stores and lists raw responses under ``<lake>/raw``, through the lake's file API (local or S3)."""
 
-    def __init__(self, lake_root: str | Path, enabled: bool = True, redactor: Redactor | None = None):
-        self.lake_root = Path(lake_root)
-        self.root = self.lake_root / RAW_DIR
+    def __init__(self, lake_root: str | Path | Lake, enabled: bool = True, redactor: Redactor | None = None):
+        self.lake = lake_root if isinstance(lake_root, Lake) else Lake(lake_root)
         self.enabled = enabled
         self.redactor = redactor or Redactor()
 
@@ -160,24 +146,21 @@ class RawZone:
         )
         if not self.enabled:
             return record
-        folder = self.root / provider / f"date={day}"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = f"{RAW_DIR}/{provider}/date={day}"
         stem = f"{record.fetched_at.strftime('%Y%m%dT%H%M%S%fZ')}-{fetch_id}-{seq:04d}-{uuid.uuid4().hex[:6]}"
-        body_path = folder / f"{stem}.body"
-        atomic_write(body_path, record.body)
-        record = replace(record, path=str(body_path.relative_to(self.lake_root)))
-        atomic_write(folder / f"{stem}.json", json.dumps(record.sidecar(), indent=1, sort_keys=True).encode())
+        body_path = f"{folder}/{stem}.body"
+        self.lake.write_bytes(body_path, record.body)
+        record = replace(record, path=body_path)
+        sidecar = json.dumps(record.sidecar(), indent=1, sort_keys=True).encode()
+        self.lake.write_bytes(f"{folder}/{stem}.json", sidecar)
         return record
 
     # ---- reads ----------------------------------------------------------------------------
     def providers(self) -> list[str]:
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir()) if self.root.exists() else []
+        return self.lake.listdir(RAW_DIR)
 
     def days(self, provider: str) -> list[str]:
-        folder = self.root / provider
-        if not folder.exists():
-            return []
-        return sorted(p.name[5:] for p in folder.glob("date=*") if p.is_dir())
+        return [n[5:] for n in self.lake.listdir(f"{RAW_DIR}/{provider}") if n.startswith("date=")]
 
     def records(
         self,
@@ -191,18 +174,25 @@ class RawZone:
         for day in self.days(provider):
             if (first_day and day < first_day) or (last_day and day > last_day):
                 continue
-            for sidecar in sorted((self.root / provider / f"date={day}").glob("*.json")):
-                record = self.load(sidecar)
+            folder = f"{RAW_DIR}/{provider}/date={day}"
+            for name in self.lake.listdir(folder):
+                if not name.endswith(".json"):
+                    continue
+                record = self.load(f"{folder}/{name}")
                 if record is not None and (record.ok or not ok_only):
                     loaded.append(record)
         loaded.sort(key=lambda r: (r.fetched_at, r.fetch_id, r.seq))
         yield from loaded
 
-    def load(self, sidecar_path: Path) -> RawRecord | None:
-        """A record from its sidecar and body; None when the body is missing (never half-written)."""
-        meta = json.loads(Path(sidecar_path).read_text())
-        body_path = Path(sidecar_path).with_name(meta["body_file"]) if meta.get("body_file") else None
-        if body_path is None or not body_path.exists():
+    def load(self, sidecar_path: str | Path) -> RawRecord | None:
+        """A record from its sidecar and body (``sidecar_path`` relative to the lake root, or a local
+        absolute path inside it); None when the body is missing (never half-written)."""
+        rel = str(sidecar_path)
+        if Path(rel).is_absolute():
+            rel = Path(rel).relative_to(self.lake.root).as_posix()
+        meta = json.loads(self.lake.read_bytes(rel))
+        body_path = f"{rel.rsplit('/', 1)[0]}/{meta['body_file']}" if meta.get("body_file") else None
+        if body_path is None or not self.lake.exists(body_path):
             return None
         return RawRecord(
             provider=meta["provider"],
@@ -214,9 +204,9 @@ class RawZone:
             params=meta.get("params") or {},
             status=int(meta["status"]),
             fetched_at=pd.Timestamp(meta["fetched_at"]).tz_convert("UTC"),
-            body=body_path.read_bytes(),
+            body=self.lake.read_bytes(body_path),
             content_type=meta.get("content_type", ""),
             headers=meta.get("headers") or {},
             context=meta.get("context") or {},
-            path=str(body_path.relative_to(self.lake_root)),
+            path=body_path,
         )

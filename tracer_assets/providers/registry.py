@@ -8,6 +8,7 @@ failed for one asset is skipped by the next until its cool-down passes.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -112,54 +113,48 @@ def _sim(settings: TracerSettings, universe: Universe | None):
     return SimWorld(settings, universe if universe is not None else load_universe(settings.universe))
 
 
+# (kind, choice) -> "module:class" of the provider, imported only when selected
+_CLASSES = {
+    ("bars", "replay"): "replay:ReplayBarsProvider",
+    ("bars", "alpaca"): "alpaca_bars:AlpacaBarsProvider",
+    ("news", "replay"): "replay:ReplayNewsProvider",
+    ("news", "alpaca"): "alpaca_news:AlpacaNewsProvider",
+    ("news", "perplexity"): "perplexity_news:PerplexityNewsProvider",
+    ("markets", "replay"): "replay:ReplayMarketsProvider",
+    ("markets", "polymarket"): "polymarket_gamma:PolymarketGammaProvider",
+    ("markets", "perplexity"): "perplexity_discovery:PerplexityDiscoveryProvider",
+}
+
+
+def _build(kind: str, settings: TracerSettings, lake_root: str | Path, universe: Universe | None):
+    """The provider ``TRACER_<KIND>_PROVIDER`` selects: the sim world, a replay of the raw zone, or a
+    real client (its keys checked first)."""
+    choice = getattr(settings, f"{kind}_provider")
+    if choice == "sim":
+        return _sim(settings, universe)
+    module, name = _CLASSES[(kind, choice)].split(":")
+    provider_cls = getattr(importlib.import_module(f"tracer_assets.providers.{module}"), name)
+    if choice == "replay":
+        return provider_cls(settings, lake_root)
+    if kind == "bars" and universe is None:
+        universe = _universe_or_none(settings)  # crypto-only universes need no Alpaca keys for bars
+    _require(kind, settings, universe)
+    return _live(provider_cls, settings, lake_root)
+
+
 def build_bars_provider(settings: TracerSettings, lake_root: str | Path, universe: Universe | None = None):
     """The ``BarsProvider`` that ``TRACER_BARS_PROVIDER`` selects."""
-    if settings.bars_provider == "sim":
-        return _sim(settings, universe)
-    if settings.bars_provider == "replay":
-        from tracer_assets.providers.replay import ReplayBarsProvider
-
-        return ReplayBarsProvider(settings, lake_root)
-    _require("bars", settings, universe if universe is not None else _universe_or_none(settings))
-    from tracer_assets.providers.alpaca_bars import AlpacaBarsProvider
-
-    return _live(AlpacaBarsProvider, settings, lake_root)
+    return _build("bars", settings, lake_root, universe)
 
 
 def build_news_provider(settings: TracerSettings, lake_root: str | Path, universe: Universe | None = None):
     """The ``NewsProvider`` that ``TRACER_NEWS_PROVIDER`` selects."""
-    if settings.news_provider == "sim":
-        return _sim(settings, universe)
-    if settings.news_provider == "replay":
-        from tracer_assets.providers.replay import ReplayNewsProvider
-
-        return ReplayNewsProvider(settings, lake_root)
-    _require("news", settings, universe)
-    if settings.news_provider == "alpaca":
-        from tracer_assets.providers.alpaca_news import AlpacaNewsProvider
-
-        return _live(AlpacaNewsProvider, settings, lake_root)
-    from tracer_assets.providers.perplexity_news import PerplexityNewsProvider
-
-    return _live(PerplexityNewsProvider, settings, lake_root)
+    return _build("news", settings, lake_root, universe)
 
 
 def build_markets_provider(settings: TracerSettings, lake_root: str | Path, universe: Universe | None = None):
     """The ``MarketsProvider`` that ``TRACER_MARKETS_PROVIDER`` selects."""
-    if settings.markets_provider == "sim":
-        return _sim(settings, universe)
-    if settings.markets_provider == "replay":
-        from tracer_assets.providers.replay import ReplayMarketsProvider
-
-        return ReplayMarketsProvider(settings, lake_root)
-    _require("markets", settings, universe)
-    if settings.markets_provider == "polymarket":
-        from tracer_assets.providers.polymarket_gamma import PolymarketGammaProvider
-
-        return _live(PolymarketGammaProvider, settings, lake_root)
-    from tracer_assets.providers.perplexity_discovery import PerplexityDiscoveryProvider
-
-    return _live(PerplexityDiscoveryProvider, settings, lake_root)
+    return _build("markets", settings, lake_root, universe)
 
 
 def build_notifier(settings: TracerSettings, lake_root: str | Path | None = None):

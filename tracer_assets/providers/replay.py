@@ -13,11 +13,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.providers import alpaca_bars, alpaca_news, perplexity_news, polymarket_gamma
-from tracer_assets.providers.http import as_utc
 from tracer_assets.providers.raw_zone import RawRecord, RawZone
 from tracer_assets.providers.redact import Redactor
-from tracer_assets.providers.results import FetchResult, concat_frames
+from tracer_assets.providers.results import (
+    BarsFrame,
+    FetchResult,
+    MarketsFrame,
+    NarrativesFrame,
+    concat_frames,
+)
 from tracer_assets.providers.validation import Quarantine
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import Instrument
@@ -66,13 +72,13 @@ class _Replay:
         return result
 
 
-class ReplayBarsProvider(_Replay):
+class ReplayBarsProvider(BarsFrame, _Replay):
     """Bars from stored ``alpaca_bars`` responses of the configured timeframe."""
 
     def fetch_bars_result(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
     ) -> FetchResult:
-        start, end = as_utc(start), as_utc(end)
+        start, end = utc(start), utc(end)
         timeframe = self.settings.bar_timeframe
         records = [
             r
@@ -96,19 +102,14 @@ class ReplayBarsProvider(_Replay):
         what = f"bars [{start.isoformat()}, {end.isoformat()})"
         return self._finish(frame, [quarantine], len(records), what, {"rows": len(frame)})
 
-    def fetch_bars(
-        self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
-    ) -> pd.DataFrame:
-        return self.fetch_bars_result(instruments, start, end).frame
 
-
-class ReplayNewsProvider(_Replay):
+class ReplayNewsProvider(NarrativesFrame, _Replay):
     """Narratives from stored ``alpaca_news`` and ``perplexity_news`` responses."""
 
     def fetch_narratives_result(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
     ) -> FetchResult:
-        start, end = as_utc(start), as_utc(end)
+        start, end = utc(start), utc(end)
         last_day = end.strftime("%Y-%m-%d")
         frames, quarantines, found = [], [], 0
         for provider in (alpaca_news.RAW_PROVIDER, perplexity_news.RAW_PROVIDER):
@@ -136,17 +137,12 @@ class ReplayNewsProvider(_Replay):
         what = f"narratives [{start.isoformat()}, {end.isoformat()})"
         return self._finish(frame, quarantines, found, what, {"rows": len(frame)})
 
-    def fetch_narratives(
-        self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
-    ) -> pd.DataFrame:
-        return self.fetch_narratives_result(instruments, start, end).frame
 
-
-class ReplayMarketsProvider(_Replay):
+class ReplayMarketsProvider(MarketsFrame, _Replay):
     """Markets from the ``polymarket_gamma`` responses stored for the snapshot's day."""
 
     def fetch_markets_result(self, instruments: list[Instrument], as_of: pd.Timestamp) -> FetchResult:
-        as_of = as_utc(as_of)
+        as_of = utc(as_of)
         day = as_of.strftime("%Y-%m-%d")
         records = list(self.zone.records(polymarket_gamma.RAW_PROVIDER, first_day=day, last_day=day))
         quarantine = self._quarantine(polymarket_gamma.RAW_PROVIDER)
@@ -154,6 +150,3 @@ class ReplayMarketsProvider(_Replay):
             records, instruments, as_of, quarantine, self.settings.market_resolved_price_min
         )
         return self._finish(frame, [quarantine], len(records), f"markets on {day}", dict(stats))
-
-    def fetch_markets(self, instruments: list[Instrument], as_of: pd.Timestamp) -> pd.DataFrame:
-        return self.fetch_markets_result(instruments, as_of).frame

@@ -3,8 +3,9 @@
 - ``RetryableError`` (timeouts, connection errors, 429, 5xx) is retried with exponential backoff and
   jitter, or after the server's Retry-After (capped by ``retry_after_max_s``); ``FatalError`` (other
   4xx, a malformed body) is not.
-- Each outside service has one ``CircuitBreaker`` in a process-level ``BreakerRegistry``, so a service
-  that failed for one asset is skipped by the next asset of the same run until its cool-down passes.
+- Each outside service has one ``CircuitBreaker`` in the ``BreakerRegistry``, whose state lives in a
+  SQLite file every worker process shares (``TRACER_BREAKER_STORE``), so a service that failed for
+  one asset is skipped by the next asset, in this process or another, until its cool-down passes.
 - ``Resilience.call`` turns exhausted retries or fatal errors into ``ProviderUnavailable`` and an open
   breaker into ``ProviderSkipped``; the clients catch both and report a degraded ``FetchResult``.
 
@@ -16,11 +17,16 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import os
 import random
 import re
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import tenacity
@@ -186,97 +192,272 @@ def _json_or_none(body: bytes | str | None) -> Any:
 # ---- circuit breaker ------------------------------------------------------------------------
 
 
+@dataclass
+class BreakerState:
+    """What a breaker remembers; the store keeps it per service name."""
+
+    failures: int = 0
+    opened_at: float | None = None  # wall-clock seconds when it (re)opened; None while closed
+    trial_at: float | None = None  # when the half-open trial was let through; None when none is in flight
+    cooldown_s: float = 0.0  # so another process can tell open from half-open
+
+
+class MemoryBreakerStore:
+    """Breaker state for this process only (threads share it)."""
+
+    key = "memory"
+
+    def __init__(self) -> None:
+        self._states: dict[str, BreakerState] = {}
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def edit(self, name: str) -> Iterator[BreakerState]:
+        """The state of ``name`` to change in place, under the store's lock."""
+        with self._lock:
+            yield self._states.setdefault(name, BreakerState())
+
+    def load(self, name: str) -> BreakerState:
+        with self._lock:
+            return replace(self._states.get(name) or BreakerState())
+
+    def all(self) -> dict[str, BreakerState]:
+        with self._lock:
+            return {name: replace(state) for name, state in self._states.items()}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._states.clear()
+
+
+class SqliteBreakerStore:
+    """Breaker state shared by every process on the machine: one SQLite file in WAL mode.
+
+    Each change is one ``BEGIN IMMEDIATE`` transaction, which takes SQLite's write lock on the file,
+    so two workers updating the same breaker queue instead of overwriting each other.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path).absolute()
+        self.key = str(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as con:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS breakers (name TEXT PRIMARY KEY, failures INTEGER NOT NULL, "
+                "opened_at REAL, trial_at REAL, cooldown_s REAL NOT NULL)"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+
+    @staticmethod
+    def _state(row: tuple | None) -> BreakerState:
+        return BreakerState(*row) if row else BreakerState()
+
+    @contextmanager
+    def edit(self, name: str) -> Iterator[BreakerState]:
+        with closing(self._connect()) as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                row = con.execute(
+                    "SELECT failures, opened_at, trial_at, cooldown_s FROM breakers WHERE name = ?", (name,)
+                ).fetchone()
+                state = self._state(row)
+                yield state
+                con.execute(
+                    "INSERT OR REPLACE INTO breakers VALUES (?, ?, ?, ?, ?)",
+                    (name, state.failures, state.opened_at, state.trial_at, state.cooldown_s),
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def load(self, name: str) -> BreakerState:
+        with closing(self._connect()) as con:
+            row = con.execute(
+                "SELECT failures, opened_at, trial_at, cooldown_s FROM breakers WHERE name = ?", (name,)
+            ).fetchone()
+        return self._state(row)
+
+    def all(self) -> dict[str, BreakerState]:
+        with closing(self._connect()) as con:
+            rows = con.execute(
+                "SELECT name, failures, opened_at, trial_at, cooldown_s FROM breakers"
+            ).fetchall()
+        return {row[0]: self._state(row[1:]) for row in rows}
+
+    def clear(self) -> None:
+        with closing(self._connect()) as con:
+            con.execute("DELETE FROM breakers")
+
+
+BreakerStore = MemoryBreakerStore | SqliteBreakerStore
+
+
+def state_name(state: BreakerState, now: float) -> str:
+    """``closed``, ``open`` or ``half_open`` (a trial in flight, or the cool-down has passed)."""
+    if state.opened_at is None:
+        return "closed"
+    if _trial_in_flight(state, now) or now - state.opened_at >= state.cooldown_s:
+        return "half_open"
+    return "open"
+
+
+def _trial_in_flight(state: BreakerState, now: float) -> bool:
+    # a trial older than a cool-down is taken as lost (its worker died): another may be let through
+    return state.trial_at is not None and now - state.trial_at < state.cooldown_s
+
+
 class CircuitBreaker:
     """Opens after ``threshold`` consecutive failures; after ``cooldown_s`` lets one trial call through.
 
     States: ``closed`` (calls flow), ``open`` (calls skipped), ``half_open`` (one trial in flight:
-    success closes, failure re-opens for another cool-down).
+    success closes, failure re-opens for another cool-down). The state lives in ``store``: this
+    process only by default, or a SQLite file every worker shares.
     """
 
     def __init__(
-        self, name: str, threshold: int, cooldown_s: float, clock: Callable[[], float] = time.monotonic
+        self,
+        name: str,
+        threshold: int,
+        cooldown_s: float,
+        clock: Callable[[], float] = time.time,
+        store: BreakerStore | None = None,
     ):
         self.name = name
         self.threshold = threshold
         self.cooldown_s = cooldown_s
         self.clock = clock
-        self.failures = 0
-        self.opened_at: float | None = None
-        self._trial = False
-        self._lock = threading.Lock()
+        self.store = store if store is not None else MemoryBreakerStore()
+
+    @contextmanager
+    def _edit(self) -> Iterator[BreakerState]:
+        with self.store.edit(self.name) as state:
+            state.cooldown_s = self.cooldown_s
+            yield state
+
+    @property
+    def failures(self) -> int:
+        return self.store.load(self.name).failures
+
+    @property
+    def opened_at(self) -> float | None:
+        return self.store.load(self.name).opened_at
 
     @property
     def state(self) -> str:
-        if self.opened_at is None:
-            return "closed"
-        if self._trial or self.clock() - self.opened_at >= self.cooldown_s:
-            return "half_open"
-        return "open"
+        return state_name(replace(self.store.load(self.name), cooldown_s=self.cooldown_s), self.clock())
 
     def allow(self) -> bool:
         """May a request be sent now? In half-open state only one trial is let through."""
-        with self._lock:
-            if self.opened_at is None:
+        with self._edit() as st:
+            if st.opened_at is None:
                 return True
-            if self._trial:
+            now = self.clock()
+            if _trial_in_flight(st, now):
                 return False
-            if self.clock() - self.opened_at >= self.cooldown_s:
-                self._trial = True
+            if now - st.opened_at >= self.cooldown_s:
+                st.trial_at = now
                 return True
             return False
 
     def retry_in(self) -> float:
-        if self.opened_at is None:
+        opened_at = self.opened_at
+        if opened_at is None:
             return 0.0
-        return max(0.0, self.cooldown_s - (self.clock() - self.opened_at))
+        return max(0.0, self.cooldown_s - (self.clock() - opened_at))
 
     def record_success(self) -> None:
-        with self._lock:
-            self.failures = 0
-            self.opened_at = None
-            self._trial = False
+        with self._edit() as st:
+            st.failures, st.opened_at, st.trial_at = 0, None, None
 
     def record_failure(self) -> None:
-        with self._lock:
-            self.failures += 1
-            if self._trial or self.failures >= self.threshold:
-                if self.opened_at is None or self._trial:
+        with self._edit() as st:
+            st.failures += 1
+            trial = st.trial_at is not None
+            if trial or st.failures >= self.threshold:
+                if st.opened_at is None or trial:
                     log.warning(
-                        "circuit breaker %s opens after %d consecutive failures", self.name, self.failures
+                        "circuit breaker %s opens after %d consecutive failures", self.name, st.failures
                     )
-                self.opened_at = self.clock()
-                self._trial = False
+                st.opened_at = self.clock()
+                st.trial_at = None
 
     def release_trial(self) -> None:
         """A trial that ended neither in success nor in failure (e.g. a 400) frees the slot."""
-        with self._lock:
-            self._trial = False
+        with self._edit() as st:
+            st.trial_at = None
 
 
 class BreakerRegistry:
-    """One breaker per service name; the module-level ``BREAKERS`` lives for the whole process."""
+    """One breaker per service name over one store; the module-level ``BREAKERS`` serves the process
+    and is pointed at the shared store the settings name (``breaker_store``) when clients are built."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: BreakerStore | None = None) -> None:
+        self.store: BreakerStore = store if store is not None else MemoryBreakerStore()
         self._breakers: dict[str, CircuitBreaker] = {}
         self._lock = threading.Lock()
 
+    def use(self, store: BreakerStore) -> None:
+        """Keep state in ``store`` from now on (a no-op when it is the store already in use)."""
+        with self._lock:
+            if store.key != self.store.key:
+                self.store = store
+                self._breakers.clear()
+
     def get(
-        self, name: str, threshold: int, cooldown_s: float, clock: Callable[[], float] = time.monotonic
+        self, name: str, threshold: int, cooldown_s: float, clock: Callable[[], float] = time.time
     ) -> CircuitBreaker:
         with self._lock:
             if name not in self._breakers:
-                self._breakers[name] = CircuitBreaker(name, threshold, cooldown_s, clock)
+                self._breakers[name] = CircuitBreaker(name, threshold, cooldown_s, clock, self.store)
             return self._breakers[name]
 
     def states(self) -> dict[str, str]:
-        return {name: b.state for name, b in self._breakers.items()}
+        """Every breaker the store knows, including those other workers opened."""
+        now = time.time()
+        with self._lock:
+            local = dict(self._breakers)
+        states = {name: state_name(st, now) for name, st in self.store.all().items()}
+        states |= {name: b.state for name, b in local.items()}  # their clocks may be injected
+        return states
 
     def reset(self) -> None:
         with self._lock:
             self._breakers.clear()
+            self.store.clear()
 
 
 BREAKERS = BreakerRegistry()
+
+_MEMORY = BREAKERS.store
+
+
+def breaker_store_path(settings: TracerSettings) -> Path | None:
+    """The SQLite file ``breaker_store`` names; None for ``memory``.
+
+    ``auto``: ``<lake>/_control/breakers.sqlite`` for a local lake, else under ``DAGSTER_HOME``,
+    else ``.tracer_cache/`` in the working directory.
+    """
+    choice = settings.scale.breaker_store.strip()
+    if choice == "memory":
+        return None
+    if choice != "auto":
+        return Path(choice)
+    if "://" not in settings.lake_root or settings.lake_root.startswith("file://"):
+        return Path(settings.lake_root.removeprefix("file://")) / "_control" / "breakers.sqlite"
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"]) / "tracer" / "breakers.sqlite"
+    return Path(".tracer_cache") / "breakers.sqlite"
+
+
+def shared_breakers(settings: TracerSettings) -> BreakerRegistry:
+    """``BREAKERS``, pointed at the store the settings name (shared by every worker process)."""
+    path = breaker_store_path(settings)
+    BREAKERS.use(_MEMORY if path is None else SqliteBreakerStore(path))
+    return BREAKERS
 
 
 # ---- retries ---------------------------------------------------------------------------------
@@ -296,16 +477,16 @@ class Resilience:
         settings: TracerSettings,
         *,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
-        breakers: BreakerRegistry = BREAKERS,
+        breakers: BreakerRegistry | None = None,
         redactor: Redactor | None = None,
     ):
         self.settings = settings
         self.sleep = sleep
-        self.clock = clock
+        self.clock = clock  # wall clock: breaker times are compared across worker processes
         self.rng = rng or random.Random()
-        self.breakers = breakers
+        self.breakers = breakers if breakers is not None else shared_breakers(settings)
         self.redactor = redactor or Redactor.from_settings(settings)
         self.attempts = 0  # requests sent through this object, for run metadata
 
@@ -323,14 +504,23 @@ class Resilience:
             attempt, self.settings.retry_backoff_base_s, self.settings.retry_backoff_max_s, self.rng
         )
 
-    def call(self, service: str, attempt: Callable[[], T], what: str) -> T:
+    def call(self, service: str, attempt: Callable[[], T], what: str, *, idempotent: bool = False) -> T:
         """Run ``attempt`` (one request) with retries under ``service``'s breaker.
 
+        A malformed 2xx body (``PayloadError``) is tried again, up to ``retry_malformed_attempts``, only
+        when the request is ``idempotent`` (a read): a write whose answer was cut off may have happened.
         Raises ``ProviderSkipped`` when the breaker is open and ``ProviderUnavailable`` when the
         call failed for good; the message names the service and what was being fetched.
         """
         breaker = self.breaker(service)
         max_attempts = self.settings.retry_max_attempts
+        malformed_attempts = min(self.settings.retry_malformed_attempts, max_attempts) if idempotent else 1
+
+        def worth_another(state: tenacity.RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, PayloadError):
+                return state.attempt_number < malformed_attempts
+            return isinstance(exc, RetryableError)
 
         def one_attempt() -> T:
             if not breaker.allow():
@@ -372,7 +562,7 @@ class Resilience:
             wait=lambda state: self.wait_seconds(
                 state.attempt_number, state.outcome.exception() if state.outcome else None
             ),
-            retry=tenacity.retry_if_exception_type(RetryableError),
+            retry=worth_another,
             sleep=self.sleep,
             before_sleep=log_retry,
             reraise=True,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.lake import new_id
 from tracer_assets.lake.schemas import CONTRACT, TS
 from tracer_assets.providers.validation import Quarantine, empty_quarantine
@@ -119,8 +120,7 @@ def run_health_row(
     ts: pd.Timestamp,
 ) -> dict[str, Any]:
     """One ``run_health`` row: did ``asset``'s ``partition`` in run ``run_id`` get all it asked of ``provider``."""
-    ts = pd.Timestamp(ts)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    ts = utc(ts)
     return {
         "health_id": new_id("run_health", run_id, asset, partition, provider),
         "run_id": run_id,
@@ -166,9 +166,13 @@ def empty_frame(table: str, extra: dict[str, str] | None = None) -> pd.DataFrame
 
 
 def frame_from_rows(
-    table: str, rows: list[dict[str, Any]], extra: dict[str, str] | None = None
+    table: str,
+    rows: list[dict[str, Any]],
+    extra: dict[str, str] | None = None,
+    sort_by: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Rows as a frame with the contract columns first and every ``*_ts`` column tz-aware UTC."""
+    """Rows as a frame with the contract columns first and every ``*_ts`` column tz-aware UTC, sorted
+    (stable) by ``sort_by`` when given."""
     empty = empty_frame(table, extra)
     if not rows:
         return empty
@@ -181,6 +185,8 @@ def frame_from_rows(
     for col in frame.columns:
         if col == "ts" or col.endswith("_ts"):
             frame[col] = pd.to_datetime(frame[col], utc=True).astype("datetime64[us, UTC]")
+    if sort_by:
+        frame = frame.sort_values(sort_by, kind="stable")
     return frame.reset_index(drop=True)
 
 
@@ -192,3 +198,24 @@ def concat_frames(
     if not frames:
         return empty_frame(table, extra)
     return pd.concat(frames, ignore_index=True)
+
+
+class BarsFrame:
+    """``fetch_bars``: the frame of the provider's ``fetch_bars_result``."""
+
+    def fetch_bars(self, instruments: list, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        return self.fetch_bars_result(instruments, start, end).frame
+
+
+class NarrativesFrame:
+    """``fetch_narratives``: the frame of the provider's ``fetch_narratives_result``."""
+
+    def fetch_narratives(self, instruments: list, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        return self.fetch_narratives_result(instruments, start, end).frame
+
+
+class MarketsFrame:
+    """``fetch_markets``: the frame of the provider's ``fetch_markets_result``."""
+
+    def fetch_markets(self, instruments: list, as_of: pd.Timestamp) -> pd.DataFrame:
+        return self.fetch_markets_result(instruments, as_of).frame

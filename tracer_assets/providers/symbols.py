@@ -47,11 +47,6 @@ def to_universe(symbol: object, index: dict[str, Instrument]) -> Instrument | No
     return index.get(compact(symbol))
 
 
-def base_asset(symbol: str) -> str:
-    """``BTC/USD`` -> ``BTC``; a stock ticker is its own base."""
-    return crypto_pair(symbol).split("/")[0] if "/" in crypto_pair(symbol) else symbol.strip().upper()
-
-
 _UNITS = {
     "min": TimeFrameUnit.Minute,
     "t": TimeFrameUnit.Minute,

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from tracer_assets.digest.split import split_message
+from tracer_assets.lake.atomic import atomic_write_text
 from tracer_assets.providers.http import LiveProvider
-from tracer_assets.providers.outbox import atomic_write_text, safe_key
+from tracer_assets.providers.outbox import safe_key
 from tracer_assets.providers.protocols import Delivery
 from tracer_assets.providers.raw_zone import new_fetch_id
 from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable

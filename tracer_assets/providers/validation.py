@@ -15,6 +15,7 @@ window's start: a quarantine row always falls in the partitions being written),
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ import pandas as pd
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tracer_assets.lake import new_id
+from tracer_assets.providers.raw_zone import RawDecodeError
 from tracer_assets.providers.redact import Redactor
 
 QUARANTINE_COLUMNS = [
@@ -98,6 +100,20 @@ class Quarantine:
         for col in ("event_ts", "available_ts"):
             frame[col] = pd.to_datetime(frame[col], utc=True)
         return frame
+
+
+def decoded_pages(
+    records: Iterable, quarantine: Quarantine, table: str, at: pd.Timestamp, order: Callable = lambda r: r.seq
+) -> Iterator[tuple[Any, Any]]:
+    """(record, JSON body) of each raw page in ``order``; a page whose body does not decode is
+    quarantined (dated ``at``) and skipped."""
+    for rec in sorted(records, key=order):
+        try:
+            body = rec.json()
+        except RawDecodeError as exc:
+            quarantine.add(table, str(exc), rec.text(), at, rec.fetched_at, rec.ref)
+            continue
+        yield rec, body
 
 
 def validation_reason(exc: ValidationError, limit: int = 3) -> str:

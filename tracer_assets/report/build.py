@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import pandas as pd
 from plotly.offline import get_plotlyjs
 
 from tracer_assets.lake import Lake
+from tracer_assets.lake.atomic import atomic_write_text
 from tracer_assets.report.sections import (
     Section,
     Window,
@@ -90,7 +89,7 @@ def build_report(
             f'<script type="text/javascript">{get_plotlyjs()}</script>',
             "</head><body>",
             "<h1>Tracer report</h1>",
-            f'<p class="meta">Lake {html.escape(str(lake.root))}, {html.escape(span)}.</p>',
+            f'<p class="meta">Lake {html.escape(lake.url)}, {html.escape(span)}.</p>',
             f"<nav>{nav}</nav>",
             *(_section_html(s, settings.report_table_rows) for s in sections),
             "</body></html>",
@@ -100,12 +99,6 @@ def build_report(
 
 
 def write_report(page: str, out: str | Path) -> Path:
-    """Write the page atomically (temp file beside it, then rename)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".html", dir=out.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(page)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-    os.replace(tmp, out)
-    return out
+    """Write the page atomically (temp file beside it, then rename); readable by all, as a report is
+    meant to be shared."""
+    return atomic_write_text(out, page, mode=0o644)

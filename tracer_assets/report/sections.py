@@ -39,9 +39,26 @@ def _read(lake: Lake, table: str, window: Window) -> pd.DataFrame | None:
     return lake.read(table, window.start, window.end)
 
 
+def _rows(lake: Lake, table: str, window: Window) -> pd.DataFrame | None:
+    """The table's rows in the window, or None when there are none (not written, or empty)."""
+    df = _read(lake, table, window)
+    return df if df is not None and len(df) else None
+
+
 def _missing(key: str, title: str, intro: str, tables: list[str]) -> Section:
     names = ", ".join(f"`{t}`" for t in tables)
     return Section(key, title, intro, missing=f"No data yet: {names} not in the lake for this window.")
+
+
+def _open(
+    lake: Lake, window: Window, key: str, title: str, intro: str, *tables: str
+) -> tuple[Section, list[pd.DataFrame | None]]:
+    """A new section and each table's rows in the window (None where there are none); the section
+    says 'no data yet' (``missing``) when none of the tables has rows."""
+    frames = [_rows(lake, t, window) for t in tables]
+    if all(f is None for f in frames):
+        return _missing(key, title, intro, list(tables)), frames
+    return Section(key, title, intro), frames
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str, keys: bool = False) -> go.Figure:
@@ -100,12 +117,10 @@ def calibration_section(lake: Lake, window: Window) -> Section:
         "Weekly hit rate of Tracer's signals and market reads (95% Wilson interval), and the reliability "
         "diagram: observed frequency against predicted probability over the window (uniform bins)."
     )
-    metrics = _read(lake, "eval_metrics", window)
-    bins = _read(lake, "calibration_bins", window)
-    if (metrics is None or metrics.empty) and (bins is None or bins.empty):
-        return _missing(key, title, intro, ["eval_metrics", "calibration_bins"])
-    section = Section(key, title, intro)
-    if metrics is not None and len(metrics):
+    section, (metrics, bins) = _open(lake, window, key, title, intro, "eval_metrics", "calibration_bins")
+    if section.missing:
+        return section
+    if metrics is not None:
         rows = metrics[(metrics["cohort_dim"] == "all") & (metrics["predictor"] == "internal")].sort_values(
             "week"
         )
@@ -128,7 +143,7 @@ def calibration_section(lake: Lake, window: Window) -> Section:
         section.figures.append(
             _layout(fig, "Hit rate by week (internal predictor)", "week", "hit rate", keys=True)
         )
-    if bins is not None and len(bins):
+    if bins is not None:
         uniform = bins[bins["strategy"] == "uniform"].copy()
         uniform["weighted_p"] = uniform["mean_predicted"] * uniform["count"]
         uniform["weighted_o"] = uniform["observed_freq"] * uniform["count"]
@@ -173,12 +188,10 @@ def polymarket_section(lake: Lake, window: Window) -> Section:
         "Our probability beside the market's price on the same questions: weekly Brier score of each "
         "(lower is better), and each question's latest snapshot, ours against the market."
     )
-    metrics = _read(lake, "eval_metrics", window)
-    markets = _read(lake, "polymarket_markets", window)
-    if (metrics is None or metrics.empty) and (markets is None or markets.empty):
-        return _missing(key, title, intro, ["polymarket_markets", "eval_metrics"])
-    section = Section(key, title, intro)
-    if metrics is not None and len(metrics):
+    section, (markets, metrics) = _open(lake, window, key, title, intro, "polymarket_markets", "eval_metrics")
+    if section.missing:
+        return section
+    if metrics is not None:
         rows = metrics[(metrics["cohort_dim"] == "all") & metrics["kind"].str.startswith("market")]
         fig = go.Figure()
         for (kind, predictor), g in rows.sort_values("week").groupby(["kind", "predictor"], sort=True):
@@ -191,7 +204,7 @@ def polymarket_section(lake: Lake, window: Window) -> Section:
         paired = rows[rows["predictor"] == "internal"][["week", "kind", "n", "brier", "bss_vs_market"]]
         if len(paired):
             section.tables.append(("Skill against the market (BSS > 0: ours better)", paired))
-    if markets is not None and len(markets) and "internal_prob" in markets.columns:
+    if markets is not None and "internal_prob" in markets.columns:
         latest = markets.sort_values("available_ts").groupby("market_id").tail(1)
         latest = latest.dropna(subset=["internal_prob", "yes_price"])
         resolved = latest["resolved_outcome"].map({1.0: "resolved yes", 0.0: "resolved no"}).fillna("open")

@@ -21,6 +21,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.pipeline import MemoryStore, Store, run_chain
 from tracer_assets.sentiment.pressure import pressure_lookback
 from tracer_assets.settings import TracerSettings
@@ -69,10 +70,7 @@ def sample_decision_times(lake: Store, n: int, seed: int, last_days: int) -> lis
         pool = sorted(set(pd.to_datetime(feats["available_ts"], utc=True)) - set(picked))
         if pool:
             picked += list(rng.choice(pool, size=min(n - len(picked), len(pool)), replace=False))
-    return sorted(
-        pd.Timestamp(t).tz_convert("UTC") if pd.Timestamp(t).tzinfo else pd.Timestamp(t, tz="UTC")
-        for t in picked
-    )
+    return sorted(utc(t) for t in picked)
 
 
 def _truncated_store(lake: Store, t: pd.Timestamp, first: pd.Timestamp, lookback_days: int) -> MemoryStore:

@@ -58,7 +58,7 @@ def _flag_scope(flag: str, symbols: set[str]) -> tuple[str, str]:
     return "provider", flag
 
 
-def degraded_flags(candidates: pd.DataFrame, degraded: Degraded, symbols: set[str]) -> pd.Series:
+def flags_reaching(candidates: pd.DataFrame, degraded: Degraded, symbols: set[str]) -> pd.Series:
     """The degraded flags reaching each candidate, joined by ', ' ('' when healthy).
 
     ``degraded`` is a set of flags (see ``_flag_scope``) applying to every decision time, or a frame
@@ -106,7 +106,7 @@ def confirm(
         c["reasons"] = pd.Series(dtype=object)
         return c
     c["market_open"] = market_open_mask(c, calendar)
-    c["degraded_flags"] = degraded_flags(c, degraded, symbols or set(c["symbol"]))
+    c["degraded_flags"] = flags_reaching(c, degraded, symbols or set(c["symbol"]))
     c["stale_bar"] = c["bar_gap_hours"] > s.signal_max_bar_gap_hours
     c["stale_pressure"] = c["pressure_age_hours"] > s.signal_max_pressure_age_hours
     c["stale_narrative"] = c["narrative_age_hours"] > s.signal_max_narrative_age_hours

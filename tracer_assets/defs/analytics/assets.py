@@ -1,16 +1,14 @@
-"""Analytics domain: each ``dbt_like_sql/*.sql`` file becomes an asset whose deps are its table refs."""
+"""Analytics domain: each ``tracer_assets/analytics/sql/*.sql`` file becomes an asset whose deps are its table refs."""
 
 import hashlib
 from pathlib import Path
 
 import dagster as dg
 
-from tracer_assets.analytics.sql_models import SqlModel, load_models
+from tracer_assets.analytics.sql_models import MODELS_DIR, SqlModel, load_models
 from tracer_assets.defs.common import table_result
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.skip import skip_unchanged
-
-SQL_DIR = Path(__file__).resolve().parents[3] / "dbt_like_sql"
 
 
 def build_sql_asset(model: SqlModel, known: set[str]) -> dg.AssetsDefinition:
@@ -36,7 +34,7 @@ def build_sql_asset(model: SqlModel, known: set[str]) -> dg.AssetsDefinition:
     return _sql_asset
 
 
-def build_sql_assets(known_tables: set[str], folder: Path = SQL_DIR) -> list[dg.AssetsDefinition]:
+def build_sql_assets(known_tables: set[str], folder: Path = MODELS_DIR) -> list[dg.AssetsDefinition]:
     """SQL assets in dependency order, so one model may read another."""
     models = load_models(folder)
     names = {m.name for m in models}

@@ -3,9 +3,9 @@
 import dagster as dg
 import pandas as pd
 
+from tracer_assets.clock import monday_of, utc
 from tracer_assets.defs.partitions import CADENCE_TAG
 from tracer_assets.defs.resources import TracerResource
-from tracer_assets.pipeline.window import monday_of
 
 DAILY_ASSETS = dg.AssetSelection.tag(CADENCE_TAG, "daily")
 WEEKLY_ASSETS = dg.AssetSelection.tag(CADENCE_TAG, "weekly")
@@ -43,7 +43,7 @@ def today_key(now: pd.Timestamp | None = None) -> str:
     "midnight also finishes yesterday, whose last hour no earlier tick could see.",
 )
 def hourly_agent_tick(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-    now = pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC")
+    now = utc(context.scheduled_execution_time)
     requests = [dg.RunRequest(run_key=f"tick-{now:%Y-%m-%dT%H}", partition_key=today_key(now))]
     if now.hour == 0:
         yesterday = today_key(now - pd.Timedelta(days=1))
@@ -59,7 +59,7 @@ def hourly_agent_tick(context: dg.ScheduleEvaluationContext) -> list[dg.RunReque
     "week (markets settle after their end) have landed by then (see TRACER_EVAL_WEEK_SLACK_DAYS).",
 )
 def weekly_evaluation(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    now = pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC")
+    now = utc(context.scheduled_execution_time)
     monday = (monday_of(now) - pd.Timedelta(days=7)).strftime("%Y-%m-%d")
     return dg.RunRequest(run_key=f"eval-{monday}", partition_key=monday)
 

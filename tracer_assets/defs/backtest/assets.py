@@ -1,24 +1,19 @@
 """Backtest domain: P&L of the signals after costs, beside buy-and-hold, a random-timing placebo and
 the price-only chain, with a tear sheet per range under ``<lake>/artifacts/backtest/``."""
 
-import math
-
 import dagster as dg
 import pandas as pd
 
-from tracer_assets.backtest.baselines import price_only_signals
-from tracer_assets.backtest.report import TRACER, BacktestReport, backtest_range
+from tracer_assets.backtest.report import TRACER, BacktestReport
 from tracer_assets.backtest.tearsheet import write_tearsheet
-from tracer_assets.defs.common import DAILY_FRESHNESS, DAY, partition_days, table_result, window
+from tracer_assets.defs.common import DAILY_FRESHNESS, partition_days, table_result, window
 from tracer_assets.defs.market.assets import bars, price_features
 from tracer_assets.defs.partitions import CADENCE_TAG, daily_partitions, single_run
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.sentiment.assets import narrative_pressure, narrative_scores
 from tracer_assets.defs.signals.assets import signals
 from tracer_assets.defs.skip import skip_unchanged
-from tracer_assets.lake import Lake
-from tracer_assets.pipeline.signals import prior_outcomes, stored_pressure
-from tracer_assets.settings import TracerSettings
+from tracer_assets.pipeline.backtest import backtest_report
 
 DESCRIPTIONS = {
     "backtest_trades": "Trades of Tracer's signals (and of the buy-and-hold and price-only baselines): entry "
@@ -31,18 +26,6 @@ DESCRIPTIONS = {
 }
 
 
-def price_only_inputs(lake: Lake, settings: TracerSettings, start: pd.Timestamp, end: pd.Timestamp):
-    """What the signal chain reads for [start, end): features with lookback, pressure, prior signals and
-    outcomes known before the range (as the signals asset's first pass)."""
-    last_day = (end - pd.Timedelta(microseconds=1)).floor("D")
-    feats = lake.read("price_features", start - DAY * settings.signal_lookback_days, last_day)
-    pressure = stored_pressure(lake, start, end)
-    horizon_days = math.ceil(settings.signal_horizon_hours / 24) + 1
-    back = max(math.ceil(settings.cooldown_hours / 24 + 1), horizon_days)
-    prior = lake.read("signals", start - DAY * back, start - DAY)
-    return feats, pressure, prior, prior_outcomes(lake, start)
-
-
 _REPORTS: dict[tuple, BacktestReport] = {}
 
 
@@ -52,14 +35,7 @@ def report_for_run(context: dg.AssetExecutionContext, tracer: TracerResource) ->
     key = (context.run_id, tracer.settings.lake_root, start, end)
     if key not in _REPORTS:
         _REPORTS.clear()  # one run's report at a time: a later run reads the lake afresh
-        lake, settings = tracer.lake, tracer.settings
-        bars = lake.read("bars", start, end - DAY)
-        signals = lake.read("signals", start, end - DAY)
-        shuffled = []
-        if len(bars) and len(lake.read("price_features", start, end - DAY)):
-            feats, pressure, prior, outcomes = price_only_inputs(lake, settings, start, end)
-            shuffled = price_only_signals(feats, pressure, prior, outcomes, settings, start, end)
-        _REPORTS[key] = backtest_range(bars, signals, settings.backtest, start, end, shuffled)
+        _REPORTS[key] = backtest_report(tracer.lake, tracer.settings, start, end)
     return _REPORTS[key]
 
 
@@ -108,11 +84,11 @@ def backtest_summary(context: dg.AssetExecutionContext, tracer: TracerResource) 
     days = partition_days(context)
     tracer.lake.write_partition("backtest_summary", days[-1], report.summary)
     settings = tracer.settings
-    sheet = write_tearsheet(report, settings.lake_root, start, end, settings.backtest.backtest_plotlyjs)
+    sheet = write_tearsheet(report, tracer.lake, start, end, settings.backtest.backtest_plotlyjs)
     return table_result(
         "backtest_summary",
         report.summary,
         {days[-1]: len(report.summary)},
-        tearsheet=dg.MetadataValue.path(str(sheet.resolve())),
+        tearsheet=dg.MetadataValue.path(str(sheet)),  # an absolute path, or an s3:// URL
         **_tracer_headline(report.summary),
     )

@@ -1,7 +1,6 @@
 """Digest domain: the day's ranked top-N signals as chat text, delivered once per content."""
 
 import json
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -34,14 +33,14 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
     s = tracer.settings
     notifier = tracer.notifier()
     frames, counts, deliveries, failures = [], {}, [], []
-    artifacts_dir = Path(s.lake_root) / "artifacts" / "digest"
     now = pd.Timestamp.now(tz="UTC")
-    paused = pause_state(s.lake_root)
+    paused = pause_state(tracer.lake)
     for day in partition_days(context):
         built = daily_digest(tracer.lake, s, day, now)
         tracer.lake.write_partition("digest", day, built.rows)
-        artifacts_dir.mkdir(parents=True, exist_ok=True)
-        (artifacts_dir / f"{day}.json").write_text(json.dumps(built.artifact, indent=2, default=str))
+        tracer.lake.write_text(
+            f"artifacts/digest/{day}.json", json.dumps(built.artifact, indent=2, default=str)
+        )
         problems = digest_problems(built.rows)
         sent, chunks, skipped = False, 0, ""
         if paused is not None:

@@ -5,7 +5,7 @@ Weekly tables are pure functions of the lake's observations (and the settings): 
 week rewrites the same numbers. Files for week W go to ``<lake>/artifacts/evaluation/week=W/``.
 """
 
-from pathlib import Path
+from collections.abc import Callable
 
 import dagster as dg
 import pandas as pd
@@ -26,6 +26,8 @@ from tracer_assets.evaluation.artifacts import (
     week_dir,
     write_csv,
 )
+from tracer_assets.evaluation.metrics import parse_week
+from tracer_assets.lake import LakePath
 from tracer_assets.pipeline import evaluation
 from tracer_assets.pipeline.window import concat
 
@@ -38,18 +40,25 @@ WEEKLY_EVALUATION = {
 }
 
 
-def path_metadata(paths: dict[str, Path]) -> dict[str, dg.MetadataValue]:
-    return {name: dg.MetadataValue.path(str(path.resolve())) for name, path in paths.items()}
+def path_metadata(paths: dict[str, LakePath]) -> dict[str, dg.MetadataValue]:
+    """Each file's absolute path (local lake) or s3:// URL."""
+    return {name: dg.MetadataValue.path(str(path)) for name, path in paths.items()}
 
 
-def weekly_tables(context, tracer: TracerResource, table: str) -> tuple[pd.DataFrame, dict]:
-    """Compute ``table`` for each week of the run, write its partition and its CSV beside the snapshot;
-    returns the weeks' rows and the last week's files."""
+def weekly_tables(
+    context, tracer: TracerResource, table: str, plots: Callable[..., dict] | None = None
+) -> tuple[pd.DataFrame, dict]:
+    """Compute ``table`` for each week of the run, write its partition and its CSV (and the files
+    ``plots(rows, folder, week, plotlyjs)`` draws) beside the snapshot; returns the weeks' rows and
+    the last week's files."""
     frames, paths = [], {}
     for week in context.partition_keys:
         rows = evaluation.WEEKLY_TABLES[table](tracer.lake, tracer.settings, week)
         tracer.lake.write_partition(table, week, rows)
-        paths = {"csv": write_csv(rows, week_dir(tracer.settings, week) / f"{table}.csv")}
+        folder = week_dir(tracer.lake, week)
+        paths = {"csv": write_csv(rows, folder / f"{table}.csv")}
+        if plots is not None:
+            paths |= plots(rows, folder, week, tracer.settings.eval_plotlyjs)
         frames.append(rows)
     return concat(frames), paths
 
@@ -62,13 +71,19 @@ def weekly_tables(context, tracer: TracerResource, table: str) -> tuple[pd.DataF
 )
 @skip_unchanged
 def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
-    df, paths = weekly_tables(context, tracer, "eval_metrics")
     weeks = list(context.partition_keys)
-    # each week's Brier history up to it, beside its snapshot: the history is read once for the range
-    everything = tracer.lake.read("eval_metrics", None, weeks[-1])
-    for week in weeks:
-        history = everything[everything["week"] <= week] if len(everything) else everything
-        paths |= brier_plots(history, week_dir(tracer.settings, week), week, tracer.settings.eval_plotlyjs)
+    # each week's Brier history up to it (its rows included): the weeks before the range read once,
+    # then each week's own partition as it is written (not the whole history again for every week)
+    before = parse_week(weeks[0]) - pd.Timedelta(days=1)
+    history = [tracer.lake.read("eval_metrics", None, before.strftime("%Y-%m-%d"))]
+
+    def history_plots(rows, folder, week, plotlyjs):
+        history.append(tracer.lake.read("eval_metrics", week, week))
+        rows_so_far = [h for h in history if len(h)]
+        upto = pd.concat(rows_so_far, ignore_index=True) if rows_so_far else history[-1]
+        return brier_plots(upto, folder, week, plotlyjs)
+
+    df, paths = weekly_tables(context, tracer, "eval_metrics", plots=history_plots)
     return table_result(
         "eval_metrics",
         df,
@@ -87,10 +102,7 @@ def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> d
 )
 @skip_unchanged
 def calibration_bins(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
-    df, paths = weekly_tables(context, tracer, "calibration_bins")
-    for week in context.partition_keys:
-        bins = df[df["week"] == week] if len(df) else df
-        paths |= reliability_plots(bins, week_dir(tracer.settings, week), week, tracer.settings.eval_plotlyjs)
+    df, paths = weekly_tables(context, tracer, "calibration_bins", plots=reliability_plots)
     return table_result("calibration_bins", df, **path_metadata(paths))
 
 
@@ -107,7 +119,7 @@ def eval_metrics_all_time(context: dg.AssetExecutionContext, tracer: TracerResou
     paths = {}
     for week, metrics in by_week.items():
         tracer.lake.write_partition("eval_metrics_all_time", week, metrics)
-        paths = {"csv": write_csv(metrics, week_dir(s, week) / "eval_metrics_all_time.csv")}
+        paths = {"csv": write_csv(metrics, week_dir(tracer.lake, week) / "eval_metrics_all_time.csv")}
     df = concat(list(by_week.values()))
     labelled = df.assign(week=df["through_week"]) if len(df) else df
     return table_result(

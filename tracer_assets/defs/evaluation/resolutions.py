@@ -17,6 +17,7 @@ import json
 import dagster as dg
 import pandas as pd
 
+from tracer_assets.clock import utc, utc_now
 from tracer_assets.defs.partitions import daily_partitions
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.evaluation.observations import resolved_markets
@@ -30,19 +31,9 @@ resolution_eval_job = dg.define_asset_job(
 )
 
 
-def utc_now() -> pd.Timestamp:
-    """The sensor's clock (tests replace it)."""
-    return pd.Timestamp.now(tz="UTC")
-
-
 def _start_of(now: pd.Timestamp) -> pd.Timestamp:
     # A first tick covers today from midnight on (markets often resolve exactly at 00:00).
     return now.floor("D") - pd.Timedelta(microseconds=1)
-
-
-def _utc(text: str) -> pd.Timestamp:
-    ts = pd.Timestamp(text)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def read_cursor(cursor: str | None, now: pd.Timestamp) -> tuple[pd.Timestamp, dict[str, str]]:
@@ -50,7 +41,7 @@ def read_cursor(cursor: str | None, now: pd.Timestamp) -> tuple[pd.Timestamp, di
     if cursor:
         try:
             state = json.loads(cursor) if cursor.lstrip().startswith("{") else {"since": cursor}
-            return _utc(state["since"]), dict(state.get("seen", {}))
+            return utc(state["since"]), dict(state.get("seen", {}))
         except (ValueError, KeyError, TypeError):
             pass
     return _start_of(now), {}
@@ -81,7 +72,7 @@ def resolution_tick(
     ``lookback`` defaults to the ``resolution_lookback_hours`` setting's default."""
     if lookback is None:
         lookback = pd.Timedelta(hours=TracerSettings.model_fields["resolution_lookback_hours"].default)
-    now = _utc(str(pd.Timestamp(now)))
+    now = utc(str(pd.Timestamp(now)))
     since, seen = read_cursor(cursor, now)
     try:
         snapshot = provider.fetch_markets(instruments, now)
@@ -108,7 +99,7 @@ def resolution_tick(
         for q, t in zip(fresh["question_id"], fresh["resolved_ts"], strict=True)
     }
     # forget markets that fell out of the lookback: no tick can return them again
-    seen = {q: t for q, t in seen.items() if _utc(t) > newest - lookback}
+    seen = {q: t for q, t in seen.items() if utc(t) > newest - lookback}
     return dg.SensorResult(run_requests=[request], cursor=write_cursor(newest, seen))
 
 

@@ -3,12 +3,14 @@
 import dagster as dg
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.defs.monitoring.assets import lake_audit
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.monitoring.run_failures import alert_text, failure_row, record_failure
-from tracer_assets.settings import OperationsSettings
 
-_OPS = OperationsSettings()
+# crons (UTC) are the code location's shape, as the other schedules' are: constants, read at no import
+NIGHTLY_SELF_CHECK_CRON = "15 2 * * *"
+MONTHLY_GOVERNANCE_CRON = "45 3 1 * *"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 self_check_job = dg.define_asset_job(
@@ -26,12 +28,12 @@ governance_job = dg.define_asset_job(
 
 @dg.schedule(
     job=self_check_job,
-    cron_schedule=_OPS.ops_nightly_self_check_cron,
+    cron_schedule=NIGHTLY_SELF_CHECK_CRON,
     execution_timezone="UTC",
-    description="Nightly self-check of yesterday (TRACER_OPS_NIGHTLY_SELF_CHECK_CRON).",
+    description="Nightly self-check of yesterday (02:15 UTC).",
 )
 def nightly_self_check(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    now = pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC")
+    now = utc(context.scheduled_execution_time)
     day = (now.normalize() - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
     return dg.RunRequest(run_key=f"self-check-{day}", partition_key=day)
 
@@ -45,12 +47,12 @@ def previous_month(now: pd.Timestamp) -> tuple[str, str]:
 
 @dg.schedule(
     job=governance_job,
-    cron_schedule=_OPS.ops_monthly_governance_cron,
+    cron_schedule=MONTHLY_GOVERNANCE_CRON,
     execution_timezone="UTC",
-    description="Monthly governance re-audit of the previous month, one run (TRACER_OPS_MONTHLY_GOVERNANCE_CRON).",
+    description="Monthly governance re-audit of the previous month, one run (the 1st, 03:45 UTC).",
 )
 def monthly_governance(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    first, last = previous_month(pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC"))
+    first, last = previous_month(utc(context.scheduled_execution_time))
     return dg.RunRequest(run_key=f"governance-{first[:7]}", tags={RANGE_START: first, RANGE_END: last})
 
 

@@ -14,6 +14,8 @@ from enum import IntEnum
 import numpy as np
 import pandas as pd
 
+from tracer_assets.clock import utc
+
 SIM_FIRST_DAY = date(2018, 1, 1)
 SIM_LAST_DAY = date(2035, 12, 31)
 UNIX_ORDINAL = date(1970, 1, 1).toordinal()
@@ -43,15 +45,9 @@ def stream_rng(seed: int, key: str, ordinal: int, purpose: Stream) -> np.random.
     return np.random.default_rng(np.random.SeedSequence(entropy))
 
 
-def to_utc(ts: pd.Timestamp | str) -> pd.Timestamp:
-    """A timestamp as tz-aware UTC (a naive one is read as UTC)."""
-    ts = pd.Timestamp(ts)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def to_seconds(ts: pd.Timestamp | str) -> int:
     """Whole seconds since the Unix epoch (sub-second parts are dropped)."""
-    return int(to_utc(ts).value // 1_000_000_000)
+    return int(utc(ts).value // 1_000_000_000)
 
 
 def day_start_seconds(ordinal: int) -> int:
@@ -69,7 +65,7 @@ def check_day(ordinal: int) -> None:
 
 def days_touching(start: pd.Timestamp, end: pd.Timestamp) -> list[int]:
     """Ordinals of the UTC days that overlap [start, end)."""
-    start, end = to_utc(start), to_utc(end)
+    start, end = utc(start), utc(end)
     if end <= start:
         return []
     first = start.floor("D").date().toordinal()

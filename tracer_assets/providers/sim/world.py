@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from tracer_assets.clock import utc
 from tracer_assets.lake import new_id
 from tracer_assets.providers.sim.bars import (
     EFFECT_K,
@@ -44,7 +45,6 @@ from tracer_assets.providers.sim.streams import (
     days_touching,
     seconds_to_utc,
     to_seconds,
-    to_utc,
 )
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import Instrument, Universe
@@ -322,7 +322,7 @@ class SimWorld:
 
     def fetch_markets(self, instruments: list[Instrument], as_of: pd.Timestamp) -> pd.DataFrame:
         """Snapshot at ``as_of``: questions opened by then and not resolved before as_of's UTC day."""
-        as_of = to_utc(as_of)
+        as_of = utc(as_of)
         as_of_s = to_seconds(as_of)
         day0 = as_of.floor("D").date().toordinal()
         day0_s = day_start_seconds(day0)

@@ -82,7 +82,9 @@ class FaultyProvider:
     def _fetch(self, method: str, *args: Any) -> FetchResult:
         self.calls += 1
         try:
-            frame = self.resilience.call(self.service, lambda: self._attempt(method, args), method)
+            frame = self.resilience.call(
+                self.service, lambda: self._attempt(method, args), method, idempotent=True
+            )
         except ProviderUnavailable as exc:
             empty = getattr(self.inner, method)(*args).iloc[0:0]
             return FetchResult(provider=self.name, frame=empty, degraded=True, reasons=[exc.reason])
