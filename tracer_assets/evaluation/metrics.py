@@ -542,7 +542,8 @@ def wilson_interval(wins: int, n: int, level: float) -> tuple[float, float]:
     rate = wins / n
     centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
+    # all wins (or none) put a bound on 1 (or 0) up to rounding: 1.0000000000000002 is not a rate
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
 
 
 def hit_rate_interval(outcomes: pd.Series, level: float = 0.95) -> tuple[float, float, float, int]:
