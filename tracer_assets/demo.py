@@ -162,9 +162,13 @@ def stage_partitions(assets: list, tags: dict[str, str]) -> list[str]:
     return list(assets[0].partitions_def.get_partition_keys_in_range(key_range))
 
 
-def unchanged_since(assets: list, tags: dict[str, str], settings) -> str | None:
+def unchanged_since(assets: list, tags: dict[str, str], settings, instance=None) -> str | None:
     """When every asset of a stage would skip (its inputs, code and outputs are what its partitions
-    recorded), a short line saying since when; else None and the stage runs."""
+    recorded) and the runs that recorded them succeeded (their checks passed) on ``instance``, a short
+    line saying since when; else None and the stage runs (assets that can skip still skip inside it,
+    and its checks run again)."""
+    import dagster as dg
+
     from tracer_assets.defs.skip import decide
 
     partitions = stage_partitions(assets, tags)
@@ -173,8 +177,13 @@ def unchanged_since(assets: list, tags: dict[str, str], settings) -> str | None:
         decision = decide(a.key.path[-1], settings, partitions)
         if not decision.skip:
             return None
-        runs.add(str(decision.recorded.get("run_id", "?"))[:8])
-    return f"inputs and code as recorded by run {', '.join(sorted(runs))}"
+        runs.add(str(decision.recorded.get("run_id", "")))
+    if instance is not None:
+        for run_id in runs:
+            run = instance.get_run_by_id(run_id) if run_id else None
+            if run is None or run.status != dg.DagsterRunStatus.SUCCESS:
+                return None  # recorded by a failed run (a check failed) or by another instance
+    return f"inputs and code as recorded by run {', '.join(sorted(r[:8] for r in runs))}"
 
 
 def _run_demo(days: int, echo, reporter: Reporter) -> int:
@@ -212,7 +221,7 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
         )
         echo(f"[{i}/{len(plan)}] {label}{span}: {', '.join(a.key.to_user_string() for a in assets)}")
         keys = {a.key for a in assets}
-        unchanged = unchanged_since(assets, tags, settings)
+        unchanged = unchanged_since(assets, tags, settings, instance)
         if unchanged is not None:
             echo(f"      unchanged: {unchanged}; nothing to do (skipped without a run)")
             continue

@@ -66,8 +66,11 @@ def test_demo_skips_a_stage_only_when_every_asset_is_unchanged(tracer_env, insta
     tags = range_tags(FIRST, LAST)
     assert unchanged_since([bars, price_features], tags, settings) is None  # nothing recorded yet
     materialize([bars, price_features], instance)
-    line = unchanged_since([bars, price_features], tags, settings)
+    line = unchanged_since([bars, price_features], tags, settings, instance)
     assert line is not None and "recorded by run" in line
+    # recorded by runs this instance does not know (or that failed): the stage runs again
+    with dg.instance_for_test() as other:
+        assert unchanged_since([bars, price_features], tags, settings, other) is None
     # a different range was never recorded
     assert unchanged_since([bars], range_tags(FIRST, "2024-03-05"), settings) is None
     # settings are part of the input: another lookback recomputes the features
