@@ -1,0 +1,1 @@
+"""Research on top of the pipeline: walk-forward folds, selection in sample, overfitting statistics."""
