@@ -6,26 +6,41 @@ import argparse
 import sys
 from pathlib import Path
 
+from tracer_assets.backtest import cli as backtest_cli
+
 
 def _sql(args: argparse.Namespace) -> int:
+    """Query the lake; every error is one line on stderr and a non-zero exit, never a traceback."""
+    import duckdb
+    from pydantic import ValidationError
+
     from tracer_assets.analytics.sql_models import ReadOnlyViolation, assert_read_only
-    from tracer_assets.lake import Lake
-    from tracer_assets.settings import TracerSettings
+    from tracer_assets.lake import Lake, LakeSchemaError
+    from tracer_assets.lake.store import LakeRootError
+    from tracer_assets.settings import TracerSettings, settings_error_line
 
     if (args.query is None) == (args.file is None):
         print("tracer sql: give a query or --file, not both", file=sys.stderr)
         return 2
-    sql = Path(args.file).read_text() if args.file else args.query
+    try:
+        sql = Path(args.file).read_text() if args.file else args.query
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"tracer sql: cannot read --file {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     try:
         assert_read_only(sql)
     except ReadOnlyViolation as exc:
         print(f"tracer sql: {exc}", file=sys.stderr)
         return 2
-    lake = Lake(args.lake or TracerSettings().lake_root)
-    import duckdb
-
     try:
+        lake = Lake(args.lake or TracerSettings().lake_root)
         df = lake.query(sql)
+    except ValidationError as exc:
+        print(f"tracer sql: {settings_error_line(exc)}", file=sys.stderr)
+        return 2
+    except (LakeRootError, LakeSchemaError) as exc:
+        print(f"tracer sql: {exc}", file=sys.stderr)
+        return 2
     except duckdb.Error as exc:
         print(f"tracer sql: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
@@ -67,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--limit", type=int, default=50, help="rows shown in table format")
     sql.add_argument("--lake", help="lake root (default: TRACER_LAKE_ROOT)")
     sql.set_defaults(func=_sql)
+    backtest_cli.register(sub)
     sub.add_parser("sentiment", help="score texts: tracer sentiment [--model NAME] FILE|-")
+    __import__("tracer_assets.research.cli", fromlist=["register"]).register(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -26,6 +26,18 @@ class DemoRange:
     last_week: str
 
 
+def day_range(first_day: str, last_day: str) -> DemoRange:
+    """The daily keys ``first_day``..``last_day`` and the weeks (Monday keys) that touch them."""
+    from tracer_assets.pipeline.window import monday_of
+
+    return DemoRange(
+        first_day,
+        last_day,
+        monday_of(first_day).strftime("%Y-%m-%d"),
+        monday_of(last_day).strftime("%Y-%m-%d"),
+    )
+
+
 def demo_range(days: int, today: pd.Timestamp | None = None) -> DemoRange:
     """``days`` daily partitions ending yesterday (UTC), and the weeks (Monday keys) that touch them."""
     if days < 1:
@@ -33,13 +45,37 @@ def demo_range(days: int, today: pd.Timestamp | None = None) -> DemoRange:
     today = (today or pd.Timestamp.now(tz="UTC")).normalize()
     last = today - pd.Timedelta(days=1)
     first = last - pd.Timedelta(days=days - 1)
-    monday = lambda d: d - pd.Timedelta(days=d.weekday())  # noqa: E731
-    return DemoRange(
-        first.strftime("%Y-%m-%d"),
-        last.strftime("%Y-%m-%d"),
-        monday(first).strftime("%Y-%m-%d"),
-        monday(last).strftime("%Y-%m-%d"),
-    )
+    return day_range(first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d"))
+
+
+def run_plan(rng: DemoRange) -> list[tuple[str, list, dict[str, str]]]:
+    """One run per partitioning: (label, assets, run tags) for the daily range, the weekly range and
+    the unpartitioned SQL models."""
+    from tracer_assets.definitions import ALL_ASSETS
+    from tracer_assets.defs.partitions import daily_partitions, weekly_partitions
+
+    return [
+        (
+            "daily",
+            [a for a in ALL_ASSETS if a.partitions_def == daily_partitions],
+            range_tags(rng.first_day, rng.last_day),
+        ),
+        (
+            "weekly",
+            [a for a in ALL_ASSETS if a.partitions_def == weekly_partitions],
+            range_tags(rng.first_week, rng.last_week),
+        ),
+        # research assets (placebos, leak check) are studies run on demand (research_job), not a replay
+        (
+            "unpartitioned",
+            [
+                a
+                for a in ALL_ASSETS
+                if a.partitions_def is None and "research" not in a.group_names_by_key.values()
+            ],
+            {},
+        ),
+    ]
 
 
 def ensure_dagster_home(project_root: Path) -> Path:
@@ -53,7 +89,7 @@ def ensure_dagster_home(project_root: Path) -> Path:
     return home
 
 
-def _range_tags(start: str, end: str) -> dict[str, str]:
+def range_tags(start: str, end: str) -> dict[str, str]:
     return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
 
 
@@ -62,7 +98,6 @@ def run_demo(days: int = 60, echo=print) -> int:
     import dagster as dg
 
     from tracer_assets.definitions import ALL_ASSETS, build_definitions
-    from tracer_assets.defs.partitions import daily_partitions, weekly_partitions
     from tracer_assets.settings import TracerSettings
 
     settings = TracerSettings()
@@ -77,14 +112,7 @@ def run_demo(days: int = 60, echo=print) -> int:
         f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Path(settings.lake_root).resolve()}, DAGSTER_HOME {home}"
     )
 
-    daily = [a for a in ALL_ASSETS if a.partitions_def == daily_partitions]
-    weekly = [a for a in ALL_ASSETS if a.partitions_def == weekly_partitions]
-    whole = [a for a in ALL_ASSETS if a.partitions_def is None]
-    plan = [
-        ("daily", daily, _range_tags(rng.first_day, rng.last_day)),
-        ("weekly", weekly, _range_tags(rng.first_week, rng.last_week)),
-        ("unpartitioned", whole, {}),
-    ]
+    plan = run_plan(rng)
     for i, (label, assets, tags) in enumerate(plan, 1):
         span = (
             f" {tags['dagster/asset_partition_range_start']}..{tags['dagster/asset_partition_range_end']}"
@@ -125,6 +153,7 @@ def run_demo(days: int = 60, echo=print) -> int:
 
 
 def print_summary(settings, echo=print) -> None:
+    from tracer_assets.backtest.readout import backtest_lines
     from tracer_assets.lake import Lake
 
     lake = Lake(settings.lake_root)
@@ -145,4 +174,6 @@ def print_summary(settings, echo=print) -> None:
         else pd.DataFrame()
     )
     echo(metrics.to_string(index=False) if len(metrics) else "(no resolved predictions yet)")
+    echo("\n=== Backtest (signals vs baselines) ===")
+    echo("\n".join(backtest_lines(lake)))
     echo(f'\nLake: {lake.root.resolve()}  (query it: tracer sql "select count(*) from signals")')

@@ -2,15 +2,134 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_UNIVERSE = str(resources.files("tracer_assets") / "default_universe.yaml")
+
+
+class SafetySettings(BaseSettings):
+    """Guards against faults and bad input: shrinking fetches, request deadlines, absurd bars (issue 13)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    fetch_min_kept_ratio: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="A fetch bringing fewer rows for a day than this fraction of the rows the lake "
+        "already holds for it is suspect: the stored rows stay and the run is marked degraded.",
+    )
+    http_deadline_s: float = Field(
+        120.0,
+        gt=0.0,
+        description="Overall deadline of one outside request (connect, send and the whole body), beyond "
+        "the per-read timeouts; a server that drips bytes is cut off here and counted as a timeout.",
+    )
+    bar_max_price: float = Field(
+        1e7,
+        gt=0.0,
+        description="Bars with any price (open, high, low, close, vwap) above this are quarantined.",
+    )
+    bar_max_jump_factor: float = Field(
+        20.0,
+        gt=1.0,
+        description="A bar whose close is this many times above (or below 1/this of) both neighbours' "
+        "closes of the same symbol is quarantined as an absurd jump.",
+    )
+
+
+class EvidenceSettings(BaseSettings):
+    """Evidence that survives a skeptic: held-out calibration, dependence-aware intervals, placebos,
+    the leak check (issue 12)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+    calibration_holdout_fraction: float = Field(
+        0.3,
+        gt=0.0,
+        lt=1.0,
+        description="Share of the latest known outcomes held out to judge the calibration map against the "
+        "prior; the map is used only when it scores a lower Brier than the prior on them.",
+    )
+    eval_block_days: int = Field(
+        2,
+        ge=1,
+        description="Length in days of the blocks the dependence-aware bootstrap resamples (observations of "
+        "all symbols on the same days move together).",
+    )
+    placebo_draws: int = Field(
+        5, ge=1, description="Random draws per randomised placebo kind (swap, circular shift)."
+    )
+    placebo_shift_hours: str = Field(
+        "1,3,6,24", description="Comma-separated availability delays (hours), one placebo kind each."
+    )
+    placebo_seed: int = Field(0, description="Seed of the placebo draws.")
+    leak_check_samples: int = Field(
+        6, ge=1, description="Decision times the leak check samples after a replay range."
+    )
+    leak_check_seed: int = Field(0, description="Seed of the leak check's sample of decision times.")
+    leak_check_recent_days: int = Field(
+        30, ge=1, description="The leak check samples decision times from the lake's latest this many days."
+    )
+    leak_check_history_days: int = Field(
+        14,
+        ge=0,
+        description="Days before a sampled decision day the leak check rebuilds too (cooldown and "
+        "calibration state before them is read from the lake).",
+    )
+    placebo_days: int = Field(
+        60, ge=2, description="Window of the placebo job when no days are given: the lake's latest this many."
+    )
+
+
+class BacktestSettings(BaseSettings):
+    """Backtests of the signals: costs, fill timing, capital and the baselines' draws (issue 10)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+    backtest_fee_bps: float = Field(10.0, ge=0.0, description="Fee per fill, basis points of the notional.")
+    backtest_slippage_bps: float = Field(
+        2.0, ge=0.0, description="Fixed slippage per fill, basis points against the trader."
+    )
+    backtest_slippage_range_frac: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="Extra slippage per fill: this fraction of the fill bar's high-low range.",
+    )
+    backtest_fill: Literal["next_open", "close"] = Field(
+        "next_open",
+        description="Fill at the next tradable bar's open (default) or at the signal bar's close.",
+    )
+    backtest_initial_cash: float = Field(100_000.0, gt=0.0, description="Starting capital of every backtest.")
+    backtest_placebo_draws: int = Field(
+        200,
+        ge=10,
+        description="Random-timing placebo draws (same trades and holding times, shuffled entries).",
+    )
+    backtest_price_only_draws: int = Field(
+        3,
+        ge=1,
+        description="Re-runs of the signal chain with pressure shuffled across time (price-only baseline).",
+    )
+    backtest_seed: int = Field(
+        11, description="Seed of the placebo and pressure shuffles (reproducible runs)."
+    )
+    backtest_periods_per_year: float = Field(
+        365.0, gt=0.0, description="Daily returns per year for annualising (the portfolio marks every day)."
+    )
+    backtest_plotlyjs: Literal["directory", "inline"] = Field(
+        "directory",
+        description="Tear sheets: one shared plotly.min.js beside the pages, or inlined per page.",
+    )
 
 
 class WalkForwardSettings(BaseSettings):
@@ -398,15 +517,19 @@ class TracerSettings(BaseSettings):
         "directory",
         description="Plot HTML: one shared plotly.min.js per folder, or inlined per file (no CDN).",
     )
-
+    safety: SafetySettings = Field(default_factory=SafetySettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    backtest: BacktestSettings = Field(default_factory=BacktestSettings)
     walkforward: WalkForwardSettings = Field(default_factory=WalkForwardSettings)
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> TracerSettings:
-    """Settings read once per process from the environment and ``.env``."""
-    return TracerSettings()
-
-
-def lake_root_path(settings: TracerSettings) -> Path:
-    return Path(settings.lake_root)
+def settings_error_line(exc: ValidationError) -> str:
+    """One line naming each bad setting by its environment variable, e.g.
+    ``TRACER_HTTP_TIMEOUT_S=-1: Input should be greater than 0``."""
+    parts = []
+    for err in exc.errors():
+        field = str(err.get("loc", ("?",))[-1])
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) or value is None else f"={value!r}"
+        parts.append(f"TRACER_{field.upper()}{shown}: {err.get('msg', 'invalid')}")
+    return "bad setting: " + "; ".join(parts)

@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 import dagster as dg
-import pandas as pd
 
 from tracer_assets.definitions import ALL_ASSETS, build_definitions
-from tracer_assets.defs.partitions import daily_partitions, weekly_partitions
-from tracer_assets.demo import QUIET_RUN_CONFIG
+from tracer_assets.demo import QUIET_RUN_CONFIG, day_range, range_tags, run_plan
 
-
-def range_tags(start: str, end: str) -> dict[str, str]:
-    return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+__all__ = ["range_tags", "run_range"]
 
 
 def run_range(
     first_day: str, last_day: str, instance: dg.DagsterInstance | None = None
 ) -> list[dg.ExecuteInProcessResult]:
-    """Daily range in one run, then the weeks touching it in one run, then the SQL models."""
+    """The demo's plan: the daily range in one run, the weeks touching it in one run, the SQL models."""
     instance = instance or dg.DagsterInstance.ephemeral()
-    defs = build_definitions()
-    resources = {"tracer": defs.resources["tracer"]}
-    monday = lambda d: (pd.Timestamp(d) - pd.Timedelta(days=pd.Timestamp(d).weekday())).strftime("%Y-%m-%d")  # noqa: E731
-    plan = [
-        ([a for a in ALL_ASSETS if a.partitions_def == daily_partitions], range_tags(first_day, last_day)),
-        (
-            [a for a in ALL_ASSETS if a.partitions_def == weekly_partitions],
-            range_tags(monday(first_day), monday(last_day)),
-        ),
-        ([a for a in ALL_ASSETS if a.partitions_def is None], {}),
-    ]
+    resources = {"tracer": build_definitions().resources["tracer"]}
     results = []
-    for assets, tags in plan:
+    for _, assets, tags in run_plan(day_range(first_day, last_day)):
         result = dg.materialize(
             ALL_ASSETS,
             selection=assets,

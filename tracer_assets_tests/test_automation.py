@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 
-from tracer_assets.defs.ops.automation import hourly_agent_tick, news_tick, weekly_evaluation
+from tracer_assets.defs.automation.schedules import hourly_agent_tick, news_tick, weekly_evaluation
 from tracer_assets.providers.sim import SimWorld
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import load_universe

@@ -126,7 +126,7 @@ def test_same_inputs_same_digest_id():
 
 
 def test_delivery_key_ignores_the_hour_but_not_the_content():
-    from tracer_assets.defs.digest.assets import delivery_key
+    from tracer_assets.pipeline.digest import delivery_key
 
     a = build_digest(signals(), MARKETS, settings(), AS_OF)
     later = build_digest(signals(), MARKETS, settings(), AS_OF + pd.Timedelta(minutes=30))

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tracer_assets.demo import range_tags
 from tracer_assets.evaluation.lead_time import lead_hours_list
 from tracer_assets.lake import Lake
 from tracer_assets.settings import TracerSettings
 from tracer_assets_tests.conftest import isolated_session
-from tracer_assets_tests.pipeline_util import range_tags, run_range
+from tracer_assets_tests.pipeline_util import run_range
 
 FIRST, LAST = "2024-03-04", "2024-03-15"
 WEEKS = ["2024-03-04", "2024-03-11"]
@@ -110,7 +111,7 @@ def test_the_market_brier_is_reported_beside_ours(run):
 
 
 def test_the_self_check_judges_the_newest_night(run):
-    from tracer_assets.defs.evaluation.assets import hit_rate_self_check, hit_rate_trend
+    from tracer_assets.defs.evaluation.self_check import hit_rate_self_check, hit_rate_trend
     from tracer_assets.defs.resources import TracerResource
 
     result = dg.materialize(

@@ -16,9 +16,8 @@ from tracer_assets.defs.evaluation.assets import (
     eval_metrics,
     eval_metrics_all_time,
     eval_win_rates,
-    hit_rate_self_check,
-    hit_rate_trend,
 )
+from tracer_assets.defs.evaluation.self_check import hit_rate_self_check, hit_rate_trend
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.evaluation.observations import combine_observations
 from tracer_assets.lake import Lake

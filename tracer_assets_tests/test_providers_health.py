@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from tracer_assets.defs.ops.health import fetch_recorded
+from tracer_assets.defs.fetching import fetch_recorded
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.lake import Lake
 from tracer_assets.providers.health import (

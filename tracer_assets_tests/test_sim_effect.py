@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
@@ -123,28 +122,3 @@ def test_volume_rises_in_the_hours_after_a_story():
     lifted = bars.loc[in_window, "log_volume"].mean()
     quiet = bars.loc[[not x for x in in_window], "log_volume"].mean()
     assert lifted - quiet > 0.2
-
-
-TINY_LEXICON = {
-    1: r"beats|upgrade|raises|record|surge|wins|tops|bullish|approval|rall|inflows|lists|highs|climb",
-    -1: r"miss|downgrade|cuts|probe|recall|tumble|fine|warns|short seller|halts|slump|drains|outage|dump|slide",
-}
-
-
-def test_a_lexicon_reads_most_but_not_all_headlines_right():
-    world = SimWorld(sim_settings(), UNIVERSE)
-    start, end = utc("2024-01-01"), utc("2024-04-01")
-    news = world.fetch_narratives(INSTRUMENTS, start, end)
-    truth = world.truth_narratives(INSTRUMENTS, start, end)
-    df = news.merge(truth, on=["narrative_id", "symbol", "event_ts"])
-
-    def lexicon(text: str) -> int:
-        pos = len(re.findall(TINY_LEXICON[1], text.lower()))
-        neg = len(re.findall(TINY_LEXICON[-1], text.lower()))
-        return int(np.sign(pos - neg))
-
-    df["guess"] = df["headline"].map(lexicon)
-    right = df["guess"] == df["true_polarity"]
-    assert 0.65 < right.mean() < 0.95
-    assert right[~df["hard_phrasing"]].mean() > right[df["hard_phrasing"]].mean() + 0.3
-    assert set(df["true_polarity"]) == {-1, 0, 1}

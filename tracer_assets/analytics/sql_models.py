@@ -1,11 +1,14 @@
 """Analyst SQL models: one ``.sql`` file each (DuckDB dialect), upstream tables parsed with sqlglot.
 
 Also the read-only guard for ``tracer sql``: only queries (SELECT, WITH, set operations, DESCRIBE,
-SHOW, EXPLAIN, SUMMARIZE) are accepted; anything that could write is refused before DuckDB sees it.
+SHOW, EXPLAIN of a query, SUMMARIZE) are accepted. It is the friendly first message only: the
+enforcement is DuckDB's own sandbox (``Lake.connect``), so a statement this parser misses still
+cannot read outside the lake or write anything.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +66,12 @@ def assert_read_only(sql: str) -> None:
             if not writes:
                 continue
         if isinstance(stmt, exp.Command) and stmt.this.upper() in _READ_ONLY_COMMANDS:
+            if stmt.this.upper() == "EXPLAIN":
+                # EXPLAIN ANALYZE runs its statement: the inner one must be read-only too
+                inner = re.sub(
+                    r"^\s*(ANALY[SZ]E\b)?", "", stmt.expression.name if stmt.expression else "", flags=re.I
+                )
+                assert_read_only(inner)
             continue
         kind = stmt.key.upper() if not isinstance(stmt, exp.Command) else stmt.this.upper()
         raise ReadOnlyViolation(f"refused: {kind} statements are not allowed; the lake is read-only here")

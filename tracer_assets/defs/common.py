@@ -6,8 +6,9 @@ import dagster as dg
 import pandas as pd
 
 from tracer_assets.lake.schemas import CONTRACT
+from tracer_assets.pipeline.window import DAY, clip_to_now
 
-DAY = pd.Timedelta(days=1)
+__all__ = ["DAY", "clip_to_now", "partition_days", "table_result", "window"]
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[str]:
@@ -21,16 +22,6 @@ def window(context: dg.AssetExecutionContext) -> tuple[pd.Timestamp, pd.Timestam
     return pd.Timestamp(tw.start).tz_convert("UTC"), pd.Timestamp(tw.end).tz_convert("UTC")
 
 
-def clip_to_now(end: pd.Timestamp, resolution: str = "h") -> pd.Timestamp:
-    """Live runs on today's partition never ask for the future; past days are unaffected.
-
-    Bars use the hour (a bar opening after the last full hour is still forming); narratives use the
-    minute, so a story the news sensor saw at 14:20 is in the run it requested.
-    """
-    now = pd.Timestamp.now(tz="UTC").floor(resolution)
-    return min(end, now)
-
-
 def column_schema(table: str) -> dg.TableSchema:
     return dg.TableSchema(
         columns=[dg.TableColumn(name, str(dtype)) for name, dtype in CONTRACT.get(table, [])]
@@ -42,7 +33,7 @@ def preview(df: pd.DataFrame, rows: int = 5) -> dg.MetadataValue:
         return dg.MetadataValue.md("_no rows_")
     shown = df.head(rows).copy()
     for col in shown.columns:
-        if shown[col].dtype == object:
+        if shown[col].dtype == object or pd.api.types.is_string_dtype(shown[col]):  # pandas 3: str dtype
             shown[col] = shown[col].astype(str).str.slice(0, 60)
     return dg.MetadataValue.md(shown.to_markdown(index=False))
 

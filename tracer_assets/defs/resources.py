@@ -3,11 +3,17 @@
 from functools import cached_property
 
 import dagster as dg
-from pydantic import PrivateAttr
+from pydantic import PrivateAttr, ValidationError
 
 from tracer_assets.lake import Lake
-from tracer_assets.settings import TracerSettings
-from tracer_assets.universe import Universe, load_universe
+from tracer_assets.lake.store import LakeRootError
+from tracer_assets.settings import TracerSettings, settings_error_line
+from tracer_assets.universe import Universe, UniverseError, load_universe
+
+
+def config_failure(message: str) -> dg.Failure:
+    """A configuration error: it will not heal on retry, so the RetryPolicy must not retry it."""
+    return dg.Failure(description=message, allow_retries=False)
 
 
 class TracerResource(dg.ConfigurableResource):
@@ -19,15 +25,24 @@ class TracerResource(dg.ConfigurableResource):
     @cached_property
     def settings(self) -> TracerSettings:
         overrides = {"lake_root": self.lake_root} if self.lake_root else {}
-        return TracerSettings(**overrides)
+        try:
+            return TracerSettings(**overrides)
+        except ValidationError as exc:
+            raise config_failure(settings_error_line(exc)) from None
 
     @cached_property
     def lake(self) -> Lake:
-        return Lake(self.settings.lake_root)
+        try:
+            return Lake(self.settings.lake_root).check_root(writable=True)
+        except LakeRootError as exc:
+            raise config_failure(str(exc)) from None
 
     @cached_property
     def universe(self) -> Universe:
-        return load_universe(self.settings.universe)
+        try:
+            return load_universe(self.settings.universe)
+        except UniverseError as exc:
+            raise config_failure(str(exc)) from None
 
     def _provider(self, kind: str):
         if kind not in self._cache:
@@ -37,9 +52,8 @@ class TracerResource(dg.ConfigurableResource):
             build = getattr(registry, f"build_{kind}")
             try:
                 self._cache[kind] = build(self.settings, self.settings.lake_root)
-            except ProviderConfigError as exc:
-                # a missing key will not appear on retry: fail at once with the message naming it
-                raise dg.Failure(description=str(exc), allow_retries=False) from exc
+            except (ProviderConfigError, UniverseError) as exc:
+                raise config_failure(str(exc)) from None
         return self._cache[kind]
 
     def bars_provider(self):

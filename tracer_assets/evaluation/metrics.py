@@ -25,6 +25,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, log_loss
 
+from tracer_assets.evaluation.block_bootstrap import (
+    block_bootstrap_mean_cis,
+    block_bootstrap_ratio_ci,
+    block_ids,
+)
 from tracer_assets.evaluation.bootstrap import bootstrap_mean_cis, group_seed
 from tracer_assets.evaluation.calibration_bins import (
     BIN_COLUMNS,
@@ -33,6 +38,7 @@ from tracer_assets.evaluation.calibration_bins import (
     bin_edges,
     calibration_bins,
 )
+from tracer_assets.evaluation.hits import direction_hits, prob_hits
 from tracer_assets.settings import TracerSettings
 
 REQUIRED_COLUMNS = ("kind", "predicted_prob", "outcome", "resolved_ts")
@@ -73,6 +79,13 @@ METRIC_COLUMNS = [
     "brier_hi",
     "hit_rate_lo",
     "hit_rate_hi",
+    "prob_hit_rate",
+    "hit_rate_block_lo",
+    "hit_rate_block_hi",
+    "brier_block_lo",
+    "brier_block_hi",
+    "bss_vs_market_lo",
+    "bss_vs_market_hi",
     "event_ts",
     "available_ts",
 ]
@@ -91,6 +104,7 @@ WIN_RATE_COLUMNS = [
     "win_rate_hi",
     "hit_rate",
     "mean_predicted",
+    "prob_hit_rate",
     "event_ts",
     "available_ts",
 ]
@@ -249,7 +263,16 @@ def murphy_decomposition(
 
 
 def _nan_scores(n: int = 0) -> dict[str, float]:
-    keys = ("brier", "log_loss", "hit_rate", "win_rate", "mean_predicted", "reliability", "resolution")
+    keys = (
+        "brier",
+        "log_loss",
+        "hit_rate",
+        "prob_hit_rate",
+        "win_rate",
+        "mean_predicted",
+        "reliability",
+        "resolution",
+    )
     keys += ("uncertainty", "within_bin", "brier_skill")
     return {"n": n, **{k: float("nan") for k in keys}}
 
@@ -261,8 +284,12 @@ def score_arrays(
     n_bins: int | None,
     strategy: Strategy = "uniform",
     reference_brier: float | None = None,
+    kind: str | None = None,
 ) -> dict[str, float]:
     """Scores of outcomes ``y`` (0/1) against probabilities ``p``; all NaN when there are none.
+
+    ``hit_rate`` is the direction hit rate of ``kind`` (see ``evaluation.hits``), ``prob_hit_rate``
+    the share where ``p >= 0.5`` agreed with the outcome.
 
     ``brier_skill`` is ``1 - brier / reference`` with the sample's climatology (the uncertainty
     term) as the default reference; NaN when the reference is 0 (a single class).
@@ -280,7 +307,8 @@ def score_arrays(
         "n": len(y),
         "brier": brier,
         "log_loss": ll,
-        "hit_rate": float(np.mean((p >= 0.5) == (y == 1))),
+        "hit_rate": float(np.mean(direction_hits(kind or "", p, y))),
+        "prob_hit_rate": float(np.mean(prob_hits(p, y))),
         "win_rate": float(np.mean(y)),
         "mean_predicted": float(np.mean(p)),
         **decomposition,
@@ -296,7 +324,8 @@ def score_frame(
     reference_brier: float | None = None,
 ) -> dict[str, float]:
     """n, brier, log_loss (probabilities clipped to ``[eval_prob_clip, 1 - eval_prob_clip]``),
-    hit_rate (share of rows where ``p >= 0.5`` matches the outcome), win_rate (mean outcome),
+    hit_rate (direction hit rate per row kind), prob_hit_rate (share of rows where ``p >= 0.5``
+    matches the outcome), win_rate (mean outcome),
     mean_predicted, reliability, resolution, uncertainty, within_bin, brier_skill and n_unscored.
 
     ``bins``: None = ``settings.eval_calibration_bins`` uniform bins; "unique" = one bin per distinct
@@ -306,13 +335,11 @@ def score_frame(
     reason = unscorable_reason(obs) if len(obs) else pd.Series([], dtype=object)
     ok = obs[reason.isna().to_numpy()] if len(obs) else obs
     n_bins = None if bins == "unique" else int(bins or settings.eval_calibration_bins)
-    scores = score_arrays(
-        ok["outcome"].astype(float).to_numpy() if len(ok) else np.array([]),
-        ok["predicted_prob"].astype(float).to_numpy() if len(ok) else np.array([]),
-        settings.eval_prob_clip,
-        n_bins,
-        reference_brier=reference_brier,
-    )
+    y = ok["outcome"].astype(float).to_numpy() if len(ok) else np.array([])
+    p = ok["predicted_prob"].astype(float).to_numpy() if len(ok) else np.array([])
+    scores = score_arrays(y, p, settings.eval_prob_clip, n_bins, reference_brier=reference_brier)
+    if len(ok) and "kind" in ok.columns:
+        scores["hit_rate"] = float(np.mean(direction_hits(ok["kind"].astype(str).to_numpy(), p, y)))
     scores["n_unscored"] = int(reason.notna().sum())
     return scores
 
@@ -323,16 +350,7 @@ def skill_vs_market(internal: pd.DataFrame, market: pd.DataFrame) -> tuple[float
     ``1 - brier_internal / brier_market`` over the paired questions; NaN when nothing pairs or
     the market's Brier on them is 0. Returns (skill, number of pairs).
     """
-    if internal.empty or market.empty:
-        return float("nan"), 0
-    keys = ["question_id", "lead_key"]
-
-    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame[frame["question_id"].notna()]
-        out = out.assign(lead_key=out["lead_label"].fillna(""))
-        return out.drop_duplicates(keys, keep="first")[[*keys, "predicted_prob", "outcome"]]
-
-    pairs = keyed(internal).merge(keyed(market), on=keys, suffixes=("_int", "_mkt"))
+    pairs = market_pairs(internal, market)
     if pairs.empty:
         return float("nan"), 0
     bs_int = float(np.mean((pairs["predicted_prob_int"] - pairs["outcome_int"]) ** 2))
@@ -340,7 +358,51 @@ def skill_vs_market(internal: pd.DataFrame, market: pd.DataFrame) -> tuple[float
     return (1.0 - bs_int / bs_mkt if bs_mkt > 0 else float("nan")), len(pairs)
 
 
+def market_pairs(internal: pd.DataFrame, market: pd.DataFrame) -> pd.DataFrame:
+    """Internal and market predictions of the same question and lead time, side by side (``_int`` /
+    ``_mkt`` suffixes), with the internal row's ``cluster_day``."""
+    keys = ["question_id", "lead_key"]
+    if internal.empty or market.empty:
+        return pd.DataFrame(columns=[*keys, "predicted_prob_int", "outcome_int", "predicted_prob_mkt"])
+
+    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame[frame["question_id"].notna()]
+        out = out.assign(lead_key=out["lead_label"].fillna(""))
+        out = out.assign(cluster_day=cluster_days(out))
+        return out.drop_duplicates(keys, keep="first")[[*keys, "predicted_prob", "outcome", "cluster_day"]]
+
+    pairs = keyed(internal).merge(
+        keyed(market).drop(columns="cluster_day"), on=keys, suffixes=("_int", "_mkt")
+    )
+    return pairs
+
+
 # ---- cohort tables ---------------------------------------------------------------------------------
+
+
+def cluster_days(frame: pd.DataFrame) -> pd.Series:
+    """The UTC day each observation was decided (its resolution day where no decision time is known):
+    observations of one day share the market and the news, so they are resampled together."""
+    resolved = pd.to_datetime(frame["resolved_ts"], utc=True)
+    decided = pd.to_datetime(frame["decision_ts"], utc=True) if "decision_ts" in frame.columns else resolved
+    return decided.fillna(resolved).dt.floor("D")
+
+
+def skill_interval(pairs: pd.DataFrame, settings: TracerSettings, seed) -> tuple[float, float]:
+    """Block-bootstrap interval of ``bss_vs_market`` over paired questions (blocks of decision days)."""
+    if pairs.empty:
+        return float("nan"), float("nan")
+    err_int = (pairs["predicted_prob_int"].astype(float) - pairs["outcome_int"].astype(float)) ** 2
+    err_mkt = (pairs["predicted_prob_mkt"].astype(float) - pairs["outcome_mkt"].astype(float)) ** 2
+    blocks = block_ids(pairs["cluster_day"], settings.evidence.eval_block_days)
+    return block_bootstrap_ratio_ci(
+        err_int.to_numpy(),
+        err_mkt.to_numpy(),
+        blocks,
+        n_resamples=settings.eval_bootstrap_resamples,
+        seed=seed,
+        level=settings.eval_ci_level,
+    )
 
 
 def _cohort_groups(frame: pd.DataFrame):
@@ -380,20 +442,31 @@ def _metrics_table(
         ok = g[g["scorable"]]
         y = ok["outcome"].to_numpy(dtype=float)
         p = ok["predicted_prob"].to_numpy(dtype=float)
-        scores = score_arrays(y, p, settings.eval_prob_clip, n_bins)
+        scores = score_arrays(y, p, settings.eval_prob_clip, n_bins, kind=kind)
+        hits = direction_hits(kind, p, y)
+        seed = group_seed(settings.eval_bootstrap_seed, kind, predictor, dim, cohort)
+        blocks = block_ids(cluster_days(ok), settings.evidence.eval_block_days)
+        block_cis = block_bootstrap_mean_cis(
+            {"brier": (p - y) ** 2, "hit_rate": hits},
+            blocks,
+            n_resamples=settings.eval_bootstrap_resamples,
+            seed=seed,
+            level=settings.eval_ci_level,
+        )
         cis = bootstrap_mean_cis(
-            {"brier": (p - y) ** 2, "hit_rate": ((p >= 0.5) == (y == 1)).astype(float)},
+            {"brier": (p - y) ** 2, "hit_rate": hits},
             n_resamples=settings.eval_bootstrap_resamples,
             seed=group_seed(settings.eval_bootstrap_seed, kind, predictor, dim, cohort),
             level=settings.eval_ci_level,
         )
-        skill, n_paired = float("nan"), 0
+        skill, n_paired, skill_ci = float("nan"), 0, (float("nan"), float("nan"))
         if predictor == "internal":
             col = COHORT_DIMS[dim]
             market = frame[(frame["kind"] == kind) & (frame["predictor"] == "market") & frame["scorable"]]
             if col is not None:
                 market = market[market[col] == cohort]
             skill, n_paired = skill_vs_market(ok, market)
+            skill_ci = skill_interval(market_pairs(ok, market), settings, seed)
         rows.append(
             {
                 "week": label,
@@ -409,6 +482,12 @@ def _metrics_table(
                 "brier_hi": cis["brier"][1],
                 "hit_rate_lo": cis["hit_rate"][0],
                 "hit_rate_hi": cis["hit_rate"][1],
+                "hit_rate_block_lo": block_cis["hit_rate"][0],
+                "hit_rate_block_hi": block_cis["hit_rate"][1],
+                "brier_block_lo": block_cis["brier"][0],
+                "brier_block_hi": block_cis["brier"][1],
+                "bss_vs_market_lo": skill_ci[0],
+                "bss_vs_market_hi": skill_ci[1],
                 "event_ts": stamp,
                 "available_ts": stamp,
             }
@@ -453,6 +532,15 @@ def wilson_interval(wins: int, n: int, level: float) -> tuple[float, float]:
     return float(centre - half), float(centre + half)
 
 
+def hit_rate_interval(outcomes: pd.Series, level: float = 0.95) -> tuple[float, float, float, int]:
+    """Hit rate with its Wilson interval: (rate, low, high, n); (nan, 0, 1, 0) when nothing resolved."""
+    n = int(len(outcomes))
+    if n == 0:
+        return float("nan"), 0.0, 1.0, 0
+    low, high = wilson_interval(int(np.sum(outcomes)), n, level)
+    return float(np.mean(outcomes)), low, high, n
+
+
 def cohort_win_rates(obs: pd.DataFrame, settings: TracerSettings | None = None) -> pd.DataFrame:
     """Win rate (share of predictions whose predicted event happened) per kind, predictor and cohort,
     with a Wilson interval at ``eval_ci_level``, the hit rate and the mean predicted probability.
@@ -482,8 +570,9 @@ def cohort_win_rates(obs: pd.DataFrame, settings: TracerSettings | None = None) 
                 "win_rate": wins / len(y),
                 "win_rate_lo": lo,
                 "win_rate_hi": hi,
-                "hit_rate": float(np.mean((p >= 0.5) == (y == 1))),
+                "hit_rate": float(np.mean(direction_hits(kind, p, y))),
                 "mean_predicted": float(p.mean()),
+                "prob_hit_rate": float(np.mean(prob_hits(p, y))),
                 "event_ts": ok["resolved_ts"].max(),
                 "available_ts": ok["available_ts"].max(),
             }

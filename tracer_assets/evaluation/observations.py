@@ -60,11 +60,19 @@ def _close_known_at(bars: pd.DataFrame, queries: pd.DataFrame, time_col: str) ->
     return m.set_index("index")[["close", "available_ts"]].reindex(queries.index)
 
 
-def signal_observations(signals: pd.DataFrame, bars: pd.DataFrame, source_model: str = "") -> pd.DataFrame:
+def signal_observations(
+    signals: pd.DataFrame, bars: pd.DataFrame, source_model: str = "", as_of: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """One observation per signal whose horizon has passed and whose resolution price is known.
 
     ``resolved_ts = decision_ts + horizon``; the resolving close is the last one available by then,
     and it must come from a bar that closed after the decision (else the outcome is unknown).
+
+    ``as_of``: the time up to which ``bars`` are complete (a run's window end, clipped to now). A horizon
+    passed by then is resolved even when the symbol has no bar after it, as for a stock signal whose
+    horizon ends on a weekend or holiday: no bar can close before it any more, so its last close is
+    final. Without ``as_of`` a horizon counts as passed only once a later bar of the symbol is there,
+    which a day-by-day run over a closed market never sees.
     """
     if signals.empty or bars.empty:
         return _empty()
@@ -74,8 +82,11 @@ def signal_observations(signals: pd.DataFrame, bars: pd.DataFrame, source_model:
     s["entry"] = _close_known_at(bars, s, "decision_ts")["close"]
     exit_ = _close_known_at(bars, s, "resolved_ts")
     s["exit"], s["exit_bar_ts"] = exit_["close"], exit_["available_ts"]
-    last_bar = bars.groupby("symbol")["available_ts"].max()
-    known = s["resolved_ts"] <= s["symbol"].map(last_bar)
+    if as_of is None:
+        last_bar = bars.groupby("symbol")["available_ts"].max()
+        known = s["resolved_ts"] <= s["symbol"].map(last_bar)
+    else:
+        known = s["resolved_ts"] <= pd.Timestamp(as_of)
     # no bar closed between decision and horizon (e.g. a stock over a weekend): no outcome to score
     moved = s["exit_bar_ts"] > s["decision_ts"].astype("datetime64[ns, UTC]")
     s = s[known & s["entry"].notna() & s["exit"].notna() & moved.fillna(False)]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +9,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
+
+from tracer_assets.lake.atomic import atomic_write_text
 
 PlotlyJs = Literal["inline", "directory"]
 PLOTLY_BUNDLE = "plotly.min.js"  # the name plotly's include_plotlyjs="directory" pages load
@@ -135,17 +135,6 @@ def write_html(fig: go.Figure, path: str | Path, plotlyjs: PlotlyJs = "directory
     path.parent.mkdir(parents=True, exist_ok=True)
     include: bool | str = True if plotlyjs == "inline" else "directory"
     if include == "directory" and not (path.parent / PLOTLY_BUNDLE).exists():
-        _atomic_write_text(path.parent / PLOTLY_BUNDLE, get_plotlyjs())
-    _atomic_write_text(path, fig.to_html(include_plotlyjs=include, full_html=True))
+        atomic_write_text(path.parent / PLOTLY_BUNDLE, get_plotlyjs())
+    atomic_write_text(path, fig.to_html(include_plotlyjs=include, full_html=True))
     return path
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from tracer_assets.evaluation.hits import direction_hits
 from tracer_assets.evaluation.metrics import default_settings, prepare_observations
 from tracer_assets.settings import TracerSettings
 
@@ -37,7 +38,11 @@ TREND_COLUMNS = [
 def _hit_rate(rows: pd.DataFrame) -> tuple[int, float]:
     if rows.empty:
         return 0, float("nan")
-    hits = (rows["predicted_prob"] >= 0.5) == (rows["outcome"] == 1)
+    hits = direction_hits(
+        rows["kind"].astype(str).to_numpy() if "kind" in rows.columns else "",
+        rows["predicted_prob"].to_numpy(dtype=float),
+        rows["outcome"].to_numpy(dtype=float),
+    )
     return len(rows), float(hits.mean())
 
 

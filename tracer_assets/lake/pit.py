@@ -14,11 +14,6 @@ def known_at(df: pd.DataFrame, t: pd.Timestamp, col: str = "available_ts") -> pd
     return df[pd.to_datetime(df[col], utc=True) <= pd.Timestamp(t)]
 
 
-def truncate_lake_frame(df: pd.DataFrame, t: pd.Timestamp, col: str = "available_ts") -> pd.DataFrame:
-    """The frame as it stood at ``t`` (for replay and leak checks); alias of ``known_at``."""
-    return known_at(df, t, col)
-
-
 def assert_known_by(inputs_ts: pd.Series, decision_ts: pd.Series) -> None:
     """Raise if any input timestamp is later than its decision time."""
     late = pd.to_datetime(inputs_ts, utc=True) > pd.to_datetime(decision_ts, utc=True)

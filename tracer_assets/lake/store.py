@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -19,16 +17,36 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from tracer_assets.lake.atomic import atomic_write
 from tracer_assets.lake.schemas import CONTRACT, TS
 
 PART_FILE = "part-0.parquet"
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_PARTITION_FIELD = pa.field("date", pa.date32())
+# DuckDB's own security settings for query connections, applied in this order after the lake is
+# registered; lock_configuration last, so no statement can undo the others.
+SANDBOX_SETTINGS = (
+    ("enable_external_access", "false"),
+    ("autoinstall_known_extensions", "false"),
+    ("autoload_known_extensions", "false"),
+    ("allow_community_extensions", "false"),
+    ("allow_unsigned_extensions", "false"),
+    ("allow_extension_repositories", "'forbidden'"),
+    ("allow_persistent_secrets", "false"),
+    ("enable_external_file_cache", "false"),
+    ("lock_configuration", "true"),
+)
 
 
 class LakeSchemaError(ValueError):
     """A frame does not satisfy its table's contract."""
+
+
+class LakeRootError(ValueError):
+    """The lake root cannot be used: it is a file, missing for a reader, or read-only for a writer."""
 
 
 def _day_str(day: date | datetime | str | pd.Timestamp) -> str:
@@ -68,11 +86,37 @@ def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+def assemble(table: str, parts: list[pa.Table], columns: list[str] | None = None) -> pd.DataFrame:
+    """One frame from a table's part files in order: empty parts only lend their columns, and a
+    table with no part at all comes back with its contract columns."""
+    tables = [t for t in parts if t.num_rows]
+    if not tables and parts:
+        return parts[0].to_pandas()  # empty, but with the columns the table was written with
+    if not tables:
+        cols = columns or [n for n, _ in CONTRACT.get(table, [])]
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+
+
 class Lake:
     """The Parquet lake at ``root``. Plain Python: no Dagster import, so tests and replay use it too."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+
+    def check_root(self, writable: bool = True) -> Lake:
+        """Fail at once, naming TRACER_LAKE_ROOT, when the root is a file or (for a writer) read-only.
+
+        A root that does not exist yet is fine for a writer when its nearest existing parent is a
+        writable folder (the first write creates it).
+        """
+        where = f"lake root {self.root} (TRACER_LAKE_ROOT)"
+        existing = next((p for p in (self.root, *self.root.parents) if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise LakeRootError(f"{where}: {existing} is a file, not a folder")
+        if writable and (existing is None or not os.access(existing, os.W_OK | os.X_OK)):
+            raise LakeRootError(f"{where} is read-only: runs cannot write their partitions there")
+        return self
 
     # ---- paths -----------------------------------------------------------------------
     def table_dir(self, table: str) -> Path:
@@ -89,23 +133,7 @@ class Lake:
 
     # ---- writes ------------------------------------------------------------------------
     def _atomic_write(self, arrow: pa.Table, dest: Path) -> Path:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=dest.parent)
-        os.close(fd)
-        try:
-            pq.write_table(arrow, tmp, compression="zstd")
-            with open(tmp, "rb") as fh:  # durable before it becomes visible
-                os.fsync(fh.fileno())
-            os.replace(tmp, dest)  # atomic on POSIX: readers see the old file or the new one
-            dir_fd = os.open(dest.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return dest
+        return atomic_write(dest, lambda tmp: pq.write_table(arrow, tmp, compression="zstd"), durable=True)
 
     def write_partition(self, table: str, day: date | str, df: pd.DataFrame, part: str = "0") -> Path:
         """Replace one daily (or weekly, keyed by its Monday) partition (or one part of it), atomically."""
@@ -137,9 +165,6 @@ class Lake:
         """Replace an unpartitioned table whole."""
         return self._atomic_write(to_arrow(table, df), self.table_dir(table) / PART_FILE)
 
-    def delete_table(self, table: str) -> None:
-        shutil.rmtree(self.table_dir(table), ignore_errors=True)
-
     # ---- reads -------------------------------------------------------------------------
     def partitions(self, table: str) -> list[str]:
         tdir = self.table_dir(table)
@@ -162,14 +187,7 @@ class Lake:
         hi = _day_str(end) if end is not None else None
         keys = [k for k in self.partitions(table) if (lo is None or k >= lo) and (hi is None or k <= hi)]
         files = [f for k in keys for f in sorted((tdir / f"date={k}").glob("part-*.parquet"))]
-        read = [pq.read_table(f, columns=columns) for f in files]
-        tables = [t for t in read if t.num_rows]
-        if not tables and read:
-            return read[0].to_pandas()  # empty, but with the columns the table was written with
-        if not tables:
-            cols = columns or [n for n, _ in CONTRACT.get(table, [])]
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+        return assemble(table, [pq.read_table(f, columns=columns) for f in files], columns)
 
     def tables(self) -> list[str]:
         if not self.root.exists():
@@ -182,23 +200,57 @@ class Lake:
             and (any(p.glob("date=*/part-*.parquet")) or (p / PART_FILE).exists())
         )
 
+    def _dataset(self, table: str) -> ds.Dataset | None:
+        """The table's Parquet files as one Arrow dataset (schemas unified by name, hive ``date``)."""
+        tdir = self.table_dir(table)
+        if (tdir / PART_FILE).exists():
+            return ds.dataset(str(tdir / PART_FILE), format="parquet")
+        files = sorted(tdir.glob("date=*/part-*.parquet"))
+        if not files:
+            return None
+        try:
+            schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise LakeSchemaError(f"table {table!r}: partitions disagree on column types: {exc}") from exc
+        if _PARTITION_FIELD.name not in schema.names:
+            schema = schema.append(_PARTITION_FIELD)
+        partitioning = ds.partitioning(pa.schema([_PARTITION_FIELD]), flavor="hive")
+        return ds.dataset(
+            [str(f) for f in files],
+            schema=schema,
+            format="parquet",
+            partitioning=partitioning,
+            partition_base_dir=str(tdir),
+        )
+
     def connect(self, deterministic: bool = False) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB with one view per lake table (no shared .duckdb file, no locks).
+        """A sandboxed in-memory DuckDB with one view per lake table (no shared .duckdb file, no locks).
+
+        Each table is registered as an Arrow dataset, then DuckDB's own settings shut every other door:
+        no file access (``read_csv``, ``COPY``, ``ATTACH``, ``EXPORT``), no extension install or load,
+        and a locked configuration, so a query can only read the lake and write nothing, whatever the
+        parser in front of it misses.
 
         ``deterministic`` runs on one thread: parallel float aggregation can differ in the last bits
         between runs, and models written back to the lake must be byte-for-byte reproducible.
         """
+        self.check_root(writable=False)
         con = duckdb.connect(":memory:", config={"threads": 1} if deterministic else {})
-        for table in self.tables():
-            tdir = self.table_dir(table).resolve()
-            if (tdir / PART_FILE).exists():
-                src = f"read_parquet('{tdir / PART_FILE}')"
-            else:
-                src = f"read_parquet('{tdir}/date=*/part-*.parquet', hive_partitioning=true, union_by_name=true)"
-            con.execute(f'CREATE VIEW "{table}" AS SELECT * FROM {src}')
+        try:
+            for table in self.tables():
+                dataset = self._dataset(table)
+                if dataset is not None:
+                    con.register(f"__lake_{table}", dataset)
+                    con.execute(f'CREATE VIEW "{table}" AS SELECT * FROM "__lake_{table}"')
+            for name, value in SANDBOX_SETTINGS:
+                con.execute(f"SET {name} = {value}")
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def query(self, sql: str, deterministic: bool = False) -> pd.DataFrame:
+        """Run ``sql`` in the sandbox of ``connect``: the lake's tables are readable, nothing else."""
         con = self.connect(deterministic)
         try:
             return con.execute(sql).df()

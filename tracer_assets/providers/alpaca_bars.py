@@ -1,4 +1,4 @@
-"""Alpaca bars through alpaca-py: crypto (no keys needed) and stocks (IEX feed by default).
+"""Alpaca bars (request models from alpaca-py, sent by the shared HTTP caller): crypto (no keys needed) and stocks (IEX feed by default).
 
 Every page lands in the raw zone first; ``parse_bar_records`` reads those records (live, or loaded
 back by the replay provider), validates each bar and each fetch's sequence, and builds rows of the
@@ -15,11 +15,15 @@ from typing import Any
 
 import pandas as pd
 from alpaca.data.enums import CryptoFeed, DataFeed
-from alpaca.data.historical.crypto import CryptoHistoricalDataClient
-from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
 
-from tracer_assets.providers.alpaca_common import AlpacaPager, alpaca_keys, request_params
+from tracer_assets.providers.alpaca_common import (
+    CRYPTO_API,
+    STOCK_API,
+    AlpacaPager,
+    alpaca_headers,
+    request_params,
+)
 from tracer_assets.providers.http import LiveProvider, as_utc
 from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable
@@ -35,10 +39,10 @@ from tracer_assets.providers.validation import (
     AlpacaBarIn,
     Quarantine,
     check_bar_sequence,
-    first_time,
-    validate_item,
+    check_bar_values,
+    validated,
 )
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import SafetySettings, TracerSettings
 from tracer_assets.universe import Instrument
 
 RAW_PROVIDER = "alpaca_bars"
@@ -54,8 +58,15 @@ def parse_bar_records(
     timeframe: str,
     quarantine: Quarantine,
     source: str = "alpaca",
+    limits: SafetySettings | None = None,
 ) -> tuple[pd.DataFrame, Counter]:
-    """Bars of one fetch (its pages in order) as a ``bars`` frame; bad items go to ``quarantine``."""
+    """Bars of one fetch (its pages in order) as a ``bars`` frame; bad items go to ``quarantine``.
+
+    Checks run on the bars inside [start, end) only: item shape and OHLC consistency, then
+    sequence (duplicates, order), then values (grid, sanity bound, VWAP, jumps; ``limits``, the
+    settings' defaults when None).
+    """
+    limits = limits or SafetySettings()
     start, end = as_utc(start), as_utc(end)
     index = universe_index(instruments)
     offset = timeframe_offset(parse_timeframe(timeframe))
@@ -92,16 +103,13 @@ def parse_bar_records(
                 )
                 continue
             for item in items:
-                bar, reason = validate_item(AlpacaBarIn, item)
+                payload = (
+                    {"symbol": raw_symbol, **item}
+                    if isinstance(item, dict)
+                    else {"symbol": raw_symbol, "item": item}
+                )
+                bar = validated(AlpacaBarIn, item, quarantine, TABLE, rec, start, "t", payload)
                 if bar is None:
-                    payload = (
-                        {"symbol": raw_symbol, **item}
-                        if isinstance(item, dict)
-                        else {"symbol": raw_symbol, "item": item}
-                    )
-                    quarantine.add(
-                        TABLE, reason, payload, first_time(item, "t") or start, rec.fetched_at, rec.ref
-                    )
                     continue
                 received.append(
                     {
@@ -119,17 +127,20 @@ def parse_bar_records(
                         "_rec": rec,
                     }
                 )
-    kept, bad = check_bar_sequence(received)
-    for row, reason in bad:
+    # window first: a bar of another partition (a far-future one included) must not decide which
+    # of this window's bars count as duplicate or out of order
+    in_window = [row for row in received if start <= row["ts"] < end]
+    stats["outside_window"] += len(received) - len(in_window)
+    kept, bad = check_bar_sequence(in_window)
+    grid = offset if isinstance(offset, pd.Timedelta) and offset < pd.Timedelta(days=1) else None
+    kept, bad_values = check_bar_values(kept, grid, limits.bar_max_price, limits.bar_max_jump_factor)
+    for row, reason in bad + bad_values:
         rec = row["_rec"]
         quarantine.add(TABLE, reason, row["_item"], row["ts"], rec.fetched_at, rec.ref)
     rows = []
     for row in kept:
         rec = row.pop("_rec")
         row.pop("_item")
-        if not (start <= row["ts"] < end):
-            stats["outside_window"] += 1
-            continue
         close_ts = row["ts"] + offset
         if close_ts > rec.fetched_at:
             stats["incomplete"] += 1  # still forming when fetched: a later run gets the closed bar
@@ -157,29 +168,12 @@ class AlpacaBarsProvider(LiveProvider):
 
     def _pager(self, asset_class: str) -> AlpacaPager:
         if asset_class not in self._pagers:
-            key, secret = alpaca_keys(self.settings)
-            url = self.settings.alpaca_data_url.rstrip("/")
-            if asset_class == "stock":
-                if not (key and secret):
-                    raise ProviderConfigError(
-                        "Alpaca stock bars need TRACER_ALPACA_KEY_ID and TRACER_ALPACA_SECRET_KEY"
-                    )
-                client = StockHistoricalDataClient(key, secret, url_override=url)
-            else:
-                client = (
-                    CryptoHistoricalDataClient(key, secret, url_override=url)
-                    if key and secret
-                    else (CryptoHistoricalDataClient(url_override=url))
+            if asset_class == "stock" and not alpaca_headers(self.settings):
+                raise ProviderConfigError(
+                    "Alpaca stock bars need TRACER_ALPACA_KEY_ID and TRACER_ALPACA_SECRET_KEY"
                 )
-            self._pagers[asset_class] = AlpacaPager(
-                client,
-                raw_provider=RAW_PROVIDER,
-                resilience=self.resilience,
-                raw_zone=self.raw_zone,
-                redactor=self.redactor,
-                timeout_s=self.settings.http_timeout_s,
-                now=self.now,
-            )
+            api = STOCK_API if asset_class == "stock" else CRYPTO_API
+            self._pagers[asset_class] = AlpacaPager(self, api)
         return self._pagers[asset_class]
 
     def _request(self, asset_class: str, group: list[Instrument], start: pd.Timestamp, end: pd.Timestamp):
@@ -236,7 +230,9 @@ class AlpacaBarsProvider(LiveProvider):
                 if (kept := fetch.failed(exc)) is not None:
                     records.append(kept)
             stats["pages"] += len([r for r in records if r.ok])
-            frame, parsed = parse_bar_records(records, group, start, end, self.timeframe, fetch.quarantine)
+            frame, parsed = parse_bar_records(
+                records, group, start, end, self.timeframe, fetch.quarantine, limits=self.settings.safety
+            )
             stats.update(parsed)
             frames.append(frame)
         self.last_result = fetch.result(concat_frames(frames, TABLE, BAR_EXTRAS), stats)

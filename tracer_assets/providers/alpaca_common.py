@@ -1,47 +1,28 @@
-"""alpaca-py plumbing shared by the Alpaca bars and news clients.
+"""Alpaca market-data plumbing shared by the bars and news clients, on the shared HTTP caller.
 
-alpaca-py sends the requests (its session, auth headers and URL layout); this module makes our
-resilience layer govern them:
-
-- ``client._retry = 0``: alpaca-py's ``RESTClient._request`` retries 429/504 with a fixed 3 s sleep
-  while ``retry >= 0`` and ``_one_request`` raises ``RetryException`` only while ``retry > 0``, so 0
-  makes every error surface at once as ``APIError`` (checked in alpaca-py 0.44 ``common/rest.py``);
-- a mounted ``HTTPAdapter`` adds our timeout (alpaca-py passes none to ``requests``);
-- a response hook captures every response body as received, so it lands in the raw zone before
-  alpaca-py's (or our) parsing, and pages are walked one request at a time (``next_page_token``),
-  each under its own retries, instead of ``_get_marketdata``'s all-or-nothing loop.
+Requests go through ``HttpCaller`` like every other provider's (our retries, breaker, overall
+deadline, raw zone), so nothing of alpaca-py's request machinery (its session, its own retries) is
+used or patched. alpaca-py still describes the wire: its public request models (``CryptoBarsRequest``,
+``StockBarsRequest``, ``NewsRequest``) build the query parameters, and its enums name feeds and
+timeframes. Pages are walked one request at a time (``next_page_token``), each under its own retries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from enum import Enum
 from typing import Any
 
-import pandas as pd
-import requests
-from alpaca.common.exceptions import APIError
-from alpaca.common.rest import RESTClient
 from alpaca.data.timeframe import TimeFrame
-from requests.adapters import HTTPAdapter
 
-from tracer_assets.providers.http import land_response
-from tracer_assets.providers.raw_zone import RawRecord, RawZone
-from tracer_assets.providers.redact import Redactor, install_log_redaction
-from tracer_assets.providers.resilience import FatalError, ProviderUnavailable, Resilience, RetryableError
+from tracer_assets.providers.http import LiveProvider
+from tracer_assets.providers.raw_zone import RawRecord
+from tracer_assets.providers.resilience import ProviderUnavailable
 
 ALPACA_SERVICE = "alpaca_data"  # breaker key: bars and news share data.alpaca.markets and its rate limit
-
-
-class _TimeoutAdapter(HTTPAdapter):
-    def __init__(self, timeout_s: float):
-        super().__init__(max_retries=0)
-        self.timeout_s = timeout_s
-
-    def send(self, request, **kwargs):  # type: ignore[override]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout_s
-        return super().send(request, **kwargs)
+# The API version in each market-data path (https://docs.alpaca.markets/reference), as alpaca-py's
+# CryptoHistoricalDataClient, StockHistoricalDataClient and NewsClient send them.
+CRYPTO_API, STOCK_API, NEWS_API = "v1beta3", "v2", "v1beta1"
 
 
 def alpaca_keys(settings) -> tuple[str | None, str | None]:
@@ -50,85 +31,23 @@ def alpaca_keys(settings) -> tuple[str | None, str | None]:
     return key or None, secret or None
 
 
+def alpaca_headers(settings) -> dict[str, str]:
+    """Alpaca's key headers when both keys are set (crypto data needs none)."""
+    key, secret = alpaca_keys(settings)
+    return {"APCA-API-KEY-ID": key, "APCA-API-SECRET-KEY": secret} if key and secret else {}
+
+
 class AlpacaPager:
-    """Walks one paginated alpaca-py endpoint page by page, storing each response in the raw zone."""
+    """Walks one paginated endpoint of one API version page by page, each page stored in the raw zone."""
 
-    def __init__(
-        self,
-        client: RESTClient,
-        *,
-        raw_provider: str,
-        resilience: Resilience,
-        raw_zone: RawZone,
-        redactor: Redactor,
-        timeout_s: float,
-        now: Callable[[], pd.Timestamp],
-    ):
-        client._retry = 0  # our retries govern (see module docstring)
-        install_log_redaction(redactor)
-        adapter = _TimeoutAdapter(timeout_s)
-        client._session.mount("http://", adapter)
-        client._session.mount("https://", adapter)
-        self._captured: list[requests.Response] = []
-        client._session.hooks["response"].append(self._capture)
-        self.client = client
-        self.raw_provider = raw_provider
-        self.resilience = resilience
-        self.raw_zone = raw_zone
-        self.redactor = redactor
-        self.now = now
-
-    def _capture(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        _ = response.content  # read the body now, as received
-        self._captured.append(response)
-        return response
-
-    def _one(
-        self,
-        path: str,
-        params: dict[str, Any],
-        *,
-        day: str,
-        fetch_id: str,
-        seq: int,
-        context: Mapping[str, Any],
-    ) -> RawRecord:
-        self._captured.clear()
-        failure: Exception | None = None
-        try:
-            self.client.get(path, data=params)
-        except requests.exceptions.Timeout as exc:
-            raise RetryableError(ALPACA_SERVICE, f"timeout ({type(exc).__name__})") from None
-        except requests.exceptions.ConnectionError as exc:
-            raise RetryableError(
-                ALPACA_SERVICE, self.redactor.text(f"connection error ({type(exc).__name__})")
-            ) from None
-        except (APIError, ValueError) as exc:  # HTTP error status, or a 2xx body alpaca-py could not decode
-            failure = exc
-        except requests.exceptions.RequestException as exc:
-            raise FatalError(
-                ALPACA_SERVICE, self.redactor.text(f"request failed ({type(exc).__name__})")
-            ) from None
-        if not self._captured:
-            raise FatalError(ALPACA_SERVICE, self.redactor.text(f"no response ({type(failure).__name__})"))
-        response = self._captured[-1]
-        endpoint = f"{self.client._api_version}{path}"
-        return land_response(
+    def __init__(self, provider: LiveProvider, api_version: str, **caller: Any):
+        self.api_version = api_version
+        self.raw_provider = provider.raw_provider
+        self.caller = provider.http_caller(
             ALPACA_SERVICE,
-            self.raw_zone,
-            self.redactor,
-            self.raw_provider,
-            status=response.status_code,
-            body=response.content,
-            headers=response.headers,
-            day=day,
-            fetch_id=fetch_id,
-            seq=seq,
-            endpoint=endpoint,
-            method="GET",
-            params=params,
-            fetched_at=self.now(),
-            context=context,
+            f"{provider.settings.alpaca_data_url.rstrip('/')}/{api_version}",
+            headers=alpaca_headers(provider.settings),
+            **caller,
         )
 
     def pages(
@@ -152,12 +71,17 @@ class AlpacaPager:
         seen: set[str] = set()
         for seq in range(max_pages):
             page_params = {k: v for k, v in {**params, "page_token": token}.items() if v is not None}
-            record = self.resilience.call(
-                ALPACA_SERVICE,
-                lambda p=page_params, s=seq: self._one(
-                    path, p, day=day, fetch_id=fetch_id, seq=s, context=context
-                ),
-                f"{what} page {seq + 1}",
+            record = self.caller.request(
+                self.raw_provider,
+                "GET",
+                path,
+                day=day,
+                fetch_id=fetch_id,
+                seq=seq,
+                what=f"{what} page {seq + 1}",
+                params=page_params,
+                context=context,
+                endpoint_label=f"{self.api_version}{path}",
             )
             yield record
             body = record.json()

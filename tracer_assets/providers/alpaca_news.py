@@ -1,4 +1,4 @@
-"""Alpaca news through alpaca-py (``TRACER_NEWS_PROVIDER=alpaca``): keys required.
+"""Alpaca news (request model from alpaca-py, sent by the shared HTTP caller) (``TRACER_NEWS_PROVIDER=alpaca``): keys required.
 
 One row per (article, universe symbol it names): ``event_ts`` = ``created_at``; ``available_ts`` =
 the later of ``created_at`` and ``updated_at`` plus ``news_available_delay_s`` (the text we hold may be
@@ -14,17 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from alpaca.data.historical.news import NewsClient
 from alpaca.data.requests import NewsRequest
 
 from tracer_assets.lake import new_id
-from tracer_assets.providers.alpaca_common import AlpacaPager, alpaca_keys, request_params
+from tracer_assets.providers.alpaca_common import NEWS_API, AlpacaPager, alpaca_headers, request_params
 from tracer_assets.providers.http import LiveProvider, as_utc
 from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
 from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable
 from tracer_assets.providers.results import FetchResult, frame_from_rows
 from tracer_assets.providers.symbols import compact, to_universe, universe_index
-from tracer_assets.providers.validation import AlpacaNewsIn, Quarantine, first_time, validate_item
+from tracer_assets.providers.validation import AlpacaNewsIn, Quarantine, validated
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import Instrument
 
@@ -62,11 +61,8 @@ def parse_news_records(
             )
             continue
         for item in items:
-            article, reason = validate_item(AlpacaNewsIn, item)
+            article = validated(AlpacaNewsIn, item, quarantine, TABLE, rec, start, "created_at")
             if article is None:
-                quarantine.add(
-                    TABLE, reason, item, first_time(item, "created_at") or start, rec.fetched_at, rec.ref
-                )
                 continue
             created = pd.Timestamp(article.created_at).tz_convert("UTC")
             if created > rec.fetched_at:
@@ -128,19 +124,10 @@ class AlpacaNewsProvider(LiveProvider):
     raw_provider = RAW_PROVIDER
 
     def __init__(self, settings: TracerSettings, lake_root: str | Path, **parts: Any):
-        key, secret = alpaca_keys(settings)
-        if not (key and secret):
+        if not alpaca_headers(settings):
             raise ProviderConfigError("Alpaca news needs TRACER_ALPACA_KEY_ID and TRACER_ALPACA_SECRET_KEY")
         super().__init__(settings, lake_root, **parts)
-        self.pager = AlpacaPager(
-            NewsClient(key, secret, url_override=settings.alpaca_data_url.rstrip("/")),
-            raw_provider=RAW_PROVIDER,
-            resilience=self.resilience,
-            raw_zone=self.raw_zone,
-            redactor=self.redactor,
-            timeout_s=settings.http_timeout_s,
-            now=self.now,
-        )
+        self.pager = AlpacaPager(self, NEWS_API)
 
     def fetch_narratives_result(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp

@@ -16,12 +16,22 @@ from typing import Any
 import pandas as pd
 
 from tracer_assets.lake import Lake
-from tracer_assets.providers.results import RUN_HEALTH_COLUMNS, FetchResult
+from tracer_assets.providers.protocols import Delivery
+from tracer_assets.providers.redact import Redactor
+from tracer_assets.providers.results import RUN_HEALTH_COLUMNS, FetchResult, run_health_row
 from tracer_assets.providers.validation import QUARANTINE_COLUMNS, empty_quarantine
 
 QUARANTINE_TABLE = "quarantine"
 RUN_HEALTH_TABLE = "run_health"
+DELIVERY_ASSET = "digest_delivery"  # the run_health rows of digest deliveries (not an input of the digest)
 REASON_MAX_CHARS = 240  # one digest line stays readable; the full reason is in run_health
+# Fetched tables guarded against shrinking: the column that dates a row into its day (None: the
+# whole fetch is one day, as a market snapshot is) and the columns that identify one row.
+GUARDED_TABLES: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "bars": ("ts", ("symbol", "ts")),
+    "narratives": ("event_ts", ("narrative_id",)),
+    "polymarket_markets": (None, ("market_id",)),
+}
 
 
 def _day(value: Any) -> str:
@@ -80,13 +90,19 @@ def record_fetch(
     days: Iterable[str],
     run_id: str,
     now: pd.Timestamp | None = None,
+    min_kept_ratio: float | None = None,
 ) -> dict[str, Any]:
     """Write ``result``'s quarantine rows and one ``run_health`` row per day; return the metadata.
 
     Every day gets its quarantine part, empty when nothing was bad: a re-run that finds everything
     good leaves no stale rows behind, and the table exists (for DuckDB views) from the first run.
+    With ``min_kept_ratio``, a fetch for a guarded table (``GUARDED_TABLES``, named like ``asset``)
+    that brings far fewer rows than a day already holds is marked degraded first (``mark_suspect``),
+    so its ``run_health`` rows and metadata say why the stored rows were kept.
     """
     days = [_day(d) for d in days]
+    if min_kept_ratio is not None and asset in GUARDED_TABLES:
+        mark_suspect(lake, asset, days, result, min_kept_ratio, GUARDED_TABLES[asset][0])
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     by_day = quarantine_by_day(result.quarantine, days) if days else {}
     for day in days:
@@ -97,14 +113,63 @@ def record_fetch(
     return result.metadata()
 
 
+def _rows_per_day(frame: pd.DataFrame, days: list[str], by: str | None) -> dict[str, int]:
+    if by is None:  # one snapshot for one day
+        return dict.fromkeys(days, len(frame))
+    if not len(frame):
+        return dict.fromkeys(days, 0)
+    keys = pd.to_datetime(frame[by], utc=True).dt.strftime("%Y-%m-%d").value_counts()
+    return {day: int(keys.get(day, 0)) for day in days}
+
+
+def _stored_rows(lake: Lake, table: str, day: str) -> int:
+    if day not in lake.partitions(table):
+        return 0
+    return len(lake.read(table, day, day))
+
+
+def mark_suspect(
+    lake: Lake,
+    table: str,
+    days: Iterable[str],
+    result: FetchResult,
+    min_kept_ratio: float,
+    by: str | None,
+) -> list[str]:
+    """Mark ``result`` degraded (in place) for each day it would shrink; return those days.
+
+    A day is suspect when the lake holds rows for it and the fetch brought fewer than
+    ``min_kept_ratio`` of them: an empty 200, an answer whose rows all failed validation, or a
+    partial one. Writers keep the stored rows of suspect days (``write_fetched``, ``keeps_earlier``).
+    """
+    got = _rows_per_day(result.frame, [_day(d) for d in days], by)
+    for day, rows in got.items():
+        if day in result.suspect_days:
+            continue
+        stored = _stored_rows(lake, table, day)
+        if stored and rows < min_kept_ratio * stored:
+            bad = len(result.quarantine)
+            why = f" ({bad} quarantined)" if bad else ""
+            result.suspect_days.append(day)
+            result.degraded = True
+            result.reasons.append(
+                f"{table} {day}: the fetch brought {rows} rows{why} where the lake holds {stored}; "
+                "the stored rows were kept (fetch_min_kept_ratio)"
+            )
+    return result.suspect_days
+
+
 def keeps_earlier(lake: Lake, table: str, day: str, result: FetchResult, rows: int | None = None) -> bool:
     """Should ``day``'s partition of ``table`` stay as it is rather than take this fetch's rows?
 
-    Yes when the fetch was degraded, brought no rows for that day (``rows``; all of ``result.frame``
-    when None) and the lake already holds the day: an outage never wipes data an earlier run got.
+    Yes when the day is suspect (``mark_suspect``: far fewer rows than stored), or when the fetch was
+    degraded, brought no rows for that day (``rows``; all of ``result.frame`` when None) and the lake
+    already holds the day: an outage or an empty answer never wipes data an earlier run got.
     ``run_health`` still marks the day degraded.
     """
     rows = len(result.frame) if rows is None else rows
+    if _day(day) in result.suspect_days:
+        return True
     return bool(result.degraded and rows == 0 and _day(day) in lake.partitions(table))
 
 
@@ -115,14 +180,20 @@ def write_fetched(
     result: FetchResult,
     by: str = "event_ts",
     key: str = "symbol",
+    min_kept_ratio: float | None = None,
 ) -> tuple[dict[str, int], int]:
     """Write a fetch's rows into the day partitions of ``table``; returns (rows per day, rows kept).
 
-    A whole fetch replaces each day. A degraded fetch never loses what an earlier run got: for every
-    ``key`` (symbol) that has no rows in this fetch for a day, that day's earlier rows are kept, so an
-    outage of one symbol (or of all of them) leaves the others' and its own earlier data in place.
+    A whole fetch replaces each day. A degraded fetch never loses what an earlier run got: every
+    earlier row of the day that this fetch did not bring again (same row key, ``GUARDED_TABLES``;
+    ``key`` for other tables) is kept, so an outage of one symbol (or of all of them) leaves the
+    others' and its own earlier data in place. With ``min_kept_ratio``, a healthy fetch that would
+    shrink a day is marked suspect first (``mark_suspect``), and so keeps the earlier rows too.
     """
     days = [_day(d) for d in days]
+    if min_kept_ratio is not None:
+        mark_suspect(lake, table, days, result, min_kept_ratio, by)
+    row_key = list(GUARDED_TABLES.get(table, (by, (key,)))[1])
     frame = result.frame
     day_of = (
         pd.to_datetime(frame[by], utc=True).dt.strftime("%Y-%m-%d")
@@ -132,15 +203,52 @@ def write_fetched(
     counts, kept = {}, 0
     for day in days:
         rows = frame[day_of.values == day] if len(frame) else frame
-        if result.degraded and day in lake.partitions(table):
+        if (result.degraded or day in result.suspect_days) and day in lake.partitions(table):
             earlier = lake.read(table, day, day)
-            missing = earlier[~earlier[key].isin(set(rows[key]))] if len(earlier) else earlier
+            if len(earlier) and len(rows):
+                fetched = pd.MultiIndex.from_frame(rows[row_key].astype(str))
+                missing = earlier[~pd.MultiIndex.from_frame(earlier[row_key].astype(str)).isin(fetched)]
+            else:
+                missing = earlier
             if len(missing):
                 kept += len(missing)
                 rows = pd.concat([r for r in (rows, missing) if len(r)], ignore_index=True)
         lake.write_partition(table, day, rows)
         counts[day] = len(rows)
     return counts, kept
+
+
+def record_delivery(
+    lake: Lake,
+    delivery: Delivery,
+    *,
+    day: str,
+    run_id: str,
+    redactor: Redactor,
+    now: pd.Timestamp | None = None,
+) -> str:
+    """Write the ``run_health`` row of one digest delivery (asset ``digest_delivery``); return why it
+    failed ('' when delivered), redacted.
+
+    A refused delivery (Telegram's 401 for a revoked token, 403 for a bot removed from the chat) is
+    a degraded row with the notifier's reason, never a silent ``delivered=false``; a later delivery
+    of the same day replaces the row.
+    """
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    reason = (
+        ""
+        if delivery.delivered
+        else redactor.text(
+            f"{delivery.channel} did not deliver the digest: {delivery.detail or 'no reason given'}"
+        )
+    )
+    row = run_health_row(
+        run_id, DELIVERY_ASSET, _day(day), delivery.channel, not delivery.delivered, reason, now
+    )
+    lake.write_partition(
+        RUN_HEALTH_TABLE, _day(day), pd.DataFrame([row], columns=RUN_HEALTH_COLUMNS), part=DELIVERY_ASSET
+    )
+    return reason
 
 
 def read_health(lake: Lake, start: Any, end: Any) -> pd.DataFrame:

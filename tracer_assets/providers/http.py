@@ -3,12 +3,16 @@
 ``HttpCaller.request`` sends one request under the service's breaker and retry policy; every
 response that arrives (errors included) is stored in the raw zone before it is classified, and a
 2xx body must decode as JSON or it is a ``PayloadError``. It returns the stored ``RawRecord``.
-``land_response`` is that store-then-classify step, shared with the alpaca-py pager, and
-``LiveProvider`` the state every real provider holds (httpx-based or alpaca-py-based alike).
+Each attempt has an overall deadline (``http_deadline_s``) beyond httpx's per-read timeouts: a
+server that drips bytes (in its headers or its body) is cut off there, and the attempt counts as a
+timeout for the resilience layer. ``land_response`` is the store-then-classify step, and
+``LiveProvider`` the state every real provider holds.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,7 +41,8 @@ class LiveProvider:
     """What every real provider holds: settings, redactor, resilience, raw zone, clock, last result.
 
     ``resilience``, ``raw_zone`` and ``redactor`` are those given (the registry shares one breaker
-    registry across clients; tests pass a fake clock), else built from ``settings``.
+    registry across clients; tests pass a fake clock), else built from ``settings``; ``transport``
+    (tests: ``httpx.MockTransport``) is what its HTTP callers send through, the network when None.
     """
 
     name: str
@@ -51,9 +56,11 @@ class LiveProvider:
         resilience: Resilience | None = None,
         raw_zone: RawZone | None = None,
         redactor: Redactor | None = None,
+        transport: httpx.BaseTransport | None = None,
         now: Callable[[], pd.Timestamp] = utc_now,
     ):
         self.settings = settings
+        self.transport = transport
         self.redactor = redactor or Redactor.from_settings(settings)
         self.resilience = resilience or Resilience(settings, redactor=self.redactor)
         self.raw_zone = raw_zone or RawZone(lake_root, settings.raw_zone_enabled, self.redactor)
@@ -63,6 +70,58 @@ class LiveProvider:
     def start_fetch(self, window: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> LiveFetch:
         """The bookkeeping of one fetch (quarantine, degraded reasons, requests sent)."""
         return LiveFetch(self.name, self.raw_provider, self.settings, self.redactor, self.resilience, window)
+
+    def http_caller(
+        self,
+        service: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout_s: float | None = None,
+    ) -> HttpCaller:
+        """An ``HttpCaller`` on this provider's resilience, raw zone, redactor, clock and deadline."""
+        return HttpCaller.for_settings(
+            self.settings,
+            service=service,
+            base_url=base_url,
+            resilience=self.resilience,
+            raw_zone=self.raw_zone,
+            redactor=self.redactor,
+            headers=headers,
+            transport=transport or self.transport,
+            timeout_s=timeout_s,
+            now=self.now,
+        )
+
+
+class DeadlineExceeded(Exception):
+    """No whole answer within the overall deadline of one request."""
+
+
+def within_deadline(work: Callable[[], Any], deadline_s: float) -> Any:
+    """``work()``, or ``DeadlineExceeded`` once ``deadline_s`` has passed without its answer.
+
+    The work runs on a daemon thread: a blocking read that drips (one byte per read, each inside the
+    read timeout) cannot hold the caller past the deadline. The abandoned thread ends at its next
+    read (``work`` checks the deadline between chunks) or at the read timeout.
+    """
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # handed to the caller's thread as is
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="tracer-http-deadline", daemon=True)
+    worker.start()
+    worker.join(deadline_s)
+    if worker.is_alive():
+        raise DeadlineExceeded(f"no whole answer within {deadline_s:g}s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def land_response(
@@ -103,6 +162,7 @@ class HttpCaller:
         raw_zone: RawZone,
         redactor: Redactor,
         timeout_s: float,
+        deadline_s: float,
         headers: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         now: Callable[[], pd.Timestamp] = utc_now,
@@ -112,14 +172,55 @@ class HttpCaller:
         self.raw_zone = raw_zone
         self.redactor = redactor
         self.now = now
+        self.deadline_s = deadline_s
         install_log_redaction(redactor)  # httpx logs each request URL (Telegram's holds the token)
-        self.client = httpx.Client(
+        self._client_args = dict(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout_s),
             headers=dict(headers or {}),
             transport=transport,
             follow_redirects=False,
         )
+        self.client = httpx.Client(**self._client_args)
+
+    @classmethod
+    def for_settings(
+        cls,
+        settings: TracerSettings,
+        *,
+        timeout_s: float | None = None,
+        **parts: Any,
+    ) -> HttpCaller:
+        """A caller with the settings' per-read timeout (unless ``timeout_s``) and overall deadline."""
+        return cls(
+            timeout_s=settings.http_timeout_s if timeout_s is None else timeout_s,
+            deadline_s=settings.safety.http_deadline_s,
+            **parts,
+        )
+
+    def _send(
+        self, method: str, path: str, params: Mapping[str, Any], json_body: Any
+    ) -> tuple[int, bytes, httpx.Headers]:
+        """Status, whole body and headers of one exchange, within the overall deadline."""
+        client = self.client
+        cutoff = time.monotonic() + self.deadline_s
+
+        def exchange() -> tuple[int, bytes, httpx.Headers]:
+            with client.stream(method, path, params=params or None, json=json_body) as response:
+                chunks = []
+                for chunk in response.iter_bytes():
+                    chunks.append(chunk)
+                    if time.monotonic() > cutoff:
+                        raise DeadlineExceeded(f"body still arriving after {self.deadline_s:g}s")
+                return response.status_code, b"".join(chunks), response.headers
+
+        try:
+            return within_deadline(exchange, self.deadline_s)
+        except DeadlineExceeded:
+            # the abandoned exchange may still hold a pooled connection: later attempts use a new pool
+            self.client = httpx.Client(**self._client_args)
+            threading.Thread(target=client.close, daemon=True).start()
+            raise
 
     def close(self) -> None:
         self.client.close()
@@ -148,7 +249,11 @@ class HttpCaller:
 
         def attempt() -> RawRecord:
             try:
-                response = self.client.request(method, path, params=clean_params or None, json=json_body)
+                status, body, headers = self._send(method, path, clean_params, json_body)
+            except DeadlineExceeded:
+                raise RetryableError(
+                    self.service, f"timeout (no whole answer within http_deadline_s={self.deadline_s:g}s)"
+                ) from None
             except httpx.TimeoutException as exc:
                 raise RetryableError(self.service, f"timeout ({type(exc).__name__})") from None
             except httpx.TransportError as exc:
@@ -160,9 +265,9 @@ class HttpCaller:
                 self.raw_zone,
                 self.redactor,
                 raw_provider,
-                status=response.status_code,
-                body=response.content,
-                headers=response.headers,
+                status=status,
+                body=body,
+                headers=headers,
                 day=day,
                 fetch_id=fetch_id,
                 seq=seq,

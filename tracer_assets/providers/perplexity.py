@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pandas as pd
 
-from tracer_assets.providers.http import HttpCaller, utc_now
-from tracer_assets.providers.raw_zone import RawRecord, RawZone
-from tracer_assets.providers.redact import Redactor
-from tracer_assets.providers.resilience import ProviderConfigError, Resilience
+from tracer_assets.providers.http import LiveProvider
+from tracer_assets.providers.raw_zone import RawRecord
+from tracer_assets.providers.resilience import ProviderConfigError
 from tracer_assets.settings import TracerSettings
 
 PERPLEXITY_SERVICE = "perplexity"  # breaker key, shared by news and market discovery
@@ -82,27 +79,17 @@ def perplexity_key(settings: TracerSettings) -> str:
 class PerplexityClient:
     """Sends structured-output chat completions and returns the stored raw record."""
 
-    def __init__(
-        self,
-        settings: TracerSettings,
-        *,
-        resilience: Resilience,
-        raw_zone: RawZone,
-        redactor: Redactor,
-        transport: httpx.BaseTransport | None = None,
-        now: Callable[[], pd.Timestamp] = utc_now,
-    ):
-        self.settings = settings
-        self.caller = HttpCaller(
-            service=PERPLEXITY_SERVICE,
-            base_url=settings.perplexity_url,
-            resilience=resilience,
-            raw_zone=raw_zone,
-            redactor=redactor,
-            timeout_s=settings.perplexity_timeout_s,
-            headers={"Authorization": f"Bearer {perplexity_key(settings)}", "Accept": "application/json"},
+    def __init__(self, provider: LiveProvider, transport: httpx.BaseTransport | None = None):
+        self.settings = provider.settings
+        self.caller = provider.http_caller(
+            PERPLEXITY_SERVICE,
+            self.settings.perplexity_url,
+            timeout_s=self.settings.perplexity_timeout_s,
+            headers={
+                "Authorization": f"Bearer {perplexity_key(self.settings)}",
+                "Accept": "application/json",
+            },
             transport=transport,
-            now=now,
         )
 
     def ask(

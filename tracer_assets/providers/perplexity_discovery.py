@@ -150,11 +150,8 @@ class PerplexityDiscoveryProvider(LiveProvider):
         **parts: Any,
     ):
         super().__init__(settings, lake_root, **parts)
-        common = dict(
-            resilience=self.resilience, raw_zone=self.raw_zone, redactor=self.redactor, now=self.now
-        )
-        self.perplexity = PerplexityClient(settings, transport=perplexity_transport, **common)
-        self.gamma = GammaClient(settings, transport=gamma_transport, **common)
+        self.perplexity = PerplexityClient(self, perplexity_transport)
+        self.gamma = GammaClient(self, gamma_transport)
 
     def _confirm(self, cand: Candidate, day: str, as_of: pd.Timestamp) -> RawRecord | None:
         """The first Gamma answer that holds the candidate's market; None if none does."""

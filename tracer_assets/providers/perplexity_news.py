@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pandas as pd
 
 from tracer_assets.lake import new_id
@@ -25,7 +24,7 @@ from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetc
 from tracer_assets.providers.resilience import ProviderUnavailable
 from tracer_assets.providers.results import FetchResult, frame_from_rows
 from tracer_assets.providers.symbols import to_universe, universe_index
-from tracer_assets.providers.validation import NewsItemIn, Quarantine, first_time, validate_item
+from tracer_assets.providers.validation import NewsItemIn, Quarantine, validated
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import Instrument
 
@@ -102,11 +101,8 @@ def parse_perplexity_news_records(
         source_urls = {s["url"] for s in sources}
         sources_json = json.dumps(sources, sort_keys=True)
         for item in items:
-            news, reason = validate_item(NewsItemIn, item)
+            news = validated(NewsItemIn, item, quarantine, TABLE, rec, start, "published_at")
             if news is None:
-                quarantine.add(
-                    TABLE, reason, item, first_time(item, "published_at") or start, rec.fetched_at, rec.ref
-                )
                 continue
             published = pd.Timestamp(news.published_at).tz_convert("UTC")
             inst = to_universe(news.symbol, index)
@@ -162,23 +158,9 @@ class PerplexityNewsProvider(LiveProvider):
     name = "perplexity"
     raw_provider = RAW_PROVIDER
 
-    def __init__(
-        self,
-        settings: TracerSettings,
-        lake_root: str | Path,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        **parts: Any,
-    ):
+    def __init__(self, settings: TracerSettings, lake_root: str | Path, **parts: Any):
         super().__init__(settings, lake_root, **parts)
-        self.client = PerplexityClient(
-            settings,
-            resilience=self.resilience,
-            raw_zone=self.raw_zone,
-            redactor=self.redactor,
-            transport=transport,
-            now=self.now,
-        )
+        self.client = PerplexityClient(self)
 
     def fetch_narratives_result(
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp

@@ -11,7 +11,6 @@ snapshot fetched today is known only today).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,9 @@ import httpx
 import pandas as pd
 
 from tracer_assets.polymarket.gamma_parse import MARKET_EXTRAS, SymbolMatcher, parse_market
-from tracer_assets.providers.http import HttpCaller, LiveProvider, as_utc, utc_now
-from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, RawZone, new_fetch_id
-from tracer_assets.providers.redact import Redactor
-from tracer_assets.providers.resilience import ProviderUnavailable, Resilience
+from tracer_assets.providers.http import LiveProvider, as_utc
+from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
+from tracer_assets.providers.resilience import ProviderUnavailable
 from tracer_assets.providers.results import FetchResult, frame_from_rows
 from tracer_assets.providers.symbols import to_universe, universe_index
 from tracer_assets.providers.validation import Quarantine
@@ -103,27 +101,13 @@ def parse_gamma_records(
 class GammaClient:
     """Offset-paged and single-market Gamma reads, each response stored as ``polymarket_gamma`` raw."""
 
-    def __init__(
-        self,
-        settings: TracerSettings,
-        *,
-        resilience: Resilience,
-        raw_zone: RawZone,
-        redactor: Redactor,
-        transport: httpx.BaseTransport | None = None,
-        now: Callable[[], pd.Timestamp] = utc_now,
-    ):
-        self.settings = settings
-        self.caller = HttpCaller(
-            service=GAMMA_SERVICE,
-            base_url=settings.polymarket_gamma_url,
-            resilience=resilience,
-            raw_zone=raw_zone,
-            redactor=redactor,
-            timeout_s=settings.http_timeout_s,
+    def __init__(self, provider: LiveProvider, transport: httpx.BaseTransport | None = None):
+        self.settings = provider.settings
+        self.caller = provider.http_caller(
+            GAMMA_SERVICE,
+            self.settings.polymarket_gamma_url,
             headers={"Accept": "application/json"},
             transport=transport,
-            now=now,
         )
 
     def paged(
@@ -179,23 +163,9 @@ class PolymarketGammaProvider(LiveProvider):
     name = "polymarket"
     raw_provider = RAW_PROVIDER
 
-    def __init__(
-        self,
-        settings: TracerSettings,
-        lake_root: str | Path,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        **parts: Any,
-    ):
+    def __init__(self, settings: TracerSettings, lake_root: str | Path, **parts: Any):
         super().__init__(settings, lake_root, **parts)
-        self.gamma = GammaClient(
-            settings,
-            resilience=self.resilience,
-            raw_zone=self.raw_zone,
-            redactor=self.redactor,
-            transport=transport,
-            now=self.now,
-        )
+        self.gamma = GammaClient(self)
 
     def queries(self, as_of: pd.Timestamp) -> list[tuple[str, dict[str, Any]]]:
         day = as_of.normalize()

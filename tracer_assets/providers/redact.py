@@ -6,6 +6,8 @@ through a ``Redactor`` built from the settings, so a key can only leak if it byp
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -39,6 +41,7 @@ _KEPT_HEADERS = (
     "x-ratelimit-reset",
 )
 _MIN_SECRET_LEN = 4  # shorter values would mask ordinary words
+_MIN_PARTIAL_LEN = 12  # a cut-off part of a key this long is still the key, not an ordinary word
 
 
 def secret_values(settings: TracerSettings) -> list[str]:
@@ -54,16 +57,65 @@ def secret_values(settings: TracerSettings) -> list[str]:
     return values
 
 
+def _base64_fragments(core: bytes) -> set[str]:
+    """Substrings present in any base64 (standard or URL-safe) of a text that contains ``core``.
+
+    Base64 maps 3 bytes to 4 characters, so ``core`` encodes differently at each of the 3 offsets
+    it can start at; per offset, the characters fixed by ``core``'s bytes alone are kept (e.g. a key
+    inside a ``Basic user:key`` header).
+    """
+    fragments = set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + core).decode()
+        lo, hi = -(-offset * 4 // 3), (offset + len(core)) * 4 // 3
+        piece = encoded[lo:hi]
+        if len(piece) >= _MIN_SECRET_LEN:
+            fragments.update({piece, piece.replace("+", "-").replace("/", "_")})
+    return fragments
+
+
+def secret_forms(secret: str) -> set[str]:
+    """Every form a secret can take in text that leaves the process.
+
+    The value with surrounding whitespace (a trailing CR or LF in a ``.env`` line) stripped, so any
+    quoting of the raw value (``'key\\r'``) still contains it; its JSON-escaped, URL-encoded and
+    base64 / base64url forms; and its long leading and trailing parts (an error that cuts the
+    value short). Matching is case-insensitive (an upper- or lower-cased echo).
+    """
+    core = secret.strip()
+    if len(core) < _MIN_SECRET_LEN:
+        return set()
+    forms = {core, secret, quote(core, safe=""), quote_plus(core), quote(core)}
+    escaped = json.dumps(core)[1:-1]
+    forms.update({escaped, escaped.replace("/", "\\/"), json.dumps(core, ensure_ascii=False)[1:-1]})
+    forms.update(_base64_fragments(core.encode("utf-8")))
+    part = max(_MIN_PARTIAL_LEN, len(core) // 2)
+    forms.update(core[:n] for n in range(part, len(core)))
+    forms.update(core[-n:] for n in range(part, len(core)))
+    return {f for f in forms if len(f) >= _MIN_SECRET_LEN}
+
+
 class Redactor:
-    """Masks known secret values (and their URL-encoded forms) and sensitive parameter names."""
+    """Masks every form of known secret values (``secret_forms``) and sensitive parameter names."""
 
     def __init__(self, secrets: Iterable[str] = ()):
         variants: set[str] = set()
         for secret in secrets:
-            if secret and len(secret) >= _MIN_SECRET_LEN:
-                variants.update({secret, quote(secret, safe=""), quote_plus(secret)})
+            if secret:
+                variants.update(secret_forms(secret))
         # Longest first, so a secret containing another is masked whole.
         self._secrets = sorted(variants, key=len, reverse=True)
+        self._compile()
+
+    def _compile(self) -> None:
+        if self._secrets:
+            alternation = "|".join(re.escape(s) for s in self._secrets)
+            self._pattern: re.Pattern[str] | None = re.compile(alternation, re.IGNORECASE)
+            self._bytes_pattern: re.Pattern[bytes] | None = re.compile(
+                alternation.encode("utf-8"), re.IGNORECASE
+            )
+        else:
+            self._pattern = self._bytes_pattern = None
 
     @classmethod
     def from_settings(cls, settings: TracerSettings) -> Redactor:
@@ -72,23 +124,17 @@ class Redactor:
     def merged(self, other: Redactor) -> Redactor:
         merged = Redactor()
         merged._secrets = sorted(set(self._secrets) | set(other._secrets), key=len, reverse=True)
+        merged._compile()
         return merged
 
     def text(self, value: object) -> str:
-        """``str(value)`` with every secret replaced by ``***``."""
+        """``str(value)`` with every form of every secret replaced by ``***``."""
         text = str(value)
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
+        return self._pattern.sub(MASK, text) if self._pattern is not None else text
 
     def body(self, data: bytes) -> bytes:
         """Response bytes with secrets masked (a server may echo a key in an error body)."""
-        for secret in self._secrets:
-            encoded = secret.encode("utf-8")
-            if encoded in data:
-                data = data.replace(encoded, MASK.encode())
-        return data
+        return self._bytes_pattern.sub(MASK.encode(), data) if self._bytes_pattern is not None else data
 
     def params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
         """Query or body parameters safe to store: sensitive names masked, values redacted, JSON-able."""

@@ -82,7 +82,9 @@ class ReplayBarsProvider(_Replay):
         quarantine = self._quarantine(alpaca_bars.RAW_PROVIDER, (start, end))
         frames = []
         for group in _by_fetch(records):
-            frame, _ = alpaca_bars.parse_bar_records(group, instruments, start, end, timeframe, quarantine)
+            frame, _ = alpaca_bars.parse_bar_records(
+                group, instruments, start, end, timeframe, quarantine, limits=self.settings.safety
+            )
             frames.append(frame)
         frame = concat_frames(frames, alpaca_bars.TABLE, alpaca_bars.BAR_EXTRAS)
         if len(frame):

@@ -51,6 +51,8 @@ class FetchResult:
     degraded: bool = False
     reasons: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+    # days whose stored rows must stay: the fetch brought far fewer rows than the lake holds for them
+    suspect_days: list[str] = field(default_factory=list)
 
     @property
     def reason(self) -> str:

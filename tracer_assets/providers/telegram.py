@@ -17,10 +17,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tracer_assets.digest.split import split_message
-from tracer_assets.providers.http import HttpCaller, LiveProvider
+from tracer_assets.providers.http import LiveProvider
 from tracer_assets.providers.outbox import atomic_write_text, safe_key
 from tracer_assets.providers.protocols import Delivery
 from tracer_assets.providers.raw_zone import new_fetch_id
@@ -62,29 +60,13 @@ class TelegramNotifier(LiveProvider):
     name = "telegram"
     raw_provider = RAW_PROVIDER
 
-    def __init__(
-        self,
-        settings: TracerSettings,
-        lake_root: str | Path,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        **parts: Any,
-    ):
+    def __init__(self, settings: TracerSettings, lake_root: str | Path, **parts: Any):
         token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
         if not token or not settings.telegram_chat_id:
             raise ProviderConfigError("Telegram needs TRACER_TELEGRAM_BOT_TOKEN and TRACER_TELEGRAM_CHAT_ID")
         super().__init__(settings, lake_root, **parts)
         self._path = f"/bot{token}/sendMessage"
-        self.caller = HttpCaller(
-            service=TELEGRAM_SERVICE,
-            base_url=settings.telegram_url,
-            resilience=self.resilience,
-            raw_zone=self.raw_zone,
-            redactor=self.redactor,
-            timeout_s=settings.http_timeout_s,
-            transport=transport,
-            now=self.now,
-        )
+        self.caller = self.http_caller(TELEGRAM_SERVICE, settings.telegram_url)
         self.ledger_dir = Path(settings.outbox_dir) / ".telegram_ledger"
 
     # ---- ledger (idempotency per key) ---------------------------------------------------------

@@ -123,6 +123,34 @@ def validate_item(model: type[BaseModel], item: Any) -> tuple[BaseModel | None, 
         return None, validation_reason(exc)
 
 
+def validated(
+    model: type[BaseModel],
+    item: Any,
+    quarantine: Quarantine,
+    table: str,
+    record: Any,
+    fallback_ts: pd.Timestamp,
+    time_key: str,
+    payload: Any = None,
+) -> Any:
+    """``item`` validated as ``model``, or None after filing it in ``quarantine`` with the reason.
+
+    The quarantine row is dated by the item's own ``time_key`` when readable, else ``fallback_ts``;
+    ``payload`` (the item when None) is what the row keeps; ``record`` is the raw record it came in.
+    """
+    parsed, reason = validate_item(model, item)
+    if parsed is None:
+        quarantine.add(
+            table,
+            reason,
+            item if payload is None else payload,
+            first_time(item, time_key) or fallback_ts,
+            record.fetched_at,
+            record.ref,
+        )
+    return parsed
+
+
 def first_time(item: Any, *keys: str) -> pd.Timestamp | None:
     """The first tz-aware timestamp among ``item[keys]``, for a quarantine row's event_ts."""
     if not isinstance(item, dict):
@@ -221,3 +249,48 @@ def check_bar_sequence(
         latest[row["symbol"]] = row["ts"]
         kept.append(row)
     return kept, bad
+
+
+def check_bar_values(
+    rows: list[dict[str, Any]],
+    grid: pd.Timedelta | None,
+    max_price: float,
+    max_jump_factor: float,
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
+    """Split bars into kept rows and (row, reason) for values no market gives.
+
+    Reasons: an open off the timeframe's grid (``grid``: the bar length for intraday timeframes,
+    counted from UTC midnight; None skips the check), a price above ``max_price``, a VWAP outside
+    [low, high], and a close ``max_jump_factor`` times above or below both neighbouring closes of
+    its symbol (one absurd print between two sane ones). Non-finite or non-positive prices, high
+    below low, open or close outside [low, high] and negative volume are caught per item earlier.
+    """
+    kept, bad = [], []
+    for row in rows:
+        prices = [row[c] for c in ("open", "high", "low", "close")]
+        vwap = row.get("vwap")
+        if grid is not None and (row["ts"] - row["ts"].normalize()) % grid:
+            bad.append((row, f"bar open {row['ts'].isoformat()} is off the {grid} grid"))
+        elif max(prices) > max_price or (vwap == vwap and vwap is not None and vwap > max_price):
+            bad.append((row, f"absurd price: above the sanity bound {max_price:g} (bar_max_price)"))
+        elif vwap is not None and vwap == vwap and not (row["low"] <= vwap <= row["high"]):
+            bad.append((row, f"vwap {vwap} outside [low {row['low']}, high {row['high']}]"))
+        else:
+            kept.append(row)
+    by_symbol: dict[str, list[int]] = {}
+    for i, row in enumerate(kept):
+        by_symbol.setdefault(row["symbol"], []).append(i)
+    jumps: set[int] = set()
+    for positions in by_symbol.values():
+        ordered = sorted(positions, key=lambda i: kept[i]["ts"])
+        closes = [kept[i]["close"] for i in ordered]
+        for k in range(1, len(ordered) - 1):
+            up = closes[k] > max_jump_factor * closes[k - 1] and closes[k] > max_jump_factor * closes[k + 1]
+            down = closes[k] * max_jump_factor < closes[k - 1] and closes[k] * max_jump_factor < closes[k + 1]
+            if up or down:
+                jumps.add(ordered[k])
+    for i in sorted(jumps):
+        bad.append(
+            (kept[i], f"absurd jump: close {kept[i]['close']} is {max_jump_factor:g}x off both neighbours")
+        )
+    return [row for i, row in enumerate(kept) if i not in jumps], bad

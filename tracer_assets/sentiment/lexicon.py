@@ -50,6 +50,7 @@ def _verb(base: str, third: str | None = None, past: str | None = None, ing: str
 
 
 def _words(weight: float, *groups: list[str] | str) -> dict[str, float]:
+    """``{word: weight}`` for every word of ``groups`` (see ``lexicon_overrides`` for repeats)."""
     out: dict[str, float] = {}
     for group in groups:
         for word in [group] if isinstance(group, str) else group:
@@ -108,10 +109,10 @@ WORDS: dict[str, float] = {
     ),
     **_words(
         0.5,
-        ["up", "edges", "ticks", "steady", "resilient", "firm", "firms", "upbeat", "buy"],
+        ["up", "edges", "ticks", "steady", "resilient", "firm", "firms", "buy"],
         ["hire", "hires", "hiring", "invest", "invests", "investment", "backs", "backed", "funding"],
         ["raise", "airdrop", "staking", "integration", "integrates", "support", "supports", "acquire"],
-        ["acquires", "acquired", "acquisition", "deal", "contract", "order", "orders", "upgrade"],
+        ["acquires", "acquired", "acquisition", "deal", "contract", "order", "orders"],
         ["listing", "lists", "listed", "launch", "launches", "launched", "unveils", "unveiled"],
     ),
     # price action, down
@@ -167,7 +168,7 @@ WORDS: dict[str, float] = {
         ["restatement", "restates", "impairment", "writedown", "write-down", "writeoff", "write-off"],
         ["dilution", "dilutive", "downtrend", "breakdown", "overvalued", "bubble", "risk", "risks"],
         ["threat", "threatens", "threatened", "attack", "attacked", "lawsuit", "accused", "accuses"],
-        ["short", "shorts", "shorting", "underwater", "negative", "deficit", "plunges", "tumbles"],
+        ["short", "shorts", "shorting", "underwater", "negative", "deficit"],
         [
             "strike",
             "strikes",

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -52,6 +54,7 @@ DIRECTIONS = {
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
 MAX_REASON_CHARS = 240
+SEARCH_DATE_FORMAT = "%m/%d/%Y"  # Perplexity's search_before_date_filter format
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class LlmPolarity:
     reason: str = ""
     sources: list[str] = field(default_factory=list)
     detail: str = ""  # why it failed or was skipped
+    obtained_ts: str | None = None  # ISO UTC time the answer was received: it may know what happened since
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__).encode()
@@ -189,12 +193,14 @@ class PerplexityPolarityScorer:
         max_calls: int = 500,
         max_consecutive_failures: int = 3,
         transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], datetime] | None = None,
     ):
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._key = api_key
         self.base_url = base_url
         self.model = model
         self.model_id = f"perplexity:{model}"
-        self.model_revision = "v1"  # prompt and schema version: bump when either changes
+        self.model_revision = "v2"  # prompt and schema version: bump when either changes
         self.timeout_s = timeout_s
         self.max_tokens = max_tokens
         self.max_calls = max_calls
@@ -204,9 +210,11 @@ class PerplexityPolarityScorer:
         self.failures_in_row = 0
         self.stopped: str | None = None  # why calls stopped for this run
 
-    def request_body(self, text: str, symbol: str | None) -> dict[str, Any]:
+    def request_body(self, text: str, symbol: str | None, before: date | None = None) -> dict[str, Any]:
+        """The chat request; ``before`` (the story's availability day) bounds the web search so sources
+        published after the story cannot inform the answer (day granularity is all the API offers)."""
         asset = f"Asset: {symbol}\n" if symbol else ""
-        return {
+        body: dict[str, Any] = {
             "model": self.model,
             "messages": [
                 {"role": "system", "content": SYSTEM_PROMPT},
@@ -216,8 +224,11 @@ class PerplexityPolarityScorer:
             "temperature": 0.0,
             "response_format": {"type": "json_schema", "json_schema": {"schema": ANSWER_SCHEMA}},
         }
+        if before is not None:
+            body["search_before_date_filter"] = before.strftime(SEARCH_DATE_FORMAT)
+        return body
 
-    def score_one(self, text: str, symbol: str | None = None) -> LlmPolarity:
+    def score_one(self, text: str, symbol: str | None = None, before: date | None = None) -> LlmPolarity:
         if self.stopped:
             return LlmPolarity(status="skipped", detail=self.stopped)
         if self.calls >= self.max_calls:
@@ -225,7 +236,11 @@ class PerplexityPolarityScorer:
         self.calls += 1
         try:
             response = post_chat_completion(
-                self._client, self.base_url, self._key, self.request_body(text, symbol), self.timeout_s
+                self._client,
+                self.base_url,
+                self._key,
+                self.request_body(text, symbol, before),
+                self.timeout_s,
             )
         except httpx.TimeoutException:
             return self._failed(f"timeout after {self.timeout_s:g}s")
@@ -246,12 +261,19 @@ class PerplexityPolarityScorer:
         result = parse_chat_completion(payload)
         if result.status == "ok":
             self.failures_in_row = 0
-            return result
+            obtained = self._clock().astimezone(UTC).isoformat()
+            return LlmPolarity(**{**result.__dict__, "obtained_ts": obtained})
         return self._failed(result.detail)
 
-    def score(self, texts: list[str], symbols: list[str | None] | None = None) -> list[LlmPolarity]:
+    def score(
+        self,
+        texts: list[str],
+        symbols: list[str | None] | None = None,
+        befores: list[date | None] | None = None,
+    ) -> list[LlmPolarity]:
         symbols = symbols if symbols is not None else [None] * len(texts)
-        return [self.score_one(t, s) for t, s in zip(texts, symbols, strict=True)]
+        befores = befores if befores is not None else [None] * len(texts)
+        return [self.score_one(t, s, b) for t, s, b in zip(texts, symbols, befores, strict=True)]
 
     def _failed(self, detail: str) -> LlmPolarity:
         self.failures_in_row += 1

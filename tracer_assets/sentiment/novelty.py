@@ -176,7 +176,9 @@ def novelty_and_duplicates(
             if hi <= lo:
                 continue
             cols = np.arange(lo, hi)
-            sim = e[r] @ e[cols].T
+            # float64 products of float32 rows are exact and their sums far below float32's step, so
+            # rounding back gives the same similarity whatever the block's shape (a day alone = in a range)
+            sim = (e[r].astype(np.float64) @ e[cols].astype(np.float64).T).astype(np.float32)
             valid = (cols[None, :] < r[:, None]) & (t[cols][None, :] >= t[r][:, None] - win)
             if polarity_aware:
                 valid &= d[cols][None, :] * d[r][:, None] >= 0

@@ -1,18 +1,22 @@
 """Per-symbol narrative pressure at decision times, with exponential decay (a true half-life).
 
     pressure(symbol, t) = sum over the symbol's narratives with available_ts <= t of
-        polarity * confidence * novelty * exp(-age * ln 2 / half_life),   age = t - available_ts
+        polarity * confidence * novelty * exp(-age * ln 2 / half_life),   age = t - event_ts
 
-so a narrative weighs half as much ``half_life`` hours after it became available. ``polarity`` and
-``confidence`` are ``combined_polarity`` / ``combined_confidence`` when the scores carry them (model and
-LLM blended; equal to the model's when no LLM ran), else ``polarity`` / ``confidence``; a missing
-``novelty`` counts as 1. Point-in-time: a narrative enters at its ``available_ts``, never before.
+A narrative enters at its ``available_ts`` (never before) but decays from its publication ``event_ts``:
+a story fetched hours after it was published enters already decayed, so stale news never counts as
+fresh. ``polarity`` and ``confidence`` are ``combined_polarity`` / ``combined_confidence`` (model and LLM
+blended) only from the time the LLM answer was obtained (``llm_obtained_ts``): before that, or when the
+time is unknown, the model's own ``polarity`` / ``confidence`` count, so a backfill never uses an LLM
+answer that could have read the price reaction. A missing ``novelty`` counts as 1.
 
 ``n_narratives`` counts narratives available in (t - count_half_lives * half_life, t]; ``last_narrative_available_ts``
 is the newest available_ts <= t (staleness checks use it).
 
-Vectorised per symbol: with narratives sorted by time, S_k = sum_{i<=k} w_i exp(-lam (a_k - a_i)) is a
-cumulative sum of w_i exp(lam a_i) rescaled by exp(-lam a_k); it is computed in blocks whose exponents
+Vectorised per symbol: each narrative is one event at ``available_ts`` (weight decayed from event_ts
+to then) plus, where its LLM answer came later, a second event at ``llm_obtained_ts`` adding the
+difference combined - model. With events sorted by time, S_k = sum_{i<=k} w_i exp(-lam (a_k - a_i)) is
+a cumulative sum of w_i exp(lam a_i) rescaled by exp(-lam a_k); it is computed in blocks whose exponents
 stay below 600 so nothing overflows, and pressure(t) = S_k exp(-lam (t - a_k)) for the last k with
 a_k <= t.
 """
@@ -48,15 +52,53 @@ def decay_weight(age_hours: np.ndarray | float, half_life_hours: float) -> np.nd
 
 def narrative_weights(scores: pd.DataFrame) -> np.ndarray:
     """polarity x confidence x novelty of each score row (combined columns preferred, see module doc)."""
+    novelty = _novelty(scores)
+    w = _col(scores, "combined_polarity", "polarity") * _col(scores, "combined_confidence", "confidence")
+    return np.nan_to_num(np.asarray(w * novelty, dtype=float))
 
-    def col(preferred: str, fallback: str) -> pd.Series:
-        if preferred in scores.columns:
-            return scores[preferred].astype(float).fillna(scores[fallback].astype(float))
-        return scores[fallback].astype(float)
 
-    novelty = scores["novelty"].astype(float).fillna(1.0) if "novelty" in scores.columns else 1.0
-    w = col("combined_polarity", "polarity") * col("combined_confidence", "confidence") * novelty
+def model_weights(scores: pd.DataFrame) -> np.ndarray:
+    """polarity x confidence x novelty from the model alone (no LLM part)."""
+    w = scores["polarity"].astype(float) * scores["confidence"].astype(float) * _novelty(scores)
     return np.nan_to_num(np.asarray(w, dtype=float))
+
+
+def _col(scores: pd.DataFrame, preferred: str, fallback: str) -> pd.Series:
+    if preferred in scores.columns:
+        return scores[preferred].astype(float).fillna(scores[fallback].astype(float))
+    return scores[fallback].astype(float)
+
+
+def _novelty(scores: pd.DataFrame) -> pd.Series | float:
+    return scores["novelty"].astype(float).fillna(1.0) if "novelty" in scores.columns else 1.0
+
+
+def llm_use_from(scores: pd.DataFrame) -> pd.Series:
+    """When each row's LLM part may first count: max(available_ts, llm_obtained_ts); NaT where it never
+    may (no LLM answer, or an answer with no recorded time). Frames without LLM columns count the
+    combined columns from availability."""
+    available = pd.to_datetime(scores["available_ts"], utc=True)
+    if "llm_polarity" not in scores.columns:  # no LLM columns: the combined ones are the model's own
+        return available
+    if "llm_obtained_ts" not in scores.columns:
+        return pd.Series(pd.NaT, index=scores.index, dtype=available.dtype)
+    obtained = pd.to_datetime(scores["llm_obtained_ts"], utc=True)
+    has = scores["llm_polarity"].astype(float).notna() & obtained.notna()
+    return obtained.where(obtained > available, available).where(has)
+
+
+def llm_exclusions(scores: pd.DataFrame, decision_ts: pd.Series | pd.DatetimeIndex) -> dict[str, int]:
+    """How many LLM answers came too late: ``llm_late`` obtained after their story's availability (left
+    out until obtained), ``llm_excluded`` obtained after the last decision time (left out entirely)."""
+    if scores.empty or "llm_polarity" not in scores.columns:
+        return {"llm_late": 0, "llm_excluded": 0}
+    has_llm = scores["llm_polarity"].astype(float).notna()
+    use = llm_use_from(scores)
+    available = pd.to_datetime(scores["available_ts"], utc=True)
+    last = pd.to_datetime(pd.Series(decision_ts), utc=True).max() if len(decision_ts) else None
+    late = has_llm & (use.isna() | (use > available))
+    excluded = has_llm & (use.isna() | (use > last if last is not None else True))
+    return {"llm_late": int(late.sum()), "llm_excluded": int(excluded.sum())}
 
 
 def _decayed_running_sum(times_h: np.ndarray, weights: np.ndarray, lam: float) -> np.ndarray:
@@ -72,6 +114,44 @@ def _decayed_running_sum(times_h: np.ndarray, weights: np.ndarray, lam: float) -
         out[m] = np.cumsum(weights[m] * scale) / scale + carry * np.exp(-(xb - carry_x))
         carry, carry_x = out[m[-1]], xb[-1]
     return out
+
+
+def _events(scores: pd.DataFrame, lam: float) -> pd.DataFrame:
+    """Weight events sorted by (symbol, hour): each narrative's entry at available_ts (model weight, or
+    the combined one when its LLM answer was already obtained), decayed from event_ts to then, and a
+    correction event where the LLM answer came later."""
+    available = pd.to_datetime(scores["available_ts"], utc=True)
+    published = pd.to_datetime(scores["event_ts"], utc=True) if "event_ts" in scores.columns else available
+    published = published.fillna(available)
+    a = _to_hours(available)
+    age_at_entry = np.clip(a - _to_hours(published), 0.0, None)
+    model_w, full_w = model_weights(scores), narrative_weights(scores)
+    use = llm_use_from(scores)
+    llm_now = (use == available).fillna(False).to_numpy(bool)
+    entry_w = np.where(llm_now, full_w, model_w) * np.exp(-lam * age_at_entry)
+    symbols = scores["symbol"].astype(str).to_numpy()
+    entries = pd.DataFrame(
+        {"symbol": symbols, "_a": a, "_w": entry_w, "_ts": available.reset_index(drop=True), "_entry": True}
+    )
+    later = (use > available).fillna(False).to_numpy(bool)
+    parts = [entries]
+    if later.any():
+        u = _to_hours(use[later])
+        age_at_use = np.clip(u - _to_hours(published[later]), 0.0, None)
+        delta = (full_w[later] - model_w[later]) * np.exp(-lam * age_at_use)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "symbol": symbols[later],
+                    "_a": u,
+                    "_w": delta,
+                    "_ts": use[later].reset_index(drop=True),
+                    "_entry": False,
+                }
+            )
+        )
+    events = pd.concat(parts, ignore_index=True) if len(parts) > 1 else entries
+    return events.sort_values(["symbol", "_a"], kind="stable").reset_index(drop=True)
 
 
 def _decision_frame(decision_times: pd.DataFrame | pd.DatetimeIndex, scores: pd.DataFrame) -> pd.DataFrame:
@@ -114,12 +194,7 @@ def narrative_pressure(
     counts = np.zeros(len(dec), dtype=np.int64)
     last = np.full(len(dec), np.datetime64("NaT"), dtype="datetime64[ns]")
     if len(scores) and len(dec):
-        sc = scores.assign(
-            _w=narrative_weights(scores),
-            _a=_to_hours(scores["available_ts"]),
-            _ts=pd.to_datetime(scores["available_ts"], utc=True),
-            symbol=scores["symbol"].astype(str),
-        ).sort_values(["symbol", "_a"], kind="stable")
+        sc = _events(scores, lam)
         dec_hours = _to_hours(dec["decision_ts"])
         dec_groups = dec.groupby("symbol", sort=False).indices
         for symbol, rows in sc.groupby("symbol", sort=False).indices.items():
@@ -130,12 +205,14 @@ def narrative_pressure(
             s = _decayed_running_sum(a, sc["_w"].to_numpy()[rows], lam)
             t = dec_hours[target]
             k = np.searchsorted(a, t, side="right") - 1
-            known = k >= 0
             kk = np.maximum(k, 0)
-            pressure[target] = np.where(known, s[kk] * np.exp(-lam * (t - a[kk])), 0.0)
-            counts[target] = (k + 1) - np.searchsorted(a, t - count_window, side="right")
-            stamps = sc["_ts"].to_numpy("datetime64[ns]")[rows]
-            last[target] = np.where(known, stamps[kk], np.datetime64("NaT"))
+            pressure[target] = np.where(k >= 0, s[kk] * np.exp(-lam * (t - a[kk])), 0.0)
+            entry = sc["_entry"].to_numpy()[rows]
+            ea = a[entry]
+            ek = np.searchsorted(ea, t, side="right") - 1
+            counts[target] = (ek + 1) - np.searchsorted(ea, t - count_window, side="right")
+            stamps = sc["_ts"].to_numpy("datetime64[ns]")[rows][entry]
+            last[target] = np.where(ek >= 0, stamps[np.maximum(ek, 0)], np.datetime64("NaT"))
     out = dec.assign(
         pressure=pressure,
         n_narratives=np.maximum(counts, 0),

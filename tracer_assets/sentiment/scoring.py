@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import struct
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,7 @@ SCORE_COLUMNS = [
     "llm_reason",
     "llm_sources",
     "llm_status",
+    "llm_obtained_ts",
     "combined_polarity",
     "combined_confidence",
     "disagreement",
@@ -164,14 +166,25 @@ def embed_texts(embedder: Embedder, texts: list[str], cache: KeyValueCache | Non
 
 
 def llm_polarity(
-    llm: PerplexityPolarityScorer, texts: list[str], symbols: list[str], cache: KeyValueCache | None
+    llm: PerplexityPolarityScorer,
+    texts: list[str],
+    symbols: list[str],
+    cache: KeyValueCache | None,
+    befores: list[date | None] | None = None,
 ) -> list[LlmPolarity]:
-    """LLM answers through the cache; only successful answers are cached (failures retry next run)."""
-    keys = [content_hash(s, t) for s, t in zip(symbols, texts, strict=True)]
+    """LLM answers through the cache; only successful answers are cached (failures retry next run).
+
+    ``befores``: each story's availability day, bounding the web search; part of the cache key. A cached
+    answer keeps the time it was first obtained."""
+    befores = befores if befores is not None else [None] * len(texts)
+    keys = [
+        content_hash(s, t, b.isoformat() if b else "")
+        for s, t, b in zip(symbols, texts, befores, strict=True)
+    ]
     return cached_compute(
         cache,
         keys,
-        lambda idx: llm.score([texts[i] for i in idx], [symbols[i] for i in idx]),
+        lambda idx: llm.score([texts[i] for i in idx], [symbols[i] for i in idx], [befores[i] for i in idx]),
         LlmPolarity.to_json,
         LlmPolarity.from_json,
         store=lambda r: r.status == "ok",
@@ -189,6 +202,7 @@ def _empty_scores() -> pd.DataFrame:
     frame["disagreement"] = pd.Series(dtype="boolean")
     frame["event_ts"] = ts
     frame["available_ts"] = ts
+    frame["llm_obtained_ts"] = ts
     return pd.DataFrame(frame)[SCORE_COLUMNS]
 
 
@@ -313,8 +327,15 @@ def score_narratives(
         wanted = [
             i for i, (t, dup) in enumerate(zip(texts, out["is_duplicate"], strict=True)) if t and not dup
         ]
+        days = [ts.date() for ts in out["available_ts"]]
         try:
-            answers = llm_polarity(llm, [texts[i] for i in wanted], [symbols[i] for i in wanted], llm_cache)
+            answers = llm_polarity(
+                llm,
+                [texts[i] for i in wanted],
+                [symbols[i] for i in wanted],
+                llm_cache,
+                [days[i] for i in wanted],
+            )
         finally:
             if own_llm:
                 llm.close()
@@ -331,6 +352,9 @@ def score_narratives(
     out["llm_reason"] = [r.reason if r.status == "ok" else None for r in results]
     out["llm_sources"] = [json.dumps(r.sources) if r.status == "ok" else None for r in results]
     out["llm_status"] = [r.status if r.status == "ok" else f"{r.status}: {r.detail}" for r in results]
+    out["llm_obtained_ts"] = pd.to_datetime(
+        [r.obtained_ts if r.status == "ok" else None for r in results], utc=True, format="ISO8601"
+    )
     stats["llm_errors"] = int(sum(r.status == "error" for r in results))
 
     out = combine_polarity(

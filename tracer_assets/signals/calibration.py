@@ -8,6 +8,11 @@ strength``. Once at least ``calibration_min_outcomes`` outcomes are known, a map
 
 and clipped to [c, 1 - c] (``calibration_prob_clip``).
 
+A map must earn its place: the latest ``calibration_holdout_fraction`` of the known outcomes are held
+out, the blended map is fitted on the earlier ones, and it replaces the prior only when it scores a
+lower Brier than the prior on the held-out outcomes (all of them known before the decision). Otherwise
+the prior stays, and ``CalibrationInfo.method`` says ``prior_held_out`` with both held-out Briers.
+
 Point-in-time: the map for a decision on UTC day D is fitted once per day, only on outcomes with
 ``resolved_ts <= D 00:00``, so every decision that day (all at or after midnight) sees only outcomes
 resolved before it. Refitting once a day keeps a year's replay fast; maps are cached by how many
@@ -25,12 +30,16 @@ from sklearn.linear_model import LogisticRegression
 
 from tracer_assets.settings import TracerSettings
 
+PRIOR_KEPT = "prior_held_out"  # enough outcomes, but the map lost to the prior on held-out ones
+
 
 @dataclass(frozen=True)
 class CalibrationInfo:
-    method: str  # "prior", "isotonic" or "logistic"
+    method: str  # "prior", "isotonic", "logistic" or PRIOR_KEPT
     n_outcomes: int
     cutoff_ts: pd.Timestamp
+    held_out_brier_map: float | None = None
+    held_out_brier_prior: float | None = None
 
 
 def prior_prob(strength: np.ndarray, settings: TracerSettings) -> np.ndarray:
@@ -95,6 +104,25 @@ def _fit(x: np.ndarray, y: np.ndarray, method: str):
     return lambda s: iso.predict(np.asarray(s, dtype=float))
 
 
+def held_out_briers(x: np.ndarray, y: np.ndarray, settings: TracerSettings) -> tuple[float, float]:
+    """(Brier of the blended map, Brier of the prior) on the latest held-out share of (x, y), the map
+    fitted on the earlier rest. ``x``/``y`` are sorted by resolution time."""
+    n = len(y)
+    n_test = max(1, int(round(n * settings.evidence.calibration_holdout_fraction)))
+    n_fit = n - n_test
+    if n_fit < 1:
+        return float("nan"), float("nan")
+    x_fit, y_fit, x_test, y_test = x[:n_fit], y[:n_fit], x[n_fit:], y[n_fit:]
+    prior = prior_prob(x_test, settings)
+    k = settings.calibration_prior_weight
+    fitted = _fit(x_fit, y_fit, settings.calibration_method)(x_test)
+    blended = (n_fit * fitted + k * prior) / (n_fit + k)
+    clip = settings.calibration_prob_clip
+    map_brier = float(np.mean((np.clip(blended, clip, 1 - clip) - y_test) ** 2))
+    prior_brier = float(np.mean((np.clip(prior, clip, 1 - clip) - y_test) ** 2))
+    return map_brier, prior_brier
+
+
 def internal_probabilities(
     decisions: pd.DataFrame, outcomes: pd.DataFrame, settings: TracerSettings
 ) -> tuple[pd.Series, pd.Series]:
@@ -117,8 +145,14 @@ def internal_probabilities(
     x_all = outcomes["strength"].to_numpy(dtype=float)
     y_all = outcomes["outcome"].to_numpy(dtype=float)
     k = s.calibration_prior_weight
+    held: dict[int, tuple[float, float]] = {}
     for n in np.unique(n_known[n_known >= s.calibration_min_outcomes]):
         rows = n_known == n
+        map_brier, prior_brier = held_out_briers(x_all[:n], y_all[:n], s)
+        held[int(n)] = (map_brier, prior_brier)
+        if not map_brier < prior_brier:
+            method[rows] = PRIOR_KEPT
+            continue
         fitted = _fit(x_all[:n], y_all[:n], s.calibration_method)(strength[rows])
         prob[rows] = (n * fitted + k * prob[rows]) / (n + k)
         method[rows] = s.calibration_method
@@ -126,7 +160,10 @@ def internal_probabilities(
         np.clip(prob, s.calibration_prob_clip, 1 - s.calibration_prob_clip), index=decisions.index
     )
     infos = pd.Series(
-        [CalibrationInfo(m, int(n), c) for m, n, c in zip(method, n_known, cutoff, strict=True)],
+        [
+            CalibrationInfo(m, int(n), c, *held.get(int(n), (None, None)))
+            for m, n, c in zip(method, n_known, cutoff, strict=True)
+        ],
         index=decisions.index,
         dtype=object,
     )

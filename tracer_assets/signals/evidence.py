@@ -179,7 +179,13 @@ def rationale(row: dict[str, Any], settings: TracerSettings) -> dict[str, Any]:
             },
             "internal_prob": row["internal_prob"],
             "calibration": (
-                {"method": cal.method, "n_outcomes": cal.n_outcomes, "cutoff_ts": cal.cutoff_ts}
+                {
+                    "method": cal.method,
+                    "n_outcomes": cal.n_outcomes,
+                    "cutoff_ts": cal.cutoff_ts,
+                    "held_out_brier_map": cal.held_out_brier_map,
+                    "held_out_brier_prior": cal.held_out_brier_prior,
+                }
                 if cal
                 else None
             ),

@@ -42,6 +42,7 @@ SIGNAL_COLUMNS = [
     "size_bucket",
     "evidence",
     "checks",
+    "calibration_method",
     "event_ts",
     "available_ts",
 ]
@@ -149,6 +150,7 @@ def _finish_signals(
     probs, infos = internal_probabilities(passed, prepare_outcomes(outcomes, prior_signals), s)
     passed["internal_prob"] = probs
     passed["calibration"] = infos
+    passed["calibration_method"] = [info.method for info in infos]
     passed["horizon_hours"] = int(s.signal_horizon_hours)
     passed["signal_id"] = [
         new_id("signal", sym, ts.isoformat(), d)

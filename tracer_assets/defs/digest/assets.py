@@ -1,41 +1,20 @@
 """Digest domain: the day's ranked top-N signals as chat text, delivered once per content."""
 
 import json
-import math
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
-from tracer_assets.defs.common import DAILY_FRESHNESS, DAY, clip_to_now, partition_days, table_result
+from tracer_assets.defs.common import DAILY_FRESHNESS, partition_days, table_result
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.polymarket.assets import polymarket_markets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
-from tracer_assets.lake import new_id
-from tracer_assets.providers.health import carry_degraded, read_health
-
-
-def degraded_inputs(lake, day: str) -> list[str]:
-    """Short names of the day's degraded inputs ("bars from alpaca") for the digest's one plain line;
-    the full reasons stay in run_health and the asset metadata."""
-    health = read_health(lake, day, day)
-    bad = health[health["degraded"]] if len(health) else health
-    return (
-        sorted({f"{a} from {p}" for a, p in zip(bad["asset"], bad["provider"], strict=True)})
-        if len(bad)
-        else []
-    )
-
-
-def delivery_key(day: str, rows: pd.DataFrame) -> str:
-    """Send-once key: the day and what the digest shows (signals, markets, degraded flag), not the hour
-    it was built, so an hourly tick that finds nothing new sends nothing new."""
-    shown = rows[rows["section"] != "digest"]
-    parts = sorted(
-        shown["signal_id"].fillna("").astype(str) + "/" + shown["market_id"].fillna("").astype(str)
-    )
-    return new_id("digest-delivery", day, *parts, bool(rows["degraded"].fillna(False).any()))
+from tracer_assets.pipeline.digest import daily_digest, delivery_key, digest_time, newly_delivered
+from tracer_assets.pipeline.window import concat
+from tracer_assets.providers.health import carry_degraded, record_delivery
+from tracer_assets.providers.redact import Redactor
 
 
 @dg.asset(
@@ -48,41 +27,40 @@ def delivery_key(day: str, rows: pd.DataFrame) -> str:
     "delivered through the notifier at most once per day and content.",
 )
 def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
-    from tracer_assets.digest.build import build_digest
-
     s = tracer.settings
     notifier = tracer.notifier()
-    frames, counts, deliveries = [], {}, []
+    frames, counts, deliveries, failures = [], {}, [], []
     artifacts_dir = Path(s.lake_root) / "artifacts" / "digest"
-    window_days = math.ceil(s.digest_window_hours / 24)
     now = pd.Timestamp.now(tz="UTC")
     for day in partition_days(context):
-        start = pd.Timestamp(day, tz="UTC")
-        as_of = clip_to_now(start + DAY - pd.Timedelta(seconds=1))
-        # the ranking looks back digest_window_hours, which reaches into earlier days' signals
-        sigs = tracer.lake.read("signals", start - DAY * window_days, day)
-        markets = tracer.lake.read("polymarket_markets", day, day)
-        built = build_digest(sigs, markets, s, as_of, degraded_inputs(tracer.lake, day))
+        built = daily_digest(tracer.lake, s, day, now)
         tracer.lake.write_partition("digest", day, built.rows)
         artifacts_dir.mkdir(parents=True, exist_ok=True)
         (artifacts_dir / f"{day}.json").write_text(json.dumps(built.artifact, indent=2, default=str))
         # a backfill of old days rebuilds their digests but does not push a year of stale messages
-        if now - as_of <= pd.Timedelta(hours=s.digest_deliver_max_age_hours):
+        if now - digest_time(day, now) <= pd.Timedelta(hours=s.digest_deliver_max_age_hours):
             delivery = notifier.send(built.text, key=delivery_key(day, built.rows))
-            sent, chunks = delivery.delivered, delivery.chunks
+            sent, chunks = newly_delivered(delivery), delivery.chunks
+            why = record_delivery(
+                tracer.lake, delivery, day=day, run_id=context.run_id, redactor=Redactor.from_settings(s)
+            )
+            if why:
+                context.log.warning(f"digest {day}: {why}")
+                failures.append(f"{day}: {why}")
         else:
             sent, chunks = False, 0
         deliveries.append({"day": day, "digest_id": built.digest_id, "delivered": sent, "chunks": chunks})
         counts[day] = len(built.rows)
         frames.append(built.rows)
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return table_result(
         "digest",
-        df,
+        concat(frames),
         counts,
         notifier=notifier.name,
         newly_delivered=sum(d["delivered"] for d in deliveries),
         deliveries=dg.MetadataValue.json(deliveries[-10:]),
+        delivery_failed=bool(failures),
+        delivery_failure_reason="; ".join(failures[-3:]),
         latest_text=dg.MetadataValue.md(built.text if deliveries else ""),
         **carry_degraded(tracer.lake, partition_days(context)),
     )

@@ -1,13 +1,14 @@
 """Market domain: hourly bars from the selected provider and the price features built on them."""
 
 import dagster as dg
-import pandas as pd
 
-from tracer_assets.defs.common import DAILY_FRESHNESS, DAY, clip_to_now, partition_days, table_result, window
-from tracer_assets.defs.ops.health import fetch_recorded, write_fetched
+from tracer_assets.defs.common import DAILY_FRESHNESS, partition_days, table_result, window
+from tracer_assets.defs.fetching import record_result
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
-from tracer_assets.market.price_features import price_features as compute_price_features
+from tracer_assets.pipeline import market
+from tracer_assets.pipeline.fetch import fetch_window
+from tracer_assets.providers.health import write_fetched
 
 OUTSIDE_CALL_RETRY = dg.RetryPolicy(
     max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
@@ -24,13 +25,10 @@ OUTSIDE_CALL_RETRY = dg.RetryPolicy(
 )
 def bars(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     start, end = window(context)
-    provider = tracer.bars_provider()
-    instruments = list(tracer.universe.instruments)
-    result, health = fetch_recorded(
-        context, tracer, provider, "fetch_bars", instruments, start, clip_to_now(end)
-    )
-    df = result.frame
+    result = fetch_window("bars", tracer.bars_provider(), list(tracer.universe.instruments), start, end)
+    health = record_result(context, tracer, result)
     counts, kept = write_fetched(tracer.lake, "bars", partition_days(context), result, by="ts")
+    df = result.frame
     return table_result(
         "bars",
         df,
@@ -39,23 +37,6 @@ def bars(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Materi
         kept_from_earlier_runs=kept,
         **health,
     )
-
-
-def features_by_day(
-    bars_df: pd.DataFrame, days: list[str], lookback: pd.Timedelta, vol_window: int
-) -> pd.DataFrame:
-    """Each day's features from exactly that day's bars plus ``lookback`` before it, so a day computed
-    alone equals the same day inside a range (rolling windows carry floating-point state from where
-    they start)."""
-    if bars_df.empty:
-        return compute_price_features(bars_df, vol_window)
-    ts = bars_df["ts"]
-    out = []
-    for day in days:
-        d0 = pd.Timestamp(day, tz="UTC")
-        feats = compute_price_features(bars_df[(ts >= d0 - lookback) & (ts < d0 + DAY)], vol_window)
-        out.append(feats[feats["ts"] >= d0])
-    return pd.concat(out, ignore_index=True)
 
 
 @dg.asset(
@@ -67,10 +48,6 @@ def features_by_day(
     description="Per-bar returns, realised volatility, volume z-score and daily trend; lookbacks read earlier bars partitions.",
 )
 def price_features(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
-    s = tracer.settings
-    start, end = window(context)
-    lookback = DAY * s.feature_lookback_days
-    bars_df = tracer.lake.read("bars", start - lookback, end - DAY)
-    feats = features_by_day(bars_df, partition_days(context), lookback, s.vol_window_hours)
+    feats = market.price_features(tracer.lake, tracer.settings, *window(context))
     counts = tracer.lake.write_partitions("price_features", feats, partition_days(context), by="ts")
-    return table_result("price_features", feats, counts, lookback_days=s.feature_lookback_days)
+    return table_result("price_features", feats, counts, lookback_days=tracer.settings.feature_lookback_days)

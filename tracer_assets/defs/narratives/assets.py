@@ -2,11 +2,13 @@
 
 import dagster as dg
 
-from tracer_assets.defs.common import DAILY_FRESHNESS, clip_to_now, partition_days, table_result, window
+from tracer_assets.defs.common import DAILY_FRESHNESS, partition_days, table_result, window
+from tracer_assets.defs.fetching import record_result
 from tracer_assets.defs.market.assets import OUTSIDE_CALL_RETRY
-from tracer_assets.defs.ops.health import fetch_recorded, write_fetched
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
+from tracer_assets.pipeline.fetch import fetch_end, fetch_window
+from tracer_assets.providers.health import write_fetched
 
 
 @dg.asset(
@@ -21,18 +23,16 @@ def narratives(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.
     start, end = window(context)
     provider = tracer.news_provider()
     instruments = list(tracer.universe.instruments)
-    result, health = fetch_recorded(
-        context, tracer, provider, "fetch_narratives", instruments, start, clip_to_now(end, "min")
-    )
-    df = result.frame
+    result = fetch_window("narratives", provider, instruments, start, end)
+    health = record_result(context, tracer, result)
     counts, kept = write_fetched(tracer.lake, "narratives", partition_days(context), result, by="event_ts")
     truth = getattr(provider, "truth_narratives", None)
     if truth is not None:
         # the sim's hidden truth goes to its own root, which the pipeline never reads
         from tracer_assets.lake import Lake
 
-        truth_df = truth(list(tracer.universe.instruments), start, clip_to_now(end, "min"))
+        truth_df = truth(instruments, start, fetch_end("narratives", end))
         Lake(tracer.settings.sim_truth_root).write_partitions(
             "narrative_truth", truth_df.assign(available_ts=truth_df["event_ts"]), partition_days(context)
         )
-    return table_result("narratives", df, counts, kept_from_earlier_runs=kept, **health)
+    return table_result("narratives", result.frame, counts, kept_from_earlier_runs=kept, **health)

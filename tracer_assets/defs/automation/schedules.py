@@ -5,6 +5,7 @@ import pandas as pd
 
 from tracer_assets.defs.partitions import CADENCE_TAG
 from tracer_assets.defs.resources import TracerResource
+from tracer_assets.pipeline.window import monday_of
 
 DAILY_ASSETS = dg.AssetSelection.tag(CADENCE_TAG, "daily")
 WEEKLY_ASSETS = dg.AssetSelection.tag(CADENCE_TAG, "weekly")
@@ -59,7 +60,7 @@ def hourly_agent_tick(context: dg.ScheduleEvaluationContext) -> list[dg.RunReque
 )
 def weekly_evaluation(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     now = pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC")
-    monday = (now.normalize() - pd.Timedelta(days=7 + now.weekday())).strftime("%Y-%m-%d")
+    monday = (monday_of(now) - pd.Timedelta(days=7)).strftime("%Y-%m-%d")
     return dg.RunRequest(run_key=f"eval-{monday}", partition_key=monday)
 
 

@@ -54,7 +54,14 @@ def record_result(
     and return its metadata; a degraded result logs one warning with the reason."""
     asset = context.asset_key.path[-1]
     days = partition_days(context) if days is None else days
-    record_fetch(tracer.lake, result, asset=asset, days=days, run_id=context.run_id)
+    record_fetch(
+        tracer.lake,
+        result,
+        asset=asset,
+        days=days,
+        run_id=context.run_id,
+        min_kept_ratio=tracer.settings.safety.fetch_min_kept_ratio,
+    )
     metadata = health_metadata(tracer, result)
     if result.degraded:
         context.log.warning(f"{asset}: {result.provider} degraded: {metadata['degraded_reason']}")

@@ -5,15 +5,13 @@ re-materialization replaces them.
 """
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
-import dagster as dg
 import pandas as pd
 
 from tracer_assets.evaluation.metrics import COHORT_DIMS
 from tracer_assets.evaluation.plots import brier_over_time_figure, reliability_figure, write_html
+from tracer_assets.lake.atomic import atomic_write
 from tracer_assets.settings import TracerSettings
 
 PLOT_KINDS = ("signal", "market")  # always drawn (an empty week gets an annotated empty figure)
@@ -24,17 +22,8 @@ def week_dir(settings: TracerSettings, week: str) -> Path:
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> Path:
-    """Write ``df`` as CSV atomically (temp file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=path.parent)
-    os.close(fd)
-    try:
-        df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``df`` as CSV atomically."""
+    return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
 def reliability_plots(bins: pd.DataFrame, folder: Path, week: str, plotlyjs: str) -> dict[str, Path]:
@@ -63,10 +52,6 @@ def brier_plots(history: pd.DataFrame, folder: Path, week: str, plotlyjs: str) -
         )
         paths[f"brier_over_time_{dim}"] = write_html(fig, folder / f"brier_over_time_{dim}.html", plotlyjs)
     return paths
-
-
-def path_metadata(paths: dict[str, Path]) -> dict[str, dg.MetadataValue]:
-    return {name: dg.MetadataValue.path(str(path.resolve())) for name, path in paths.items()}
 
 
 def _num(value: float, digits: int = 4) -> str:

@@ -1,0 +1,1 @@
+"""Research domain: placebos and the leak check (issue 12)."""

@@ -1,0 +1,132 @@
+"""The evaluation stages: observations known in a window, the nightly hit-rate trend, and the weekly
+tables (metrics, calibration bins, all-time metrics, cohort win rates), each a pure function of the
+stored observations and the settings."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from tracer_assets.evaluation.lead_time import lead_hours_list
+from tracer_assets.evaluation.metrics import (
+    cohort_win_rates,
+    parse_week,
+    prepare_observations,
+    rolling_metrics,
+    weekly_calibration_bins,
+    weekly_metrics,
+)
+from tracer_assets.evaluation.observations import (
+    combine_observations,
+    market_observations,
+    signal_observations,
+)
+from tracer_assets.evaluation.self_check import hit_rate_trend as compute_hit_rate_trend
+from tracer_assets.pipeline.store import Store
+from tracer_assets.pipeline.window import DAY, clip_to_now, last_day
+from tracer_assets.settings import TracerSettings
+from tracer_assets.universe import Universe
+
+
+def eval_observations(
+    store: Store,
+    settings: TracerSettings,
+    universe: Universe,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    now: pd.Timestamp | None = None,
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Observations that became known in [start, end): signals whose horizon passed, and resolved
+    market questions priced at every lead time by the market and by us. Returns (rows, market counts).
+
+    A signal resolves once its horizon is passed by the data horizon (``end``, clipped to ``now`` for
+    today's partition), even with no later bar of its symbol (a stock over a weekend), so a day run
+    alone scores what a range scores."""
+    s = settings
+    classes = {i.symbol: i.asset_class for i in universe.instruments}
+    sig_lookback = DAY * (math.ceil(s.signal_horizon_hours / 24) + 1)
+    sigs = store.read("signals", start - sig_lookback, last_day(end))
+    bars_df = store.read("bars", start - sig_lookback, last_day(end))
+    obs_sig = signal_observations(
+        sigs, bars_df, source_model=s.polarity_model, as_of=clip_to_now(end, now=now)
+    )
+    leads = lead_hours_list(s)
+    # the frozen price may be the longest lead (plus the day cut-off) before the end
+    mkt_lookback = DAY * (math.ceil(max(leads) / 24) + 2)
+    snaps = store.read("polymarket_markets", start - mkt_lookback, last_day(end))
+    obs_mkt, stats = market_observations(snaps, leads, classes, s.eval_score_rejected_markets)
+    obs = combine_observations(obs_sig, obs_mkt)
+    obs = obs[(obs["available_ts"] >= start) & (obs["available_ts"] < end)].reset_index(drop=True)
+    return obs, stats
+
+
+def hit_rate_trend(
+    store: Store, settings: TracerSettings, days: list[str], now: pd.Timestamp | None = None
+) -> dict[str, pd.DataFrame]:
+    """Each night's hit-rate trend (last window against its baseline), by day key."""
+    s = settings
+    span = DAY * (s.eval_selfcheck_window_days + s.eval_selfcheck_baseline_days + 1)
+    # one read for the whole range, then each night's window of partition days (= available_ts days)
+    history = store.read("eval_observations", pd.Timestamp(days[0], tz="UTC") - span, days[-1])
+    known_day = (
+        pd.to_datetime(history["available_ts"], utc=True).dt.strftime("%Y-%m-%d") if len(history) else None
+    )
+    out = {}
+    for day in days:
+        as_of = clip_to_now(pd.Timestamp(day, tz="UTC") + DAY, now=now) - pd.Timedelta(microseconds=1)
+        first = (as_of - span).floor("D").strftime("%Y-%m-%d")
+        obs = history[(known_day >= first) & (known_day <= day)] if len(history) else history
+        out[day] = compute_hit_rate_trend(
+            obs, as_of, s.eval_selfcheck_window_days, s.eval_selfcheck_baseline_days
+        )
+    return out
+
+
+def week_observations(store: Store, settings: TracerSettings, week: str) -> pd.DataFrame:
+    """Observations that may belong to ``week`` (by resolved_ts): a prediction resolved late on Sunday
+    can become known days later, so read ``eval_week_slack_days`` past the week's end; the weekly
+    functions drop other weeks' rows."""
+    monday = parse_week(week)
+    return store.read("eval_observations", monday, monday + DAY * (6 + settings.eval_week_slack_days))
+
+
+def eval_metrics(store: Store, settings: TracerSettings, week: str) -> pd.DataFrame:
+    """The week's scores per kind, predictor and cohort."""
+    return weekly_metrics(week_observations(store, settings, week), week, settings)
+
+
+def calibration_bins(store: Store, settings: TracerSettings, week: str) -> pd.DataFrame:
+    """The week's reliability bins (uniform and quantile) per kind and predictor."""
+    return weekly_calibration_bins(week_observations(store, settings, week), week, settings)
+
+
+def eval_win_rates(store: Store, settings: TracerSettings, week: str) -> pd.DataFrame:
+    """The week's win rate per cohort, over observations resolved inside the week."""
+    monday = parse_week(week)
+    obs = prepare_observations(week_observations(store, settings, week), settings)
+    obs = obs[(obs["resolved_ts"] >= monday) & (obs["resolved_ts"] < monday + DAY * 7)]
+    rates = cohort_win_rates(obs, settings)
+    rates.insert(0, "week", week)
+    return rates
+
+
+def eval_metrics_all_time(
+    store: Store, settings: TracerSettings, weeks: list[str]
+) -> dict[str, pd.DataFrame]:
+    """All-time metrics as of each week's end (every observation known by then), by week key."""
+    # one read for the whole range: rolling_metrics keeps only what was known by each week's end
+    history = store.read("eval_observations", None, parse_week(weeks[-1]) + DAY * 7)
+    out = {}
+    for week in weeks:
+        metrics = rolling_metrics(history, parse_week(week) + DAY * 7, settings)
+        metrics.insert(1, "through_week", week)
+        out[week] = metrics
+    return out
+
+
+WEEKLY_TABLES = {
+    "eval_metrics": eval_metrics,
+    "calibration_bins": calibration_bins,
+    "eval_win_rates": eval_win_rates,
+}

@@ -1,0 +1,97 @@
+"""The signals stage: signals and held-back candidates for a window, from the stored features, the
+stored ``narrative_pressure`` (never recomputed here), earlier signals (cooldown state) and resolved
+outcomes (calibration), with degraded input days held back."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from tracer_assets.evaluation.observations import signal_observations
+from tracer_assets.pipeline.store import Store
+from tracer_assets.pipeline.window import DAY, last_day
+from tracer_assets.providers.health import read_health
+from tracer_assets.settings import TracerSettings
+from tracer_assets.signals import SignalsResult, compute_signals
+
+SIGNAL_INPUT_ASSETS = ("bars", "narratives")
+
+
+def prior_outcomes(store: Store, before: pd.Timestamp) -> pd.DataFrame:
+    """Signal outcomes already stored (earlier runs), known before ``before``."""
+    obs = store.read("eval_observations", None, before - DAY)
+    if obs.empty:
+        return obs
+    return obs[(obs["kind"] == "signal") & (obs["available_ts"] < before)]
+
+
+def degraded_input_days(store: Store, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame | None:
+    """Provider flags (``flag``, ``start_ts``, ``end_ts``) for the days in [start, end) whose bars or
+    narratives were degraded, None when none were: signals those days are held back (and counted)
+    rather than computed from partial inputs."""
+    health = read_health(store, start, last_day(end))
+    if len(health):
+        health = health[health["degraded"] & health["asset"].isin(SIGNAL_INPUT_ASSETS)]
+    if not len(health):
+        return None
+    day = pd.to_datetime(health["partition"].astype(str), utc=True)
+    return pd.DataFrame(
+        {"flag": "provider:" + health["provider"].astype(str), "start_ts": day, "end_ts": day + DAY}
+    )
+
+
+def stored_pressure(store: Store, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The ``narrative_pressure`` rows with decision times in [start, end)."""
+    last = last_day(end)
+    pressure = store.read("narrative_pressure", start.floor("D"), last)
+    if pressure.empty:
+        return pressure
+    ts = pd.to_datetime(pressure["decision_ts"], utc=True)
+    return pressure[(ts >= start) & (ts < end)].reset_index(drop=True)
+
+
+def signals(
+    store: Store,
+    settings: TracerSettings,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    degraded=None,
+    *,
+    check_degraded: bool = True,
+) -> SignalsResult:
+    """Signals with decision times in [start, end), from the store as it stands.
+
+    Two passes: which signals fire does not depend on calibration, so the first pass finds them,
+    their outcomes (resolved inside the range) join the store's earlier ones, and the second pass
+    calibrates each day on outcomes resolved before it. A range therefore equals its days run alone.
+    ``degraded`` defaults to the degraded input days recorded in ``run_health`` (``check_degraded``).
+    """
+    s = settings
+    if degraded is None and check_degraded:
+        degraded = degraded_input_days(store, start, end)
+    lookback = DAY * s.signal_lookback_days
+    last = last_day(end)  # end is exclusive, maybe mid-day
+    feats = store.read("price_features", start - lookback, last)
+    pressure = stored_pressure(store, start, end)
+    horizon_days = math.ceil(s.signal_horizon_hours / 24) + 1
+    prior = store.read(
+        "signals", start - DAY * max(math.ceil(s.cooldown_hours / 24 + 1), horizon_days), start - DAY
+    )
+    earlier = prior_outcomes(store, start)
+    first = compute_signals(feats, pressure, prior, earlier, s, degraded, start=start, end=end)
+    if first.signals.empty:
+        return first
+    # outcomes that resolve inside the range: of this range's signals, and of signals decided just
+    # before it (a day run alone finds those in eval_observations; a range must compute them too)
+    bars_df = store.read("bars", start - DAY * horizon_days, last + DAY * horizon_days)
+    before = prior[prior["decision_ts"] >= start - DAY * horizon_days] if len(prior) else prior
+    # bars are complete up to the range's end for every outcome calibration may use (resolved before
+    # a decision day's midnight), and stocks have no bar after a weekend horizon: resolve by `end`
+    fresh = signal_observations(pd.concat([before, first.signals], ignore_index=True), bars_df, as_of=end)
+    if len(fresh):
+        fresh = fresh[fresh["available_ts"] >= start]
+    outcomes = (
+        pd.concat([o for o in (earlier, fresh) if len(o)], ignore_index=True) if len(fresh) else earlier
+    )
+    return compute_signals(feats, pressure, prior, outcomes, s, degraded, start=start, end=end)

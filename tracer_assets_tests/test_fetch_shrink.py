@@ -1,0 +1,151 @@
+"""An empty, all-bad or much smaller answer never wipes a day the lake holds (issue 13, item 2).
+
+The real ``bars`` asset runs twice against a local Alpaca server: first a whole day, then an answer
+that would shrink it. The stored rows stay, ``run_health`` and the metadata say why.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from tracer_assets.defs.market.assets import bars
+from tracer_assets.defs.resources import TracerResource
+from tracer_assets.lake import Lake
+from tracer_assets.providers.health import keeps_earlier, record_fetch, write_fetched
+from tracer_assets.providers.results import FetchResult, empty_frame
+from tracer_assets_tests.providers_helpers import LocalServer, Reply
+
+DAY = "2024-03-04"
+CRYPTO = "/v1beta3/crypto/us/bars"
+
+
+def alpaca_bar(hour: int, close: float = 100.0) -> dict:
+    t = (pd.Timestamp(DAY, tz="UTC") + pd.Timedelta(hours=hour)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"t": t, "o": close, "h": close + 1, "l": close - 1, "c": close, "v": 5.0, "n": 3, "vw": close}
+
+
+def answer(items: list[dict]) -> Reply:
+    return Reply(200, {"bars": {"BTC/USD": items} if items else {}, "next_page_token": None})
+
+
+@pytest.fixture
+def alpaca_env(tracer_env, monkeypatch):
+    universe = tracer_env / "universe.yaml"
+    universe.write_text("instruments:\n  - {symbol: BTC/USD, asset_class: crypto}\n")
+    with LocalServer() as server:
+        monkeypatch.setenv("TRACER_BARS_PROVIDER", "alpaca")
+        monkeypatch.setenv("TRACER_ALPACA_DATA_URL", server.url)
+        monkeypatch.setenv("TRACER_UNIVERSE", str(universe))
+        monkeypatch.setenv("TRACER_RETRY_MAX_ATTEMPTS", "1")
+        yield server, tracer_env
+
+
+def materialize_bars(root, instance):
+    return dg.materialize(
+        [bars],
+        resources={"tracer": TracerResource(lake_root=str(root / "lake"))},
+        partition_key=DAY,
+        instance=instance,
+    )
+
+
+@pytest.mark.parametrize(
+    "second, got",
+    [
+        (answer([]), 0),  # 200 with no rows
+        (answer([{**alpaca_bar(h), "c": -1.0} for h in range(24)]), 0),  # every row fails validation
+        (answer([alpaca_bar(h) for h in range(3)]), 3),  # far fewer rows than stored
+    ],
+    ids=["empty-200", "all-quarantined", "far-fewer"],
+)
+def test_a_shrinking_answer_keeps_the_stored_day_and_says_why(alpaca_env, second, got):
+    server, root = alpaca_env
+    instance = dg.DagsterInstance.ephemeral()
+    server.route(CRYPTO, [answer([alpaca_bar(h) for h in range(24)])])
+    assert materialize_bars(root, instance).success
+    lake = Lake(root / "lake")
+    before = lake.read("bars", DAY, DAY).sort_values("ts").reset_index(drop=True)
+    assert len(before) == 24
+
+    server.route(CRYPTO, [second])
+    out = materialize_bars(root, instance)
+    assert out.success
+    after = lake.read("bars", DAY, DAY).sort_values("ts").reset_index(drop=True)
+    pd.testing.assert_frame_equal(after[before.columns], before)  # no row lost, none changed
+    health = lake.read("run_health", DAY, DAY)
+    latest = health[health["run_id"] == out.run_id]
+    assert latest["degraded"].tolist() == [True]
+    assert f"brought {got} rows" in latest["reason"].iloc[0] and "lake holds 24" in latest["reason"].iloc[0]
+    meta = out.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["degraded"].value is True and "lake holds 24" in meta["degraded_reason"].value
+    assert meta["kept_from_earlier_runs"].value == 24 - got
+
+
+def test_a_whole_answer_still_replaces_the_day(alpaca_env):
+    server, root = alpaca_env
+    instance = dg.DagsterInstance.ephemeral()
+    server.route(CRYPTO, [answer([alpaca_bar(h) for h in range(24)])])
+    assert materialize_bars(root, instance).success
+    server.route(CRYPTO, [answer([alpaca_bar(h, close=200.0) for h in range(20)])])
+    out = materialize_bars(root, instance)
+    closes = Lake(root / "lake").read("bars", DAY, DAY)["close"]
+    assert len(closes) == 20 and (closes == 200.0).all()
+    meta = out.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["degraded"].value is False
+
+
+def snapshot(n: int) -> pd.DataFrame:
+    ts = pd.Timestamp(DAY, tz="UTC") + pd.Timedelta(hours=23)
+    return pd.DataFrame(
+        {
+            "market_id": [f"m{i}" for i in range(n)],
+            "question": "Will it?",
+            "symbol": "BTC/USD",
+            "yes_price": 0.5,
+            "end_ts": [ts + pd.Timedelta(days=30)] * n,
+            "closed": False,
+            "resolved_outcome": None,
+            "event_ts": [ts] * n,
+            "available_ts": [ts] * n,
+        }
+    )
+
+
+def test_polymarket_snapshot_that_shrinks_keeps_the_stored_board(tmp_path):
+    lake = Lake(tmp_path)
+    lake.write_partition("polymarket_markets", DAY, snapshot(10))
+    fetched = FetchResult("polymarket", snapshot(0))  # a healthy 200 with no markets
+    record_fetch(lake, fetched, asset="polymarket_markets", days=[DAY], run_id="r1", min_kept_ratio=0.5)
+    assert keeps_earlier(lake, "polymarket_markets", DAY, fetched) is True
+    assert fetched.degraded and "lake holds 10" in fetched.reason
+    assert lake.read("run_health", DAY, DAY)["degraded"].tolist() == [True]
+
+
+def test_write_fetched_alone_never_shrinks_a_day_with_a_ratio(tmp_path):
+    lake = Lake(tmp_path)
+    ts = pd.Timestamp(DAY, tz="UTC")
+    stored = pd.DataFrame(
+        {
+            "symbol": ["BTC/USD"] * 4,
+            "asset_class": ["crypto"] * 4,
+            "ts": [ts + pd.Timedelta(hours=h) for h in range(4)],
+            "open": 1.0,
+            "high": 1.0,
+            "low": 1.0,
+            "close": 1.0,
+            "volume": 1.0,
+            "event_ts": [ts + pd.Timedelta(hours=h + 1) for h in range(4)],
+            "available_ts": [ts + pd.Timedelta(hours=h + 1) for h in range(4)],
+            "source": "test",
+        }
+    )
+    lake.write_partition("bars", DAY, stored)
+    empty = FetchResult("alpaca", empty_frame("bars"))
+    counts, kept = write_fetched(lake, "bars", [DAY], empty, by="ts", min_kept_ratio=0.5)
+    assert counts == {DAY: 4} and kept == 4 and empty.degraded
+    one = FetchResult("alpaca", stored.iloc[:1].assign(close=2.0))
+    counts, kept = write_fetched(lake, "bars", [DAY], one, by="ts", min_kept_ratio=0.5)
+    back = lake.read("bars", DAY, DAY).sort_values("ts")
+    assert counts == {DAY: 4} and kept == 3 and back["close"].tolist() == [2.0, 1.0, 1.0, 1.0]
