@@ -1,4 +1,5 @@
-"""The ``tracer`` command: ``demo``, ``sql`` and ``sentiment``."""
+"""The ``tracer`` command: ``demo``, ``sql``, ``sentiment``, ``backtest``, ``placebo``, ``walkforward``
+and ``params``."""
 
 from __future__ import annotations
 
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     backtest_cli.register(sub)
     sub.add_parser("sentiment", help="score texts: tracer sentiment [--model NAME] FILE|-")
     __import__("tracer_assets.research.cli", fromlist=["register"]).register(sub)
+    __import__("tracer_assets.research.walkforward_cli", fromlist=["register"]).register(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

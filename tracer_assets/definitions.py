@@ -19,6 +19,7 @@ from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.schema_checks import build_schema_check
 from tracer_assets.defs.sentiment import definitions as sentiment
 from tracer_assets.defs.signals import definitions as signals
+from tracer_assets.defs.walkforward import definitions as walkforward
 
 # per-domain Definitions objects (defs/<domain>/definitions.py), merged into the root; imported as
 # modules so that this module holds one Definitions object (``defs``) for Dagster's loader to find
@@ -33,6 +34,7 @@ DOMAIN_DEFS: list[dg.Definitions] = [
     automation.defs,
     research.defs,
     backtest_domain.defs,
+    walkforward.defs,
 ]
 
 CORE_ASSETS: list[dg.AssetsDefinition] = [a for d in DOMAIN_DEFS for a in (d.assets or [])]

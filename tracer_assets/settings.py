@@ -172,6 +172,9 @@ class WalkForwardSettings(BaseSettings):
         8, ge=2, description="Row blocks of the combinatorially symmetric cross-validation (PBO); even."
     )
     walkforward_seed: int = Field(11, description="Seed of the bootstrap intervals.")
+    walkforward_workers: int = Field(
+        2, ge=1, description="Processes the grid points are spread over (forked; 1 runs them in process)."
+    )
 
 
 class TracerSettings(BaseSettings):

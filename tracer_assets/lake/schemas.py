@@ -257,11 +257,68 @@ CONTRACT: dict[str, list[tuple[str, pa.DataType]]] = {
         ("placebo_sharpe_percentile", pa.float64()),
         *_PIT,
     ],
+    "walk_forward_folds": [
+        ("fold_id", pa.string()),
+        ("is_start", TS),
+        ("is_end", TS),
+        ("oos_start", TS),
+        ("oos_end", TS),
+        ("params", pa.string()),
+        ("is_objective", pa.float64()),
+        ("oos_objective", pa.float64()),
+        ("n_configs_tried", pa.int64()),
+        ("n_oos_trades", pa.int64()),
+        *_PIT,
+    ],
+    "walk_forward_summary": [
+        ("run_id", pa.string()),
+        ("oos_start", TS),
+        ("oos_end", TS),
+        ("oos_sharpe", pa.float64()),
+        ("oos_sharpe_lo", pa.float64()),
+        ("oos_sharpe_hi", pa.float64()),
+        ("deflated_sharpe_prob", pa.float64()),
+        ("pbo", pa.float64()),
+        ("oos_hit_rate", pa.float64()),
+        ("n_oos_trades", pa.int64()),
+        ("n_configs_tried", pa.int64()),
+        *_PIT,
+    ],
+    "governed_params": [
+        ("version", pa.string()),
+        ("params", pa.string()),
+        ("action", pa.string()),
+        ("source", pa.string()),
+        ("actor", pa.string()),
+        ("reason", pa.string()),
+        *_PIT,
+    ],
+    "governance_report": [
+        ("month", pa.string()),
+        ("report_path", pa.string()),
+        ("params_version", pa.string()),
+        ("package_version", pa.string()),
+        ("git_commit", pa.string()),
+        ("settings_hash", pa.string()),
+        ("inputs_hash", pa.string()),
+        *_PIT,
+    ],
 }
 
 
-# tables written by on-demand research assets (research_job), not by a replay
-ON_DEMAND_TABLES = frozenset({"placebo_results", "placebo_summary", "leak_check_samples"})
+# tables written by on-demand research assets (research_job) and by the monthly walk-forward and
+# governance assets (a fold needs months of in-sample data), not by a daily replay
+ON_DEMAND_TABLES = frozenset(
+    {
+        "placebo_results",
+        "placebo_summary",
+        "leak_check_samples",
+        "walk_forward_folds",
+        "walk_forward_summary",
+        "governed_params",
+        "governance_report",
+    }
+)
 
 
 def contract_columns(table: str) -> list[str]:

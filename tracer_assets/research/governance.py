@@ -100,3 +100,25 @@ def rollback_row(
     return governed_row(
         params, action="rollback", source=f"rollback of {version}", actor=actor, reason=reason, ts=ts
     )
+
+
+def adoption_rows(folds: pd.DataFrame, run_id: str) -> dict[str, pd.DataFrame]:
+    """``governed_params`` rows adopting each fold's chosen parameters from its out-of-sample start
+    (chosen on data before it: point-in-time), by day key; a fold that chose nothing gets no row."""
+    out: dict[str, pd.DataFrame] = {}
+    for row in folds.itertuples(index=False):
+        start = pd.Timestamp(row.oos_start).tz_convert("UTC")
+        params = json.loads(row.params)
+        out[f"{start:%Y-%m-%d}"] = (
+            governed_row(
+                params,
+                action="adopt",
+                source=f"walkforward {row.fold_id} ({run_id})",
+                actor="walkforward",
+                reason=f"best in-sample objective {row.is_objective:.3f} of {row.n_configs_tried} configurations",
+                ts=start,
+            )
+            if params
+            else pd.DataFrame(columns=GOVERNED_COLUMNS)
+        )
+    return out

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing as mp
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,7 +34,7 @@ from tracer_assets.evaluation.observations import signal_observations
 from tracer_assets.pipeline import MemoryStore, Store
 from tracer_assets.pipeline import sentiment as sentiment_stage
 from tracer_assets.pipeline import signals as signal_stage
-from tracer_assets.research.folds import Fold, out_of_sample, purge
+from tracer_assets.research.folds import Fold, fold_for, out_of_sample, purge
 from tracer_assets.research.grid import expand_grid, with_params
 from tracer_assets.research.overfitting import (
     block_bootstrap_sharpe,
@@ -44,6 +46,7 @@ from tracer_assets.sentiment.pressure import pressure_lookback
 from tracer_assets.settings import TracerSettings
 
 DAY = pd.Timedelta(days=1)
+DAYS_PER_YEAR = 365.0  # the book trades crypto every day; daily returns are calendar days
 UPSTREAM_TABLES = ("bars", "price_features", "narrative_scores")
 FOLD_COLUMNS = [
     "fold_id",
@@ -56,8 +59,21 @@ FOLD_COLUMNS = [
     "oos_objective",
     "n_configs_tried",
     "n_oos_trades",
-    "n_is_trades",
-    "degradation",
+    "event_ts",
+    "available_ts",
+]
+SUMMARY_COLUMNS = [
+    "run_id",
+    "oos_start",
+    "oos_end",
+    "oos_sharpe",
+    "oos_sharpe_lo",
+    "oos_sharpe_hi",
+    "deflated_sharpe_prob",
+    "pbo",
+    "oos_hit_rate",
+    "n_oos_trades",
+    "n_configs_tried",
     "event_ts",
     "available_ts",
 ]
@@ -107,6 +123,17 @@ def research_store(
     return store
 
 
+_POOL_JOB: dict = {}  # what forked grid workers read (set just before the pool starts)
+
+
+def _point_signals(i: int) -> pd.DataFrame:
+    """One grid point's signals on its half-life's fork (run in the parent or a forked worker)."""
+    forks, settings, points, half_life_of, start, end = _POOL_JOB["args"]
+    run = forks[half_life_of[i]].fork()
+    params = with_params(settings, points[i])
+    return signal_stage.signals(run, params, start, end, check_degraded=False, calibrate=False).signals
+
+
 def grid_signals(
     store: MemoryStore,
     settings: TracerSettings,
@@ -116,40 +143,70 @@ def grid_signals(
     end: pd.Timestamp,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[pd.DataFrame]:
-    """Signals in [start, end) for every grid point, through the pipeline's pressure and signal stages."""
+    """Signals in [start, end) for every grid point, through the pipeline's stages: narrative_pressure
+    once per pressure half-life in the grid (on a fork of the upstream tables), signals (first pass:
+    which fire and their sizes; calibration changes neither) once per point on a fork of that.
+    ``walkforward_workers`` > 1 spreads the points over forked processes."""
     days = _days(start, end)
-    out: list[pd.DataFrame | None] = [None] * len(points)
     default_hl = settings.pressure_half_life_hours
-    by_half_life: dict[float, list[int]] = {}
-    for i, p in enumerate(points):
-        by_half_life.setdefault(float(p.get("pressure_half_life_hours", default_hl)), []).append(i)
-    done = 0
-    for half_life, members in sorted(by_half_life.items()):
+    half_life_of = [float(p.get("pressure_half_life_hours", default_hl)) for p in points]
+    forks: dict[float, MemoryStore] = {}
+    for half_life in sorted(set(half_life_of)):
         fork = store.fork()
         s_hl = with_params(settings, {"pressure_half_life_hours": half_life})
         pressure = sentiment_stage.narrative_pressure(fork, s_hl, symbols, start, end)
         fork.write_partitions("narrative_pressure", pressure, days, by="decision_ts")
-        for i in members:
-            run = fork.fork()
-            result = signal_stage.signals(
-                run, with_params(settings, points[i]), start, end, check_degraded=False
-            )
-            out[i] = result.signals
-            done += 1
+        forks[half_life] = fork
+    _POOL_JOB["args"] = (forks, settings, points, half_life_of, start, end)
+    workers = min(settings.walkforward.walkforward_workers, len(points))
+    out: list[pd.DataFrame] = []
+    try:
+        if workers <= 1 or "fork" not in mp.get_all_start_methods():
+            results = map(_point_signals, range(len(points)))
+            pool = None
+        else:
+            pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+            results = pool.map(_point_signals, range(len(points)), chunksize=4)
+        for done, signals in enumerate(results, start=1):
+            out.append(signals)
             if progress is not None:
                 progress(done, len(points))
-    return [o for o in out if o is not None]
+        if pool is not None:
+            pool.shutdown()
+    finally:
+        _POOL_JOB.clear()
+    return out
+
+
+@dataclass
+class Books:
+    """Daily returns (days x books) and each book's trade entry times."""
+
+    returns: pd.DataFrame
+    entries: list[pd.DatetimeIndex]
+
+    def n_trades(self, book: int, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> int:
+        """Trades of ``book`` entered in [start, end) (all when no bounds)."""
+        t = self.entries[book]
+        keep = np.ones(len(t), bool)
+        if start is not None:
+            keep &= t >= start
+        if end is not None:
+            keep &= t < end
+        return int(keep.sum())
 
 
 def book_returns(
     signal_sets: list[pd.DataFrame], bars: pd.DataFrame, settings: TracerSettings, start, end
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Daily returns (days x books) and trade counts of each signal set traded as its own book."""
+) -> Books:
+    """Each signal set traded as its own book by the backtest engine (costs, fills and sizing of the
+    backtest settings), bars from ``start`` to its signals' last exit; daily returns from ``start``."""
     bt = settings.backtest
     horizon = pd.Timedelta(hours=settings.signal_horizon_hours) + DAY
     panel = bar_panel(bars, start, end + horizon)
+    empty = [pd.DatetimeIndex([], tz="UTC") for _ in signal_sets]
     if not panel.n_bars or not signal_sets:
-        return pd.DataFrame(), np.zeros(len(signal_sets), dtype=int)
+        return Books(pd.DataFrame(), empty)
     n_sym = len(panel.symbols)
     targets = [signal_targets(s, panel).target for s in signal_sets]
     result = simulate(
@@ -171,17 +228,41 @@ def book_returns(
         }
     )
     trades = result.trades
-    counts = (
-        np.bincount(trades["column"].to_numpy() // n_sym, minlength=len(signal_sets))
-        if len(trades)
-        else np.zeros(len(signal_sets), int)
-    )
-    return daily.pct_change().iloc[1:], counts
+    if len(trades):
+        book = trades["column"].to_numpy() // n_sym
+        entry = panel.ts[trades["entry_bar"].to_numpy()]
+        empty = [entry[book == i].sort_values() for i in range(len(signal_sets))]
+    return Books(daily.pct_change().iloc[1:], empty)
 
 
 def _annual_sharpe(returns: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> float:
     r = returns[(returns.index >= start) & (returns.index < end)]
-    return sharpe(r.to_numpy(), 365.0)
+    return sharpe(r.to_numpy(), DAYS_PER_YEAR)
+
+
+def select_in_sample(
+    signal_sets: list[pd.DataFrame], bars: pd.DataFrame, settings: TracerSettings, fold: Fold
+) -> tuple[int | None, float]:
+    """(index of the best grid point, its objective) on the fold's purged in-sample window: the
+    annualised Sharpe of daily returns net of costs among points with at least
+    ``walkforward_min_trades`` trades; (None, NaN) when no point qualifies. Reads no bar after
+    ``is_end``'s day (daily returns up to it; purged signals resolve by it)."""
+    purged = [purge(s, fold) for s in signal_sets]
+    in_sample = bars[bars["ts"] < fold.is_end] if len(bars) else bars
+    books = book_returns(purged, in_sample, settings, fold.is_start, fold.is_end)
+    minimum = settings.walkforward.walkforward_min_trades
+    objective = np.array(
+        [
+            _annual_sharpe(books.returns[i], fold.is_start, fold.is_end)
+            if len(books.returns) and books.n_trades(i) >= minimum
+            else np.nan
+            for i in range(len(signal_sets))
+        ]
+    )
+    if not np.isfinite(objective).any():
+        return None, float("nan")
+    best = int(np.nanargmax(objective))
+    return best, float(objective[best])
 
 
 def walk_forward(
@@ -201,20 +282,10 @@ def walk_forward(
     bars = store.read("bars")
     rows, chosen_oos = [], []
     for fold in folds:
-        purged = [purge(s, fold) for s in signal_sets]
-        returns, counts = book_returns(purged, bars, settings, fold.is_start, fold.is_end)
-        objective = np.array(
-            [
-                _annual_sharpe(returns[i], fold.is_start, fold.is_end)
-                if len(returns) and counts[i] >= wf.walkforward_min_trades
-                else np.nan
-                for i in range(len(points))
-            ]
+        best, objective = select_in_sample(signal_sets, bars, settings, fold)
+        chosen_oos.append(
+            out_of_sample(signal_sets[best], fold) if best is not None else signal_sets[0].iloc[:0]
         )
-        best = int(np.nanargmax(objective)) if np.isfinite(objective).any() else None
-        params = points[best] if best is not None else {}
-        oos = out_of_sample(signal_sets[best], fold) if best is not None else signal_sets[0].iloc[:0]
-        chosen_oos.append(oos)
         rows.append(
             {
                 "fold_id": fold.fold_id,
@@ -222,33 +293,29 @@ def walk_forward(
                 "is_end": fold.is_end,
                 "oos_start": fold.oos_start,
                 "oos_end": fold.oos_end,
-                "params": json.dumps(params, sort_keys=True),
-                "is_objective": float(objective[best]) if best is not None else np.nan,
+                "params": json.dumps(points[best] if best is not None else {}, sort_keys=True),
+                "is_objective": objective,
                 "n_configs_tried": len(points),
-                "n_is_trades": int(counts[best]) if best is not None else 0,
-                "n_oos_trades": len(oos),
             }
         )
-    oos_signals = (
-        pd.concat([s for s in chosen_oos if len(s)], ignore_index=True)
-        if any(len(s) for s in chosen_oos)
-        else signal_sets[0].iloc[:0]
-    )
+    nonempty = [s for s in chosen_oos if len(s)]
+    oos_signals = pd.concat(nonempty, ignore_index=True) if nonempty else signal_sets[0].iloc[:0]
     first_oos, last_oos = min(f.oos_start for f in folds), max(f.oos_end for f in folds)
-    book, _ = book_returns([oos_signals], bars, settings, first_oos, last_oos)
-    oos_returns = book[0] if len(book) else pd.Series(dtype=float)
+    stitched = book_returns([oos_signals], bars, settings, first_oos, last_oos)
+    oos_returns = stitched.returns[0] if len(stitched.returns) else pd.Series(dtype=float)
     oos_returns = oos_returns[(oos_returns.index >= first_oos) & (oos_returns.index < last_oos)]
     for row, fold in zip(rows, folds, strict=True):
         row["oos_objective"] = _annual_sharpe(oos_returns, fold.oos_start, fold.oos_end)
-        row["degradation"] = row["is_objective"] - row["oos_objective"]
+        row["n_oos_trades"] = stitched.n_trades(0, fold.oos_start, fold.oos_end)
         row["event_ts"] = fold.oos_start
         row["available_ts"] = fold.oos_end
-    folds_df = pd.DataFrame(rows)[FOLD_COLUMNS]
+    folds_df = pd.DataFrame(rows, columns=FOLD_COLUMNS)
 
-    # every grid point traded over the same out-of-sample span: the trials for DSR and PBO
-    trials, _ = book_returns(
+    # every grid point traded over the same out-of-sample span: the trials of the DSR and the PBO
+    trial_books = book_returns(
         [out_of_sample_span(s, first_oos, last_oos) for s in signal_sets], bars, settings, first_oos, last_oos
     )
+    trials = trial_books.returns
     trials = trials[(trials.index >= first_oos) & (trials.index < last_oos)] if len(trials) else trials
     trial_sharpes = (
         np.array([sharpe(trials[c].to_numpy()) for c in trials.columns]) if len(trials) else np.array([])
@@ -259,6 +326,7 @@ def walk_forward(
         block_days=wf.walkforward_block_days,
         resamples=wf.walkforward_bootstrap_resamples,
         seed=wf.walkforward_seed,
+        periods_per_year=DAYS_PER_YEAR,
     )
     n_blocks = wf.walkforward_pbo_blocks
     pbo = (
@@ -279,7 +347,7 @@ def walk_forward(
         ),
         "pbo": pbo,
         "oos_hit_rate": float(observations["outcome"].mean()) if len(observations) else float("nan"),
-        "n_oos_trades": int(folds_df["n_oos_trades"].sum()),
+        "n_oos_trades": stitched.n_trades(0, first_oos, last_oos),
         "n_configs_tried": len(points),
         "event_ts": first_oos,
         "available_ts": last_oos,
@@ -288,7 +356,44 @@ def walk_forward(
 
 
 def out_of_sample_span(signals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Signals decided in [start, end)."""
     if signals.empty:
         return signals
     t = pd.to_datetime(signals["decision_ts"], utc=True)
     return signals[((t >= start) & (t < end)).to_numpy()]
+
+
+def folds_for_months(source: Store, settings: TracerSettings, months: list[str]) -> list[Fold]:
+    """The folds whose out-of-sample windows are ``months`` (``YYYY-MM``), in-sample windows clipped to
+    the first day of bars in ``source`` (the anchored start)."""
+    days = source.partitions("bars")
+    if not days:
+        raise ValueError("no bars in the store: replay the daily assets before the walk-forward")
+    wf = settings.walkforward
+    return [
+        fold_for(
+            month,
+            data_start=days[0],
+            is_months=wf.walkforward_is_months,
+            embargo_days=wf.walkforward_embargo_days,
+            anchored=wf.walkforward_anchored,
+        )
+        for month in months
+    ]
+
+
+def run_months(
+    source: Store,
+    settings: TracerSettings,
+    symbols: list[str],
+    months: list[str],
+    *,
+    run_id: str = "walkforward",
+    progress: Callable[[int, int], None] | None = None,
+) -> WalkForwardResult:
+    """The walk-forward of the out-of-sample ``months`` on the upstream tables of ``source`` (the lake
+    or a store), computed in memory: what the fold assets and ``tracer walkforward`` run."""
+    folds = folds_for_months(source, settings, months)
+    start, end = span_of(folds, settings)
+    store = research_store(source, settings, start, end)
+    return walk_forward(store, settings, folds, symbols, run_id=run_id, progress=progress)
