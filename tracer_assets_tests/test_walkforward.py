@@ -16,7 +16,7 @@ from tracer_assets.pipeline import MemoryStore, run_chain
 from tracer_assets.pipeline import signals as signal_stage
 from tracer_assets.research.folds import Fold, purge
 from tracer_assets.research.governance import governed_row
-from tracer_assets.research.governance_report import build_report
+from tracer_assets.research.governance_report import build_report, report_inputs
 from tracer_assets.research.grid import with_params
 from tracer_assets.research.walkforward import (
     SUMMARY_COLUMNS,
@@ -257,8 +257,6 @@ def test_signals_after_a_rollback_use_the_rolled_back_version(world):
 
 
 def test_the_report_renders_for_a_month_without_folds(world):
-    from tracer_assets.defs.walkforward.report import report_inputs
-
     report = build_report(world["settings"], report_inputs(world["lake"], "2025-01"))
     assert "Tracer governance report 2025-01" in report.html and "plotly.min.js" in report.html
     assert report.in_force["version_at_start"] == "defaults"

@@ -20,10 +20,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy import stats
 
+from tracer_assets.pipeline.governed import read_governed
+from tracer_assets.pipeline.store import Store
 from tracer_assets.research.governance import in_force
 from tracer_assets.settings import TracerSettings
 
 DRIFT_FEATURES = ("ret_1h", "realized_vol", "volume_z")
+DAY = pd.Timedelta(days=1)
 PATH_SETTINGS = ("lake_root", "sim_truth_root", "outbox_dir", "universe")  # where, not what
 
 
@@ -50,6 +53,27 @@ class GovernanceReport:
     cohorts: pd.DataFrame
     drift: pd.DataFrame
     html: str
+
+
+def report_inputs(store: Store, month: str) -> ReportInputs:
+    """The lake rows the report of ``month`` reads (and the month before, for drift)."""
+    start = pd.Timestamp(f"{month}-01", tz="UTC")
+    end, prev = start + pd.DateOffset(months=1), start - pd.DateOffset(months=1)
+    folds = store.read("walk_forward_folds", None, start)
+    summaries = store.read("walk_forward_summary", None, end - DAY)
+    if len(summaries):
+        oos = pd.to_datetime(summaries["oos_start"], utc=True), pd.to_datetime(summaries["oos_end"], utc=True)
+        summaries = summaries[((oos[0] <= start) & (oos[1] >= end)).to_numpy()]
+    return ReportInputs(
+        month=month,
+        folds=folds,
+        summaries=summaries,
+        governed=read_governed(store),
+        observations=store.read("eval_observations", start, end - DAY),
+        observations_last=store.read("eval_observations", prev, start - DAY),
+        features=store.read("price_features", start, end - DAY),
+        features_last=store.read("price_features", prev, start - DAY),
+    )
 
 
 def frame_hash(df: pd.DataFrame) -> str:

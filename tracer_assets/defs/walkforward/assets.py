@@ -43,7 +43,8 @@ def walk_forward_folds(context: dg.AssetExecutionContext, tracer: TracerResource
         day = f"{row.oos_start:%Y-%m-%d}"
         tracer.lake.write_partition("walk_forward_folds", day, folds[folds["fold_id"] == row.fold_id])
         counts[day] = 1
-    degradation = (folds["is_objective"] - folds["oos_objective"]).round(3).tolist()
+    gap = (folds["is_objective"] - folds["oos_objective"]).round(3)
+    degradation = [None if pd.isna(x) else float(x) for x in gap]
     return table_result("walk_forward_folds", folds, counts, is_minus_oos_sharpe=degradation)
 
 
@@ -61,7 +62,11 @@ def walk_forward_summary(context: dg.AssetExecutionContext, tracer: TracerResour
     tracer.lake.write_partition(
         "walk_forward_summary", day, summary, part="to_" + months_of(context)[-1].replace("-", "_")
     )
-    headline = {k: float(result.summary[k]) for k in ("oos_sharpe", "deflated_sharpe_prob", "pbo")}
+    headline = {
+        k: float(result.summary[k])
+        for k in ("oos_sharpe", "deflated_sharpe_prob", "pbo")
+        if pd.notna(result.summary[k])
+    }
     return table_result("walk_forward_summary", summary, {day: 1}, **headline)
 
 

@@ -8,31 +8,7 @@ from tracer_assets.defs.common import table_result
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.walkforward.assets import governed_params, walk_forward_folds, walk_forward_summary
 from tracer_assets.defs.walkforward.partitions import MONTHLY, months_of
-from tracer_assets.pipeline.governed import read_governed
-from tracer_assets.research.governance_report import ReportInputs, build_report, report_row, write_report
-
-DAY = pd.Timedelta(days=1)
-
-
-def report_inputs(lake, month: str) -> ReportInputs:
-    """The lake rows the report of ``month`` reads (and the month before, for drift)."""
-    start = pd.Timestamp(f"{month}-01", tz="UTC")
-    end, prev = start + pd.DateOffset(months=1), start - pd.DateOffset(months=1)
-    folds = lake.read("walk_forward_folds", None, start)
-    summaries = lake.read("walk_forward_summary", None, end - DAY)
-    if len(summaries):
-        oos = pd.to_datetime(summaries["oos_start"], utc=True), pd.to_datetime(summaries["oos_end"], utc=True)
-        summaries = summaries[((oos[0] <= start) & (oos[1] >= end)).to_numpy()]
-    return ReportInputs(
-        month=month,
-        folds=folds,
-        summaries=summaries,
-        governed=read_governed(lake),
-        observations=lake.read("eval_observations", start, end - DAY),
-        observations_last=lake.read("eval_observations", prev, start - DAY),
-        features=lake.read("price_features", start, end - DAY),
-        features_last=lake.read("price_features", prev, start - DAY),
-    )
+from tracer_assets.research.governance_report import build_report, report_inputs, report_row, write_report
 
 
 @dg.asset(
