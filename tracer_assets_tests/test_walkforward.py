@@ -283,6 +283,10 @@ def test_cli_walkforward_and_params_run_the_assets(world, capsys):
     assert report["month"].tolist() == ["2025-02"] and "Chosen in sample" in html
     assert folds["fold_id"].iloc[0] in html
 
+    assert main(["walkforward", "--start", "2025-03", "--end", "2025-02"]) == 2
+    assert main(["walkforward", "--start", "2025-01", "--end", "2025-01"]) == 1  # no in-sample data
+    assert "no in-sample data" in capsys.readouterr().err
+
     assert main(["params", "list"]) == 0
     assert adopted["version"].iloc[0] in capsys.readouterr().out
     assert main(["params", "rollback", "nosuchversion", "--reason", "x"]) == 2
