@@ -78,9 +78,15 @@ def _copy(store, settings, months) -> MemoryStore:
     return research_store(store, settings, *span_of(folds, settings))
 
 
-def test_every_fold_keeps_its_embargo_and_trades_only_purged_in_sample_signals(world):
-    s, lake = world["settings"], world["lake"]
-    result = run_months(lake, s, world["symbols"], [MONTH])
+@pytest.fixture(scope="module")
+def base_result(world):
+    """The walk-forward of the one fold the lake allows (OOS February, IS January)."""
+    return run_months(world["lake"], world["settings"], world["symbols"], [MONTH])
+
+
+def test_every_fold_keeps_its_embargo_and_trades_only_purged_in_sample_signals(world, base_result):
+    s = world["settings"]
+    result = base_result
     fold = result.folds.iloc[0]
     embargo = pd.Timedelta(days=s.walkforward.walkforward_embargo_days)
     assert fold["is_end"] + embargo <= fold["oos_start"] and fold["is_start"] < fold["is_end"]
@@ -97,9 +103,9 @@ def test_every_fold_keeps_its_embargo_and_trades_only_purged_in_sample_signals(w
     assert result.oos_returns.index.min() >= fold["oos_start"]
 
 
-def test_the_choice_ignores_out_of_sample_data_and_follows_in_sample_data(world):
+def test_the_choice_ignores_out_of_sample_data_and_follows_in_sample_data(world, base_result):
     s, lake = world["settings"], world["lake"]
-    base = run_months(_copy(lake, s, [MONTH]), s, world["symbols"], [MONTH]).folds.iloc[0]
+    base = base_result.folds.iloc[0]
     oos_start = base["oos_start"]
 
     # wreck everything from the OOS start on: prices shocked, stories' polarity reversed
