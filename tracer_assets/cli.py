@@ -1,4 +1,5 @@
-"""The ``tracer`` command: ``demo``, ``sql`` and ``sentiment``."""
+"""The ``tracer`` command: ``demo``, ``sql``, ``sentiment``, ``backtest``, ``placebo``, ``walkforward``
+and ``params``."""
 
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     __import__("tracer_assets.research.cli", fromlist=["register"]).register(sub)
     __import__("tracer_assets.execution.cli", fromlist=["register"]).register(sub)
     ops_cli.register(sub)  # status, pause, resume, recover
+    __import__("tracer_assets.research.walkforward_cli", fromlist=["register"]).register(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

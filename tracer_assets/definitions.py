@@ -24,6 +24,7 @@ from tracer_assets.defs.research import definitions as research
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.sentiment import definitions as sentiment
 from tracer_assets.defs.signals import definitions as signals
+from tracer_assets.defs.walkforward import definitions as walkforward
 from tracer_assets.settings import ScaleSettings
 
 # per-domain Definitions objects (defs/<domain>/definitions.py), merged into the root; imported as
@@ -41,6 +42,7 @@ DOMAIN_DEFS: list[dg.Definitions] = [
     monitoring_domain.defs,
     execution_domain.defs,
     backtest_domain.defs,
+    walkforward.defs,
 ]
 
 CORE_ASSETS: list[dg.AssetsDefinition] = [a for d in DOMAIN_DEFS for a in (d.assets or [])]
@@ -75,20 +77,29 @@ def build_definitions(lake_root: str | None = None) -> dg.Definitions:
         sensors=_from_domains("sensors"),
         resources={"tracer": TracerResource(lake_root=lake_root)},
         # breakers live in a store every process shares, so steps may run in their own processes
-        executor=build_executor(ScaleSettings()),
+        executor=tracer_executor,
     )
 
 
-def build_executor(scale: ScaleSettings) -> dg.ExecutorDefinition:
-    """``TRACER_EXECUTOR``: one process per run, or one per step (independent assets in parallel)."""
+@dg.executor(name="tracer_executor")
+def tracer_executor(_init_context):
+    """``TRACER_EXECUTOR``, read when a run starts (never at import): one process per run, or one per
+    step (independent assets in parallel)."""
+    from dagster._core.definitions.executor_definition import (
+        _core_in_process_executor_creation,
+        _core_multiprocess_executor_creation,
+    )
+
+    scale = ScaleSettings()
+    retries = {"enabled": {}}  # the RetryPolicy on outside calls needs retries on
     if scale.executor == "multiprocess":
         # forkserver with the definitions preloaded: each step forks a warm process instead of
         # importing Dagster, pandas and torch again
         start = {"forkserver": {"preload_modules": [__name__]}}
-        return dg.multiprocess_executor.configured(
-            {"max_concurrent": scale.executor_max_concurrent, "start_method": start}
+        return _core_multiprocess_executor_creation(
+            {"max_concurrent": scale.executor_max_concurrent, "retries": retries, "start_method": start}
         )
-    return dg.in_process_executor
+    return _core_in_process_executor_creation({"retries": retries})
 
 
 SELECTION_JOB = "tracer_selection"
@@ -103,7 +114,7 @@ def selection_job(asset_names: tuple[str, ...]) -> dg.JobDefinition:
         asset_checks=all_asset_checks(),
         jobs=[job],
         resources={"tracer": TracerResource()},
-        executor=build_executor(ScaleSettings()),
+        executor=tracer_executor,
     )
     return defs.resolve_job_def(SELECTION_JOB)
 

@@ -283,6 +283,51 @@ class ReportSettings(BaseSettings):
     report_table_rows: int = Field(40, gt=0, description="Most rows shown per table in the report.")
 
 
+class WalkForwardSettings(BaseSettings):
+    """Walk-forward selection of the signal thresholds and their governance (issue 11)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    walkforward_is_months: int = Field(
+        3, ge=1, description="In-sample months before each monthly out-of-sample window (rolling)."
+    )
+    walkforward_anchored: bool = Field(
+        False, description="In-sample windows start at the first data day instead of rolling."
+    )
+    walkforward_embargo_days: int = Field(
+        2, ge=0, description="Gap in days between an in-sample window's end and its out-of-sample start."
+    )
+    walkforward_warmup_days: int = Field(
+        7, ge=0, description="Days of signals computed before the first in-sample day (cooldown state)."
+    )
+    walkforward_min_trades: int = Field(
+        20, ge=1, description="In-sample trades a configuration needs before its Sharpe can win."
+    )
+    walkforward_grid: dict[str, list[float]] = Field(
+        {
+            "signal_min_pressure": [0.1, 0.15, 0.2, 0.3, 0.4],
+            "signal_max_aligned_move_z": [0.25, 0.5, 1.0],
+            "signal_min_volume_z": [-1.0, -0.5, 0.0],
+            "cooldown_hours": [12, 24],
+            "pressure_half_life_hours": [6.0, 12.0],
+        },
+        description="Declared grid (setting -> values) searched in sample; the product of the lists is tried.",
+    )
+    walkforward_block_days: int = Field(
+        5, ge=1, description="Block length (days) of the bootstrap intervals on out-of-sample returns."
+    )
+    walkforward_bootstrap_resamples: int = Field(2000, ge=100, description="Bootstrap resamples.")
+    walkforward_pbo_blocks: int = Field(
+        8, ge=2, description="Row blocks of the combinatorially symmetric cross-validation (PBO); even."
+    )
+    walkforward_seed: int = Field(11, description="Seed of the bootstrap intervals.")
+    walkforward_workers: int = Field(
+        2, ge=1, description="Processes the grid points are spread over (forked; 1 runs them in process)."
+    )
+
+
 class TracerSettings(BaseSettings):
     """Every tunable of the product. Thresholds live here, never as literals in domain code."""
 
@@ -640,6 +685,7 @@ class TracerSettings(BaseSettings):
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     ops: OperationsSettings = Field(default_factory=OperationsSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    walkforward: WalkForwardSettings = Field(default_factory=WalkForwardSettings)
 
 
 def settings_error_line(exc: ValidationError) -> str:

@@ -35,7 +35,8 @@ def _allow(path: str, now: float) -> bool:
 
 
 def _pool(n: int):
-    return mp.get_context("fork").Pool(n)
+    # spawn, not fork: a fork of the test process can inherit a lock another thread holds and hang
+    return mp.get_context("spawn").Pool(n)
 
 
 def test_concurrent_failures_from_many_processes_are_all_counted(tmp_path):

@@ -116,3 +116,17 @@ def test_a_rerun_after_degraded_inputs_heal_drops_the_old_staleness_trip(tracer_
     _materialize(settings.lake_root)
     assert len(read_controls(lake)) == 0
     pd.testing.assert_frame_equal(lake.read("portfolio"), clean)
+
+
+def test_a_paused_tracer_sends_no_order_until_resumed(tracer_env):
+    from tracer_assets.ops.pause import pause, resume
+
+    settings = TracerSettings()
+    lake = Lake(settings.lake_root)
+    _seed_lake(lake)
+    pause(lake, "broker maintenance", who="ops")
+    _materialize(settings.lake_root)
+    assert len(lake.read("orders")) == 0 and len(lake.read("fills")) == 0
+    resume(lake)
+    _materialize(settings.lake_root)
+    assert len(lake.read("orders")) > 20

@@ -7,11 +7,10 @@ import os
 import dagster as dg
 import pandas as pd
 
-from tracer_assets.definitions import ALL_ASSETS, build_executor, run_assets
+from tracer_assets.definitions import ALL_ASSETS, run_assets, tracer_executor
 from tracer_assets.defs.partitions import daily_partitions
 from tracer_assets.demo import QUIET_RUN_CONFIG
 from tracer_assets.lake import Lake
-from tracer_assets.settings import ScaleSettings
 from tracer_assets_tests.conftest import isolated_session
 from tracer_assets_tests.pipeline_util import range_tags
 
@@ -45,13 +44,19 @@ def _frame(lake: Lake, table: str) -> pd.DataFrame:
     return df.sort_values(list(df.columns)).reset_index(drop=True)
 
 
-def test_executor_is_a_setting(monkeypatch):
+def test_executor_is_a_setting_read_when_a_run_starts(monkeypatch):
+    from dagster._core.executor.in_process import InProcessExecutor
+    from dagster._core.executor.multiprocess import MultiprocessExecutor
+
+    def started() -> object:
+        return tracer_executor.executor_creation_fn(None)
+
     monkeypatch.delenv("TRACER_EXECUTOR", raising=False)
-    assert build_executor(ScaleSettings()) is dg.in_process_executor
+    assert isinstance(started(), InProcessExecutor)
     monkeypatch.setenv("TRACER_EXECUTOR", "multiprocess")
     monkeypatch.setenv("TRACER_EXECUTOR_MAX_CONCURRENT", "3")
-    executor = build_executor(ScaleSettings())
-    assert executor.name == "multiprocess" and executor.config_schema.config_type is not None
+    executor = started()
+    assert isinstance(executor, MultiprocessExecutor) and executor._max_concurrent == 3
 
 
 def test_multiprocess_range_writes_the_same_lake_as_in_process(tmp_path):

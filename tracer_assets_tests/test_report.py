@@ -128,3 +128,33 @@ def test_cli_writes_the_page_and_refuses_a_reversed_window(tmp_path, tracer_env,
     assert main(["report", "--start", "2026-11-05", "--end", "2026-11-01", "--out", str(out)]) == 2
     with pytest.raises(SystemExit):
         main(["report", "--start", "not-a-date"])
+
+
+def test_walk_forward_folds_are_drawn_in_and_out_of_sample_from_the_contract_columns(tmp_path):
+    from tracer_assets.report.sections import walk_forward_section
+
+    lake = Lake(tmp_path / "lake")
+    folds = pd.DataFrame(
+        {
+            "fold_id": ["2026-10", "2026-11"],
+            "is_start": [_ts("2026-07-01"), _ts("2026-08-01")],
+            "is_end": [_ts("2026-09-29"), _ts("2026-10-30")],
+            "oos_start": [_ts("2026-10-01"), _ts("2026-11-01")],
+            "oos_end": [_ts("2026-10-31"), _ts("2026-11-30")],
+            "params": ['{"cooldown_hours": 12}', '{"cooldown_hours": 24}'],
+            "is_objective": [2.5, 3.0],
+            "oos_objective": [1.2, -0.4],
+            "n_configs_tried": [180, 180],
+            "n_oos_trades": [40, 38],
+            **_pit(2),
+        }
+    )
+    lake.write_partition("walk_forward_folds", DAY, folds)
+    section = walk_forward_section(lake, Window())
+    assert section.missing is None
+    (fig,) = section.figures
+    bars = {t.name: list(t.y) for t in fig.data}
+    assert bars == {"in sample": [2.5, 3.0], "out of sample": [1.2, -0.4]}
+    assert [name for name, _ in section.tables] == ["walk forward folds"]
+    empty = walk_forward_section(Lake(tmp_path / "other"), Window())
+    assert empty.missing and empty.missing.startswith("No data yet")

@@ -130,14 +130,30 @@ def sim_studies(tmp_path_factory):
             )
         )
     )
-    out = {}
+    out, runs = {}, []
     with isolated_session(tmp, TRACER_UNIVERSE=str(universe_file), TRACER_NOVELTY_MODEL="hashing"):
         for strength in (PLANTED, 0.0):
             s = TracerSettings(sim_effect_strength=strength, sim_seed=3)
             universe = load_universe(s.universe)
             base = sim_base_store(s, universe, "2025-02-03", "2025-02-23")
-            out[strength] = placebo_study(base, s, universe, "2025-02-03", "2025-02-23", draws=1, seed=1)
+            out[strength] = placebo_study(
+                base,
+                s,
+                universe,
+                "2025-02-03",
+                "2025-02-23",
+                draws=1,
+                seed=1,
+                on_run=lambda what, total: runs.append((what, total)),
+            )
+    out["progress"] = runs
     return out
+
+
+def test_progress_hears_of_every_run_with_the_total(sim_studies):
+    results, _ = sim_studies[PLANTED]
+    runs = sim_studies["progress"][: len(results)]  # the planted study's calls
+    assert [w for w, _ in runs][0] == REAL and {t for _, t in runs} == {len(results)}
 
 
 def test_placebo_results_have_one_row_per_draw(sim_studies):

@@ -12,6 +12,7 @@ from tracer_assets.execution.ledger import LEDGER_TABLES
 from tracer_assets.execution.live import route
 from tracer_assets.execution.paper import DAY, run_paper_days, write_paper_days
 from tracer_assets.lake import Lake
+from tracer_assets.ops.pause import pause_state
 from tracer_assets.settings import TracerSettings
 
 OPEN_STATUSES = ("new", "accepted", "pending_new", "partially_filled", "submitted")
@@ -39,7 +40,10 @@ def execute(
     now: pd.Timestamp,
     broker: Broker | None = None,
 ) -> dict[str, int]:
-    """Run execution for [start, end); returns rows written per ledger table."""
+    """Run execution for [start, end); returns rows written per ledger table. While ``tracer pause``
+    holds, nothing is traded or sent and the ledger stays as it is (every table reports 0 rows)."""
+    if pause_state(lake) is not None:
+        return dict.fromkeys(LEDGER_TABLES, 0)
     if settings.execution.trading_mode == "paper_sim":
         counts = write_paper_days(
             lake, run_paper_days(lake, settings, asset_class, start, end), days, start, end

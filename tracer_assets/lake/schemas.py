@@ -334,11 +334,68 @@ CONTRACT: dict[str, list[tuple[str, pa.DataType]]] = {
         ("problems", pa.string()),
         *_PIT,
     ],
+    "walk_forward_folds": [
+        ("fold_id", pa.string()),
+        ("is_start", TS),
+        ("is_end", TS),
+        ("oos_start", TS),
+        ("oos_end", TS),
+        ("params", pa.string()),
+        ("is_objective", pa.float64()),
+        ("oos_objective", pa.float64()),
+        ("n_configs_tried", pa.int64()),
+        ("n_oos_trades", pa.int64()),
+        *_PIT,
+    ],
+    "walk_forward_summary": [
+        ("run_id", pa.string()),
+        ("oos_start", TS),
+        ("oos_end", TS),
+        ("oos_sharpe", pa.float64()),
+        ("oos_sharpe_lo", pa.float64()),
+        ("oos_sharpe_hi", pa.float64()),
+        ("deflated_sharpe_prob", pa.float64()),
+        ("pbo", pa.float64()),
+        ("oos_hit_rate", pa.float64()),
+        ("n_oos_trades", pa.int64()),
+        ("n_configs_tried", pa.int64()),
+        *_PIT,
+    ],
+    "governed_params": [
+        ("version", pa.string()),
+        ("params", pa.string()),
+        ("action", pa.string()),
+        ("source", pa.string()),
+        ("actor", pa.string()),
+        ("reason", pa.string()),
+        *_PIT,
+    ],
+    "governance_report": [
+        ("month", pa.string()),
+        ("report_path", pa.string()),
+        ("params_version", pa.string()),
+        ("package_version", pa.string()),
+        ("git_commit", pa.string()),
+        ("settings_hash", pa.string()),
+        ("inputs_hash", pa.string()),
+        *_PIT,
+    ],
 }
 
 
-# tables written by on-demand research assets (research_job), not by a replay
-ON_DEMAND_TABLES = frozenset({"placebo_results", "placebo_summary", "leak_check_samples"})
+# tables written by on-demand research assets (research_job) and by the monthly walk-forward and
+# governance assets (a fold needs months of in-sample data), not by a daily replay
+ON_DEMAND_TABLES = frozenset(
+    {
+        "placebo_results",
+        "placebo_summary",
+        "leak_check_samples",
+        "walk_forward_folds",
+        "walk_forward_summary",
+        "governed_params",
+        "governance_report",
+    }
+)
 
 
 def contract_columns(table: str) -> list[str]:
@@ -455,6 +512,59 @@ SHARED_COLUMN_DOCS: dict[str, str] = {
 }
 
 TABLE_COLUMN_DOCS: dict[str, dict[str, str]] = {
+    "walk_forward_folds": {
+        "fold_id": "The fold: its out-of-sample month (YYYY-MM).",
+        "is_start": "First instant of the in-sample window (UTC).",
+        "is_end": "End of the in-sample window (exclusive, UTC), an embargo before the out-of-sample start.",
+        "oos_start": "First instant of the out-of-sample month (UTC).",
+        "oos_end": "End of the out-of-sample month (exclusive, UTC).",
+        "params": "JSON of the grid point chosen in sample and frozen for the month (setting -> value).",
+        "is_objective": "The chosen point's in-sample objective: annualised Sharpe net of costs of its purged "
+        "in-sample signals (NaN when no point reached walkforward_min_trades).",
+        "oos_objective": "The same objective of the frozen point on the out-of-sample month.",
+        "n_configs_tried": "Grid points evaluated in sample for this fold.",
+        "n_oos_trades": "Trades the frozen point made in the out-of-sample month.",
+        "event_ts": "The out-of-sample month's end.",
+        "available_ts": "When the fold's figures were known: the out-of-sample month's end.",
+    },
+    "walk_forward_summary": {
+        "run_id": "The Dagster run (or CLI run) that stitched the folds.",
+        "oos_start": "First out-of-sample instant of the stitched folds (UTC).",
+        "oos_end": "End of the last out-of-sample month (exclusive, UTC).",
+        "oos_sharpe": "Annualised Sharpe (net of costs) of the stitched out-of-sample daily returns.",
+        "oos_sharpe_lo": "Lower end of its 95% interval (block bootstrap by day, walkforward_block_days).",
+        "oos_sharpe_hi": "Upper end of its 95% interval.",
+        "deflated_sharpe_prob": "Deflated Sharpe Ratio (Bailey and Lopez de Prado): probability that the "
+        "true Sharpe is above the best of n_configs_tried unskilled trials, given skew and kurtosis.",
+        "pbo": "Probability of Backtest Overfitting by combinatorially symmetric cross-validation: share "
+        "of splits where the in-sample best ranks below the median out of sample.",
+        "oos_hit_rate": "Share of closed out-of-sample trades with a positive PnL.",
+        "n_oos_trades": "Out-of-sample trades over all folds.",
+        "n_configs_tried": "Grid points tried per fold (the trials the DSR deflates for).",
+        "event_ts": "The last out-of-sample instant.",
+        "available_ts": "When the summary was known: the last fold's end.",
+    },
+    "governed_params": {
+        "version": "Content hash of the parameter set (the same params give the same version).",
+        "params": "JSON of the parameters in force (setting -> value); the rest keep their defaults.",
+        "action": "adopt (a walk-forward fold's choice) or rollback (tracer params rollback).",
+        "source": "Where the row came from: the fold and run, or the version rolled back to.",
+        "actor": "Who: walkforward, or the person named on the rollback.",
+        "reason": "Why: the fold's in-sample evidence, or the reason given on the rollback.",
+        "event_ts": "From when the version is in force (UTC).",
+        "available_ts": "Same as event_ts: signals decided at or after it use this version.",
+    },
+    "governance_report": {
+        "month": "The month the report covers (YYYY-MM).",
+        "report_path": "The HTML report (with its plots) under <lake>/artifacts/governance/.",
+        "params_version": "The governed version in force at the month's end (empty: the defaults).",
+        "package_version": "tracer-assets version that produced the report.",
+        "git_commit": "Git commit of the code when known (empty outside a checkout).",
+        "settings_hash": "Hash of the settings (secrets excluded) the report was produced with.",
+        "inputs_hash": "Hash of the content hashes of the input partitions the report read.",
+        "event_ts": "The month's start.",
+        "available_ts": "The month's end (the report covers the whole month).",
+    },
     "bars": {
         "open": "Opening price of the hourly bar.",
         "high": "Highest price in the hour.",

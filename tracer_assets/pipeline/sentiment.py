@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tracer_assets.pipeline.governed import governed_segments
 from tracer_assets.pipeline.store import Store
 from tracer_assets.pipeline.window import DAY, last_day
 from tracer_assets.sentiment import pressure as pressure_model
@@ -102,5 +103,18 @@ def counted_narrative_ids(
 def narrative_pressure(
     store: Store, settings: TracerSettings, symbols: list[str], start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
-    """Pressure at every decision time in [start, end) (see ``decision_times``)."""
-    return pressure_by_day(store, settings, decision_times(store, symbols, start, end))
+    """Pressure at every decision time in [start, end) (see ``decision_times``), each with the governed
+    parameters in force at it (the pressure half-life is one of them; ``pipeline.governed``)."""
+    decisions = decision_times(store, symbols, start, end)
+    segments = governed_segments(store, settings, start, end)
+    if len(segments) == 1:
+        return pressure_by_day(store, segments[0][2], decisions)
+    ts = pd.to_datetime(decisions["decision_ts"], utc=True)
+    parts = [
+        pressure_by_day(store, seg_settings, decisions[((ts >= lo) & (ts < hi)).to_numpy()])
+        for lo, hi, seg_settings, _ in segments
+    ]
+    llm = {k: sum(p.attrs.get("llm", {}).get(k, 0) for p in parts) for k in ("llm_late", "llm_excluded")}
+    pressure = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+    pressure.attrs["llm"] = llm
+    return pressure

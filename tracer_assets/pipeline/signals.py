@@ -9,6 +9,7 @@ import math
 import pandas as pd
 
 from tracer_assets.evaluation.observations import signal_observations
+from tracer_assets.pipeline.governed import governed_segments
 from tracer_assets.pipeline.store import Store
 from tracer_assets.pipeline.window import DAY, last_day
 from tracer_assets.providers.health import read_health
@@ -59,28 +60,62 @@ def signals(
     degraded=None,
     *,
     check_degraded: bool = True,
+    calibrate: bool = True,
 ) -> SignalsResult:
-    """Signals with decision times in [start, end), from the store as it stands.
+    """Signals with decision times in [start, end), from the store as it stands, each decision time
+    with the governed parameters in force at it (``pipeline.governed``; the settings when none).
 
     Two passes: which signals fire does not depend on calibration, so the first pass finds them,
     their outcomes (resolved inside the range) join the store's earlier ones, and the second pass
     calibrates each day on outcomes resolved before it. A range therefore equals its days run alone.
-    ``degraded`` defaults to the degraded input days recorded in ``run_health`` (``check_degraded``).
+    ``calibrate=False`` stops after the first pass (same signals and sizes, uncalibrated
+    ``internal_prob``: what a threshold search needs). ``degraded`` defaults to the degraded input days
+    recorded in ``run_health`` (``check_degraded``).
     """
-    s = settings
     if degraded is None and check_degraded:
         degraded = degraded_input_days(store, start, end)
+    parts: list[SignalsResult] = []
+    for lo, hi, seg_settings, _ in governed_segments(store, settings, start, end):
+        earlier = (
+            pd.concat([p.signals for p in parts if len(p.signals)], ignore_index=True) if parts else None
+        )
+        parts.append(_window_signals(store, seg_settings, lo, hi, degraded, calibrate, earlier, start))
+    if len(parts) == 1:
+        return parts[0]
+    return SignalsResult(
+        pd.concat([p.signals for p in parts if len(p.signals)] or [parts[0].signals], ignore_index=True),
+        pd.concat(
+            [p.held_back for p in parts if len(p.held_back)] or [parts[0].held_back], ignore_index=True
+        ),
+        sum(p.n_decisions for p in parts),
+    )
+
+
+def _window_signals(
+    store: Store,
+    settings: TracerSettings,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    degraded,
+    calibrate: bool,
+    earlier: pd.DataFrame | None,
+    run_start: pd.Timestamp,
+) -> SignalsResult:
+    """``signals`` for one window under one parameter set. Stored signals decided before ``run_start``
+    and ``earlier`` (this run's signals of earlier governed segments) are the cooldown state."""
+    s = settings
     lookback = DAY * s.signal_lookback_days
     last = last_day(end)  # end is exclusive, maybe mid-day
     feats = store.read("price_features", start - lookback, last)
     pressure = stored_pressure(store, start, end)
     horizon_days = math.ceil(s.signal_horizon_hours / 24) + 1
-    prior = store.read(
-        "signals", start - DAY * max(math.ceil(s.cooldown_hours / 24 + 1), horizon_days), start - DAY
-    )
-    earlier = prior_outcomes(store, start)
-    first = compute_signals(feats, pressure, prior, earlier, s, degraded, start=start, end=end)
-    if first.signals.empty:
+    back = DAY * max(math.ceil(s.cooldown_hours / 24 + 1), horizon_days)
+    prior = store.read("signals", start - back, min(start, run_start) - DAY)
+    if earlier is not None and len(earlier):
+        prior = pd.concat([p for p in (prior, earlier) if len(p)], ignore_index=True)
+    earlier_outcomes = prior_outcomes(store, start)
+    first = compute_signals(feats, pressure, prior, earlier_outcomes, s, degraded, start=start, end=end)
+    if first.signals.empty or not calibrate:
         return first
     # outcomes that resolve inside the range: of this range's signals, and of signals decided just
     # before it (a day run alone finds those in eval_observations; a range must compute them too)
@@ -92,6 +127,8 @@ def signals(
     if len(fresh):
         fresh = fresh[fresh["available_ts"] >= start]
     outcomes = (
-        pd.concat([o for o in (earlier, fresh) if len(o)], ignore_index=True) if len(fresh) else earlier
+        pd.concat([o for o in (earlier_outcomes, fresh) if len(o)], ignore_index=True)
+        if len(fresh)
+        else earlier_outcomes
     )
     return compute_signals(feats, pressure, prior, outcomes, s, degraded, start=start, end=end)

@@ -76,10 +76,6 @@ def _wilson(wins: int, n: int) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
-def _pick(df: pd.DataFrame, candidates: tuple[str, ...]) -> str | None:
-    return next((c for c in candidates if c in df.columns), None)
-
-
 def equity_section(lake: Lake, window: Window) -> Section:
     key, title = "equity", "Equity and drawdown against baselines"
     intro = "Backtest equity of the strategy beside its baselines, and the drawdown from each running peak."
@@ -232,21 +228,28 @@ def polymarket_section(lake: Lake, window: Window) -> Section:
 
 def walk_forward_section(lake: Lake, window: Window) -> Section:
     key, title = "walkforward", "Walk-forward folds and governed thresholds"
-    intro = "Out-of-sample folds of the walk-forward evaluation and the thresholds it governs."
-    tables = ["walk_forward_folds", "walk_forward_summary", "governed_params"]
-    frames = {t: _read(lake, t, window) for t in tables}
-    present = {t: df for t, df in frames.items() if df is not None and len(df)}
-    if not present:
-        return _missing(key, title, intro, tables)
-    section = Section(key, title, intro)
-    folds = present.get("walk_forward_folds")
+    intro = (
+        "Per fold, the objective (Sharpe net of costs) of the configuration chosen in sample, in sample "
+        "and on the out-of-sample month it was frozen for; the summary's stitched out-of-sample figures "
+        "with DSR and PBO; and the governed parameter versions."
+    )
+    section, (folds, summary, governed) = _open(
+        lake, window, key, title, intro, "walk_forward_folds", "walk_forward_summary", "governed_params"
+    )
+    if section.missing:
+        return section
     if folds is not None:
-        fold = _pick(folds, ("fold", "fold_id", "test_start"))
-        metric = _pick(folds, ("sharpe", "test_sharpe", "oos_sharpe", "hit_rate", "brier", "total_return"))
-        if fold and metric:
-            fig = go.Figure(go.Bar(x=folds[fold].astype(str), y=folds[metric], name=metric))
-            section.figures.append(_layout(fig, f"Out-of-sample {metric} by fold", fold, metric))
-    section.tables.extend((t.replace("_", " "), df) for t, df in present.items())
+        folds = folds.sort_values("oos_start")
+        fig = go.Figure()
+        for col, name in (("is_objective", "in sample"), ("oos_objective", "out of sample")):
+            fig.add_trace(go.Bar(x=folds["fold_id"].astype(str), y=folds[col].astype(float), name=name))
+        section.figures.append(
+            _layout(fig, "Chosen configuration's objective by fold", "fold", "Sharpe", keys=True)
+        )
+        section.tables.append(("walk forward folds", folds))
+    for name, df in (("walk forward summary", summary), ("governed params", governed)):
+        if df is not None:
+            section.tables.append((name, df))
     return section
 
 

@@ -30,9 +30,17 @@ def _placebo(args: argparse.Namespace) -> int:
             )
             return 2
         base = window_store(lake, settings, args.first, args.last)
-    results, summary = placebo_study(
-        base, settings, universe, args.first, args.last, draws=args.draws, seed=args.seed
-    )
+    from tracer_assets.progress import Reporter
+
+    with Reporter() as rep, rep.steps("placebo runs", total=None) as steps:
+
+        def on_run(what: str, total: int) -> None:
+            steps.total(total)
+            steps.advance(what=f"{what} done")
+
+        results, summary = placebo_study(
+            base, settings, universe, args.first, args.last, draws=args.draws, seed=args.seed, on_run=on_run
+        )
     real = results[results["kind"] == "real"].iloc[0]
     print(f"real: hit rate {real.hit_rate:.3f}, Sharpe {real.sharpe:.2f}, {int(real.n_signals)} signals")
     cols = [

@@ -23,6 +23,7 @@ import pandas as pd
 
 from tracer_assets.clock import utc
 from tracer_assets.pipeline import MemoryStore, Store, run_chain
+from tracer_assets.pipeline.governed import GOVERNED_TABLE
 from tracer_assets.sentiment.pressure import pressure_lookback
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import Universe
@@ -77,8 +78,9 @@ def _truncated_store(lake: Store, t: pd.Timestamp, first: pd.Timestamp, lookback
     mem = MemoryStore()
     lo = (first - DAY * lookback_days).strftime("%Y-%m-%d")
     hi = t.strftime("%Y-%m-%d")
-    for table in RAW_TABLES:
-        for day in [d for d in lake.partitions(table) if lo <= d <= hi]:
+    for table in (*RAW_TABLES, GOVERNED_TABLE):  # governed thresholds are inputs known from their time
+        days = lake.partitions(table)
+        for day in [d for d in days if (lo <= d or table == GOVERNED_TABLE) and d <= hi]:
             rows = lake.read(table, day, day)
             if len(rows):
                 rows = rows[pd.to_datetime(rows["available_ts"], utc=True) <= t]

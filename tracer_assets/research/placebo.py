@@ -20,6 +20,8 @@ on a flat book (hit rate 0.5, Sharpe 0).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -123,8 +125,10 @@ def placebo_study(
     kinds: list[str] | None = None,
     draws: int | None = None,
     seed: int | None = None,
+    on_run: Callable[[str, int], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(results, summary) of the placebos over ``first_day..last_day``.
+    """(results, summary) of the placebos over ``first_day..last_day``; ``on_run(what, total)`` is
+    called after each run of the chain (the real one, then every draw), for progress.
 
     ``base`` holds the upstream tables (bars, price_features, narrative_scores, narrative_pressure) of
     the window; it is never written (every run works on a fork). ``results`` has one row per draw
@@ -138,6 +142,8 @@ def placebo_study(
     days = [d.strftime("%Y-%m-%d") for d in pd.date_range(start, end - DAY, freq="D")]
     classes = {i.symbol: i.asset_class for i in universe.instruments}
     scores = base.read("narrative_scores", first_day, last_day)
+    total = 1 + sum(draws if kind in RANDOM_KINDS else 1 for kind in kinds)
+    done = on_run or (lambda what, total: None)
     rows = [
         {
             "kind": REAL,
@@ -146,6 +152,7 @@ def placebo_study(
             **_measure(base.fork(), settings, universe, first_day, last_day, SIGNAL_STAGES),
         }
     ]
+    done(REAL, total)
     for k, kind in enumerate(kinds):
         for draw in range(draws if kind in RANDOM_KINDS else 1):
             rng = np.random.default_rng([seed, k, draw])
@@ -164,6 +171,7 @@ def placebo_study(
                     **_measure(fork, settings, universe, first_day, last_day, RERUN_STAGES),
                 }
             )
+            done(f"{kind} #{draw + 1}", total)
     results = pd.DataFrame(rows)
     return results[RESULT_COLUMNS].reset_index(drop=True), summarize_placebos(results)
 

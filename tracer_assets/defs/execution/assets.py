@@ -14,6 +14,7 @@ from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
 from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.execution.service import execute
+from tracer_assets.ops.pause import pause_state
 
 LEDGER_ASSET = {
     "group_name": "execution",
@@ -36,7 +37,11 @@ def orders(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
     now = pd.Timestamp.now(tz="UTC")
     counts = execute(tracer.lake, tracer.settings, classes, start, end, list(context.partition_keys), now)
     rows = tracer.lake.read("orders", start, end - DAY)
-    return table_result("orders", rows, trading_mode=tracer.settings.execution.trading_mode, **counts)
+    paused = pause_state(tracer.lake)
+    why = f"paused by {paused.who} at {paused.when}: {paused.why}" if paused else "not paused"
+    return table_result(
+        "orders", rows, trading_mode=tracer.settings.execution.trading_mode, trading_paused=why, **counts
+    )
 
 
 def _report(table: str, description: str):

@@ -1,0 +1,1 @@
+"""Walk-forward folds, governed parameters and the monthly governance report (issue 11)."""

@@ -1,0 +1,126 @@
+"""Overfitting statistics for a selection among many configurations.
+
+- ``deflated_sharpe_probability``: the Deflated Sharpe Ratio of Bailey and Lopez de Prado (2014), the
+  probability that the selected strategy's true Sharpe exceeds the best Sharpe expected from
+  ``n_trials`` skill-less trials, correcting for sample length, skewness and kurtosis:
+
+      SR0 = sqrt(V[SR_n]) * ((1 - g) * Z^-1(1 - 1/N) + g * Z^-1(1 - 1/(N e)))      g = Euler-Mascheroni
+      DSR = Z((SR - SR0) * sqrt(T - 1) / sqrt(1 - skew * SR + (kurt - 1) / 4 * SR^2))
+
+  with Sharpe ratios per period (not annualised), T returns and Pearson kurtosis (3 for a normal).
+- ``probability_of_backtest_overfitting``: combinatorially symmetric cross-validation (Bailey, Borwein,
+  Lopez de Prado and Zhu 2015): split the T x N performance matrix into S row blocks; for every choice
+  of S/2 blocks as in-sample, take the best configuration in sample and its relative rank w out of
+  sample; PBO is the share of splits with logit(w) <= 0 (the in-sample winner at or below the OOS median).
+- ``block_bootstrap_sharpe``: a circular block bootstrap interval for the annualised Sharpe of daily
+  returns, so serial dependence inside a block survives resampling.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from scipy import stats
+
+EULER_GAMMA = 0.5772156649015329
+
+
+def sharpe(returns: np.ndarray, periods_per_year: float = 1.0) -> float:
+    """Mean over sample standard deviation (ddof=1), times sqrt(periods_per_year); NaN when undefined."""
+    r = np.asarray(returns, dtype=float)
+    r = r[np.isfinite(r)]
+    if len(r) < 2:
+        return float("nan")
+    sd = r.std(ddof=1)
+    return float(r.mean() / sd * math.sqrt(periods_per_year)) if sd > 0 else float("nan")
+
+
+def expected_max_sharpe(sharpe_variance: float, n_trials: int) -> float:
+    """SR0: the expected maximum of ``n_trials`` Sharpe estimates with true Sharpe zero."""
+    if n_trials < 1:
+        raise ValueError("n_trials must be >= 1")
+    if n_trials == 1 or sharpe_variance <= 0:
+        return 0.0
+    z = stats.norm.ppf
+    return math.sqrt(sharpe_variance) * (
+        (1 - EULER_GAMMA) * z(1 - 1 / n_trials) + EULER_GAMMA * z(1 - 1 / (n_trials * math.e))
+    )
+
+
+def deflated_sharpe_probability(returns: np.ndarray, n_trials: int, trial_sharpe_variance: float) -> float:
+    """DSR of the selected strategy's per-period ``returns`` (see the module docstring)."""
+    r = np.asarray(returns, dtype=float)
+    r = r[np.isfinite(r)]
+    t = len(r)
+    sr = sharpe(r)
+    if t < 3 or not math.isfinite(sr):
+        return float("nan")
+    skew = float(stats.skew(r, bias=False))
+    kurt = float(stats.kurtosis(r, fisher=False, bias=False))
+    sr0 = expected_max_sharpe(trial_sharpe_variance, n_trials)
+    denom = 1 - skew * sr + (kurt - 1) / 4 * sr**2
+    if denom <= 0:
+        return float("nan")
+    return float(stats.norm.cdf((sr - sr0) * math.sqrt(t - 1) / math.sqrt(denom)))
+
+
+def probability_of_backtest_overfitting(performance: np.ndarray, n_blocks: int = 8) -> float:
+    """PBO by CSCV on a (T periods x N configurations) matrix of per-period returns."""
+    m = np.asarray(performance, dtype=float)
+    if m.ndim != 2 or m.shape[1] < 2:
+        raise ValueError("performance must be a T x N matrix with N >= 2 configurations")
+    if n_blocks < 2 or n_blocks % 2:
+        raise ValueError("n_blocks must be an even number >= 2")
+    if m.shape[0] < n_blocks:
+        raise ValueError(f"{m.shape[0]} periods cannot fill {n_blocks} blocks")
+    blocks = np.array_split(np.arange(m.shape[0]), n_blocks)
+    n = m.shape[1]
+    logits = []
+    for chosen in itertools.combinations(range(n_blocks), n_blocks // 2):
+        is_rows = np.concatenate([blocks[i] for i in chosen])
+        oos_rows = np.concatenate([blocks[i] for i in range(n_blocks) if i not in chosen])
+        is_perf = _column_sharpe(m[is_rows])
+        oos_perf = _column_sharpe(m[oos_rows])
+        best = int(np.nanargmax(is_perf))
+        # rank 1 = worst ... N = best, ties broken by average
+        rank = stats.rankdata(np.nan_to_num(oos_perf, nan=-np.inf))[best]
+        w = rank / (n + 1)
+        logits.append(math.log(w / (1 - w)))
+    return float(np.mean(np.asarray(logits) <= 0))
+
+
+def _column_sharpe(m: np.ndarray) -> np.ndarray:
+    sd = m.std(axis=0, ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(sd > 0, m.mean(axis=0) / sd, np.nan)
+
+
+def block_bootstrap_sharpe(
+    daily_returns: np.ndarray,
+    *,
+    block_days: int = 5,
+    resamples: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+    periods_per_year: float = 365.0,
+) -> tuple[float, float, float]:
+    """(Sharpe, low, high): annualised Sharpe with a circular block bootstrap percentile interval."""
+    r = np.asarray(daily_returns, dtype=float)
+    r = r[np.isfinite(r)]
+    point = sharpe(r, periods_per_year)
+    if len(r) < 2 * block_days or not math.isfinite(point):
+        return point, float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    n = len(r)
+    n_blocks = math.ceil(n / block_days)
+    starts = rng.integers(0, n, size=(resamples, n_blocks))
+    idx = (starts[:, :, None] + np.arange(block_days)[None, None, :]).reshape(resamples, -1)[:, :n] % n
+    sample = r[idx]
+    sd = sample.std(axis=1, ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        draws = np.where(sd > 0, sample.mean(axis=1) / sd, np.nan) * math.sqrt(periods_per_year)
+    alpha = (1 - level) / 2
+    low, high = np.nanquantile(draws, [alpha, 1 - alpha])
+    return point, float(low), float(high)

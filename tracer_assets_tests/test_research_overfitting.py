@@ -1,0 +1,75 @@
+"""DSR, PBO and the block bootstrap against values worked out by hand on small cases."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from tracer_assets.research.overfitting import (
+    block_bootstrap_sharpe,
+    deflated_sharpe_probability,
+    expected_max_sharpe,
+    probability_of_backtest_overfitting,
+    sharpe,
+)
+
+
+def test_expected_max_sharpe_matches_the_papers_ten_trial_value():
+    # (1 - g) * Z^-1(0.9) + g * Z^-1(1 - 1/(10 e)) with unit variance: 0.42278 * 1.28155 + 0.57722 * 1.78935
+    assert expected_max_sharpe(1.0, 10) == pytest.approx(0.42278 * 1.28155 + 0.57722 * 1.78935, abs=1e-3)
+    assert expected_max_sharpe(0.25, 10) == pytest.approx(0.5 * expected_max_sharpe(1.0, 10))
+    assert expected_max_sharpe(1.0, 1) == 0.0
+
+
+def test_deflated_sharpe_by_hand_on_eight_returns():
+    r = np.array([0.01, -0.005, 0.02, 0.0, 0.015, -0.01, 0.005, 0.01])
+    n = len(r)
+    mean = sum(r) / n
+    sd = math.sqrt(sum((x - mean) ** 2 for x in r) / (n - 1))
+    sr = mean / sd
+    m2 = sum((x - mean) ** 2 for x in r) / n
+    m3 = sum((x - mean) ** 3 for x in r) / n
+    m4 = sum((x - mean) ** 4 for x in r) / n
+    g1 = m3 / m2**1.5
+    skew = g1 * math.sqrt(n * (n - 1)) / (n - 2)  # adjusted Fisher-Pearson
+    g2 = m4 / m2**2 - 3
+    kurt = ((n + 1) * g2 + 6) * (n - 1) / ((n - 2) * (n - 3)) + 3  # unbiased, Pearson
+    for trials, variance in ((1, 0.0), (25, 0.04)):
+        sr0 = expected_max_sharpe(variance, trials)
+        z = (sr - sr0) * math.sqrt(n - 1) / math.sqrt(1 - skew * sr + (kurt - 1) / 4 * sr**2)
+        assert deflated_sharpe_probability(r, trials, variance) == pytest.approx(stats.norm.cdf(z), rel=1e-9)
+    # more trials tried, less confidence in the same returns
+    assert deflated_sharpe_probability(r, 100, 0.04) < deflated_sharpe_probability(r, 2, 0.04)
+
+
+def test_pbo_is_one_when_the_in_sample_winner_always_loses_out_of_sample():
+    # two configurations, two blocks of four periods: each wins one block and loses the other
+    a = [0.02, 0.03, 0.025, 0.035, -0.01, -0.02, -0.015, -0.012]
+    b = [-0.01, -0.02, -0.015, -0.012, 0.02, 0.03, 0.025, 0.035]
+    assert probability_of_backtest_overfitting(np.column_stack([a, b]), n_blocks=2) == 1.0
+
+
+def test_pbo_is_zero_when_one_configuration_wins_everywhere():
+    rng = np.random.default_rng(1)
+    noise = rng.normal(0, 0.01, size=(64, 6))
+    noise[:, 3] += 0.02
+    assert probability_of_backtest_overfitting(noise, n_blocks=8) == 0.0
+
+
+def test_pbo_of_pure_noise_is_near_one_half():
+    rng = np.random.default_rng(2)
+    pbos = [probability_of_backtest_overfitting(rng.normal(0, 0.01, (80, 20)), 8) for _ in range(20)]
+    assert 0.3 < np.mean(pbos) < 0.7
+
+
+def test_block_bootstrap_interval_holds_the_point_and_widens_with_fewer_days():
+    rng = np.random.default_rng(3)
+    r = rng.normal(0.001, 0.01, 720)
+    point, low, high = block_bootstrap_sharpe(r, block_days=5, resamples=500, seed=1)
+    assert point == pytest.approx(sharpe(r, 365.0))
+    assert low < point < high
+    _, low_short, high_short = block_bootstrap_sharpe(r[:120], block_days=5, resamples=500, seed=1)
+    assert high_short - low_short > high - low
+    # a reproducible interval for a given seed
+    assert block_bootstrap_sharpe(r, block_days=5, resamples=500, seed=1) == (point, low, high)
