@@ -204,7 +204,7 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
         raise SystemExit(f"--days {days} starts before the first partition, {PARTITIONS_START}")
     checks = all_asset_checks()
     instance = dg.DagsterInstance.get()
-    from tracer_assets.ops.event_storage import pool_sqlite_event_log
+    from tracer_assets.defs.event_storage import pool_sqlite_event_log
 
     pool_sqlite_event_log(instance)  # a year's range stores thousands of events: pooled, no fsync each
     recover(settings, instance, echo)  # litter and orphaned runs a killed earlier run left behind

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from tracer_assets.ops.event_storage import pool_sqlite_event_log
+from tracer_assets.defs.event_storage import pool_sqlite_event_log
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01")
 TAGS = {

@@ -1,16 +1,8 @@
-"""Re-materializations that do nothing when nothing changed.
-
-``@skip_unchanged`` wraps an asset body. Before the work, it computes the asset's input key
-(``pipeline.fingerprint.input_key``: code version, settings, the run's partitions and the content of
-every lake file its upstream assets write, plus files no asset owns, such as operator controls) and
-compares it with what each partition recorded in the lake manifest, together with a hash of the
-asset's own files. When both match, the asset returns at once with ``skipped=True`` and the reason in
-its metadata (every partition still shows as materialized); otherwise it runs and records the new
-keys. The output hash is also the asset's Dagster data version.
-
-Never skipped: partitions that reach today (live runs clip to the wall clock), fetches from outside
-providers (their input is the world, not the lake), and the broker ledger outside paper_sim mode.
-"""
+"""Re-materializations that do nothing when nothing changed: ``@skip_unchanged`` wraps an asset body,
+compares its input key and output hash (``pipeline/fingerprint.py``) with what its partitions recorded
+in the lake manifest, and returns at once with ``skipped=True`` and the reason when both match (every
+partition still shows as materialized; the output hash is its data version). Otherwise it runs and
+records the new keys. ``fingerprint.never_skips`` lists what always runs."""
 
 from __future__ import annotations
 
@@ -22,20 +14,17 @@ from functools import lru_cache
 import dagster as dg
 import pandas as pd
 
-from tracer_assets.pipeline.fingerprint import LakeFile, Manifest, files_hash, input_key, lake_files
-
-WHOLE = "__whole__"  # the manifest key of an unpartitioned asset
-
-# Tables an asset writes besides the one named after it (part "0" unless a part is named).
-EXTRA_TABLES: dict[str, tuple[str, ...]] = {
-    "signals": ("signals_held_back",),
-    "orders": ("fills", "positions", "portfolio", "risk_events", "execution_state"),
-}
-# Tables written under another name, or written by no asset (read-only here: they stay inputs).
-READ_ONLY_ASSETS = frozenset({"fills", "positions", "portfolio", "risk_events"})
-# Named parts of shared tables and who writes them (other parts belong to the table's writer).
-PART_OWNERS = {"digest_delivery": "digest"}
-FETCHERS = {"bars": "bars_provider", "narratives": "news_provider", "polymarket_markets": "markets_provider"}
+from tracer_assets.pipeline.fingerprint import (
+    EXTRA_TABLES,
+    READ_ONLY_ASSETS,
+    WHOLE,
+    LakeFile,
+    Manifest,
+    files_read_by,
+    input_key,
+    never_skips,
+    own_files_hash,
+)
 
 
 @lru_cache(maxsize=1)
@@ -67,55 +56,12 @@ def _graph() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     return ancestors, writers
 
 
-def owner(f: LakeFile, writers: dict[str, str], assets: frozenset[str] | set[str]) -> str | None:
-    """The asset that writes ``f`` (None: no asset does; an operator or a sensor does)."""
-    if f.part in assets:  # quarantine and run_health keep one part per fetching asset
-        return f.part
-    if f.part in PART_OWNERS:
-        return PART_OWNERS[f.part]
-    return writers.get(f.table)
-
-
-def _mine(asset: str, f: LakeFile, writers: dict[str, str], assets: frozenset[str]) -> bool:
-    return owner(f, writers, assets) == asset
-
-
 def reads_for(asset: str) -> Callable[[LakeFile], bool]:
-    """The files ``asset`` may read: its ancestors' and those no asset writes."""
-    ancestors, writers = _graph()
-    assets = frozenset(ancestors)
-
-    def reads(f: LakeFile) -> bool:
-        who = owner(f, writers, assets)
-        return who is None or who in ancestors.get(asset, frozenset())
-
-    return reads
+    return files_read_by(asset, *_graph())
 
 
 def output_hash(root, asset: str, partitions: list[str]) -> str:
-    """Hash of ``asset``'s own files in ``partitions`` (its whole tables when unpartitioned)."""
-    ancestors, writers = _graph()
-    assets = frozenset(ancestors)
-    wanted = set(partitions)
-    return files_hash(
-        f
-        for f in lake_files(root)
-        if _mine(asset, f, writers, assets) and (f.key is None or f.key in wanted or WHOLE in wanted)
-    )
-
-
-def never_skips(asset: str, settings, partitions: list[str]) -> str | None:
-    """Why ``asset`` must run whatever the manifest says (None: it may skip)."""
-    if "://" in str(settings.lake_root):
-        return "the lake is remote (fingerprints read local files)"
-    if asset in FETCHERS and getattr(settings, FETCHERS[asset]) != "sim":
-        return f"{getattr(settings, FETCHERS[asset])} is an outside source"
-    if asset == "orders" and settings.execution.trading_mode != "paper_sim":
-        return f"trading mode {settings.execution.trading_mode}"
-    today = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d")
-    if partitions and partitions[-1] != WHOLE and max(partitions) >= today:
-        return "the range reaches today (live data)"
-    return None
+    return own_files_hash(root, asset, partitions, *_graph())
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import pandas as pd
+
 from tracer_assets.lake.atomic import atomic_write
 
 MANIFEST_DIR = "_manifest"
+WHOLE = "__whole__"  # the manifest key of an unpartitioned asset
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _PART = re.compile(r"^part-(.+)\.parquet$")
 _PROJECT = Path(__file__).resolve().parents[2]
@@ -168,3 +171,64 @@ class Manifest:
         ):
             return None
         return entries[-1]
+
+
+# ---- which files an asset owns, and when it must run whatever the manifest says ----------------
+# Tables an asset writes besides the one named after it (part "0" unless a part is named).
+EXTRA_TABLES: dict[str, tuple[str, ...]] = {
+    "signals": ("signals_held_back",),
+    "orders": ("fills", "positions", "portfolio", "risk_events", "execution_state"),
+}
+# Tables written under another name, or written by no asset (read-only here: they stay inputs).
+READ_ONLY_ASSETS = frozenset({"fills", "positions", "portfolio", "risk_events"})
+# Named parts of shared tables and who writes them (other parts belong to the table's writer).
+PART_OWNERS = {"digest_delivery": "digest"}
+FETCHERS = {"bars": "bars_provider", "narratives": "news_provider", "polymarket_markets": "markets_provider"}
+
+
+def owner(f: LakeFile, writers: dict[str, str], assets: frozenset[str] | set[str]) -> str | None:
+    """The asset that writes ``f`` (None: no asset does; an operator or a sensor does)."""
+    if f.part in assets:  # quarantine and run_health keep one part per fetching asset
+        return f.part
+    if f.part in PART_OWNERS:
+        return PART_OWNERS[f.part]
+    return writers.get(f.table)
+
+
+def never_skips(asset: str, settings, partitions: list[str]) -> str | None:
+    """Why ``asset`` must run whatever the manifest says (None: it may skip)."""
+    if "://" in str(settings.lake_root):
+        return "the lake is remote (fingerprints read local files)"
+    if asset in FETCHERS and getattr(settings, FETCHERS[asset]) != "sim":
+        return f"{getattr(settings, FETCHERS[asset])} is an outside source"
+    if asset == "orders" and settings.execution.trading_mode != "paper_sim":
+        return f"trading mode {settings.execution.trading_mode}"
+    today = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d")
+    if partitions and partitions[-1] != WHOLE and max(partitions) >= today:
+        return "the range reaches today (live data)"
+    return None
+
+
+def files_read_by(
+    asset: str, ancestors: dict[str, frozenset[str]], writers: dict[str, str]
+) -> Callable[[LakeFile], bool]:
+    """The files ``asset`` may read: its ancestors' and those no asset writes."""
+    assets = frozenset(ancestors)
+
+    def reads(f: LakeFile) -> bool:
+        who = owner(f, writers, assets)
+        return who is None or who in ancestors.get(asset, frozenset())
+
+    return reads
+
+
+def own_files_hash(
+    root, asset: str, partitions: list[str], ancestors: dict[str, frozenset[str]], writers: dict[str, str]
+) -> str:
+    """Hash of ``asset``'s own files in ``partitions`` (its whole tables when unpartitioned)."""
+    assets, wanted = frozenset(ancestors), set(partitions)
+    return files_hash(
+        f
+        for f in lake_files(root)
+        if owner(f, writers, assets) == asset and (f.key is None or f.key in wanted or WHOLE in wanted)
+    )
