@@ -128,6 +128,20 @@ def _stored_rows(lake: Lake, table: str, day: str) -> int:
     return len(lake.read(table, day, day))
 
 
+def shrinking_days(
+    lake: Lake, table: str, days: Iterable[str], result: FetchResult, min_kept_ratio: float, by: str | None
+) -> dict[str, tuple[int, int]]:
+    """{day: (rows fetched, rows stored)} for each day the lake holds and ``result`` would shrink below
+    ``min_kept_ratio`` of what is stored."""
+    got = _rows_per_day(result.frame, [_day(d) for d in days], by)
+    out = {}
+    for day, rows in got.items():
+        stored = _stored_rows(lake, table, day)
+        if stored and rows < min_kept_ratio * stored:
+            out[day] = (rows, stored)
+    return out
+
+
 def mark_suspect(
     lake: Lake,
     table: str,
@@ -142,12 +156,8 @@ def mark_suspect(
     ``min_kept_ratio`` of them: an empty 200, an answer whose rows all failed validation, or a
     partial one. Writers keep the stored rows of suspect days (``write_fetched``, ``keeps_earlier``).
     """
-    got = _rows_per_day(result.frame, [_day(d) for d in days], by)
-    for day, rows in got.items():
-        if day in result.suspect_days:
-            continue
-        stored = _stored_rows(lake, table, day)
-        if stored and rows < min_kept_ratio * stored:
+    for day, (rows, stored) in shrinking_days(lake, table, days, result, min_kept_ratio, by).items():
+        if day not in result.suspect_days:
             bad = len(result.quarantine)
             why = f" ({bad} quarantined)" if bad else ""
             result.suspect_days.append(day)
