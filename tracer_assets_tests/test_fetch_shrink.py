@@ -51,6 +51,22 @@ def materialize_bars(root, instance):
     )
 
 
+def test_a_short_answer_is_read_once_more_and_a_full_second_answer_is_taken(alpaca_env):
+    """Burn-in finding: an empty 200 is often transient; reading again before settling heals it."""
+    server, root = alpaca_env
+    instance = dg.DagsterInstance.ephemeral()
+    server.route(CRYPTO, [answer([alpaca_bar(h) for h in range(24)])])
+    assert materialize_bars(root, instance).success
+    hits = len(server.hits(CRYPTO))
+    server.route(CRYPTO, [answer([]), answer([alpaca_bar(h, close=101.0) for h in range(24)])])
+    out = materialize_bars(root, instance)
+    assert out.success and len(server.hits(CRYPTO)) == hits + 2
+    lake = Lake(root / "lake")
+    assert (lake.read("bars", DAY, DAY)["close"] == 101.0).all() and len(lake.read("bars", DAY, DAY)) == 24
+    health = lake.read("run_health", DAY, DAY)
+    assert health.loc[health["run_id"] == out.run_id, "degraded"].tolist() == [False]
+
+
 @pytest.mark.parametrize(
     "second, got",
     [

@@ -24,7 +24,7 @@ from tracer_assets.clock import utc
 from tracer_assets.pipeline import evaluation, market, polymarket, sentiment
 from tracer_assets.pipeline import signals as signal_stage
 from tracer_assets.pipeline.digest import daily_digest
-from tracer_assets.pipeline.fetch import fetch_window, store_fetched
+from tracer_assets.pipeline.fetch import fetch_guarded, store_fetched
 from tracer_assets.pipeline.store import Store
 from tracer_assets.pipeline.window import DAY, concat
 from tracer_assets.providers.health import record_fetch
@@ -142,8 +142,16 @@ def run_chain(
 
     for table, provider in (("bars", "bars"), ("narratives", "news")):
         if table in wanted:
-            result = fetch_window(
-                table, getattr(providers, provider), list(universe.instruments), w0, w1, now
+            result = fetch_guarded(
+                store,
+                table,
+                getattr(providers, provider),
+                list(universe.instruments),
+                w0,
+                w1,
+                days,
+                s.safety.fetch_min_kept_ratio,
+                now,
             )
             store_fetched(store, table, days, result, run_id, now)
             out.frames[table] = result.frame

@@ -10,7 +10,7 @@ import pandas as pd
 
 from tracer_assets.pipeline.store import Store
 from tracer_assets.pipeline.window import clip_to_now
-from tracer_assets.providers.health import record_fetch, write_fetched
+from tracer_assets.providers.health import record_fetch, shrinking_days, write_fetched
 from tracer_assets.providers.results import FetchResult, fetch_result
 
 FETCH_METHOD = {"bars": "fetch_bars", "narratives": "fetch_narratives"}
@@ -23,6 +23,36 @@ def fetch_window(
 ) -> FetchResult:
     """``bars`` or ``narratives`` for [start, end), clipped to now, as the provider's ``FetchResult``."""
     return fetch_result(provider, FETCH_METHOD[table], instruments, start, fetch_end(table, end, now))
+
+
+def fetch_guarded(
+    store: Store,
+    table: str,
+    provider: Any,
+    instruments: list,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    days: list[str],
+    min_kept_ratio: float,
+    now=None,
+) -> FetchResult:
+    """``fetch_window``; when the answer would shrink a day the store already holds (an empty or cut-off
+    200, which a provider often heals on the next read), read once more and keep the fuller answer. The
+    first answer's quarantined rows stay with the result; a second short answer is marked degraded later
+    (``record_fetch``) and the stored rows are kept."""
+    result = fetch_window(table, provider, instruments, start, end, now)
+    by = FETCH_DAY_COLUMN[table]
+    if not shrinking_days(store, table, days, result, min_kept_ratio, by):
+        return result
+    again = fetch_window(table, provider, instruments, start, end, now)
+    if len(again.frame) <= len(result.frame):
+        return result
+    again.quarantine = pd.concat([result.quarantine, again.quarantine], ignore_index=True)
+    again.stats = {
+        **again.stats,
+        "short_answers_read_again": again.stats.get("short_answers_read_again", 0) + 1,
+    }
+    return again
 
 
 def fetch_end(table: str, end: pd.Timestamp, now=None) -> pd.Timestamp:

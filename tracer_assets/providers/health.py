@@ -126,6 +126,27 @@ def _stored_rows(lake: Lake, table: str, day: str) -> int:
     return len(lake.read(table, day, day))  # empty when the lake holds no such partition
 
 
+def shrinking_days(
+    lake: Lake, table: str, days: Iterable[str], result: FetchResult, min_kept_ratio: float, by: str | None
+) -> dict[str, tuple[int, int]]:
+    """{day: (rows fetched, rows stored)} for each day the lake holds and ``result`` would shrink below
+    ``min_kept_ratio`` of what is stored."""
+    days = [_day(d) for d in days]
+    got = _rows_per_day(result.frame, days, by)
+    # one read for the range (not one read per day): rows per day of what the lake holds
+    held = (
+        _rows_per_day(lake.read(table, min(days), max(days)), days, by)
+        if by is not None and len(days) > 1
+        else None
+    )
+    out = {}
+    for day, rows in got.items():
+        stored = held[day] if held is not None else _stored_rows(lake, table, day)
+        if stored and rows < min_kept_ratio * stored:
+            out[day] = (rows, stored)
+    return out
+
+
 def mark_suspect(
     lake: Lake,
     table: str,
@@ -140,19 +161,8 @@ def mark_suspect(
     ``min_kept_ratio`` of them: an empty 200, an answer whose rows all failed validation, or a
     partial one. Writers keep the stored rows of suspect days (``write_fetched``, ``keeps_earlier``).
     """
-    days = [_day(d) for d in days]
-    got = _rows_per_day(result.frame, days, by)
-    # one read for the range (not one listing and read per day): rows per day of what the lake holds
-    held = (
-        _rows_per_day(lake.read(table, min(days), max(days)), days, by)
-        if by is not None and len(days) > 1
-        else None
-    )
-    for day, rows in got.items():
-        if day in result.suspect_days:
-            continue
-        stored = held[day] if held is not None else _stored_rows(lake, table, day)
-        if stored and rows < min_kept_ratio * stored:
+    for day, (rows, stored) in shrinking_days(lake, table, days, result, min_kept_ratio, by).items():
+        if day not in result.suspect_days:
             bad = len(result.quarantine)
             why = f" ({bad} quarantined)" if bad else ""
             result.suspect_days.append(day)

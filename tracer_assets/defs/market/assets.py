@@ -8,7 +8,7 @@ from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.pipeline import market
-from tracer_assets.pipeline.fetch import fetch_window
+from tracer_assets.pipeline.fetch import fetch_guarded
 from tracer_assets.providers.health import write_fetched
 
 OUTSIDE_CALL_RETRY = dg.RetryPolicy(
@@ -27,7 +27,16 @@ OUTSIDE_CALL_RETRY = dg.RetryPolicy(
 @skip_unchanged
 def bars(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     start, end = window(context)
-    result = fetch_window("bars", tracer.bars_provider(), list(tracer.universe.instruments), start, end)
+    result = fetch_guarded(
+        tracer.lake,
+        "bars",
+        tracer.bars_provider(),
+        list(tracer.universe.instruments),
+        start,
+        end,
+        partition_days(context),
+        tracer.settings.safety.fetch_min_kept_ratio,
+    )
     health = record_result(context, tracer, result)
     counts, kept = write_fetched(tracer.lake, "bars", partition_days(context), result, by="ts")
     df = result.frame

@@ -8,7 +8,7 @@ from tracer_assets.defs.market.assets import OUTSIDE_CALL_RETRY
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.skip import skip_unchanged
-from tracer_assets.pipeline.fetch import fetch_end, fetch_window
+from tracer_assets.pipeline.fetch import fetch_end, fetch_guarded
 from tracer_assets.providers.health import write_fetched
 
 
@@ -25,7 +25,16 @@ def narratives(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.
     start, end = window(context)
     provider = tracer.news_provider()
     instruments = list(tracer.universe.instruments)
-    result = fetch_window("narratives", provider, instruments, start, end)
+    result = fetch_guarded(
+        tracer.lake,
+        "narratives",
+        provider,
+        instruments,
+        start,
+        end,
+        partition_days(context),
+        tracer.settings.safety.fetch_min_kept_ratio,
+    )
     health = record_result(context, tracer, result)
     counts, kept = write_fetched(tracer.lake, "narratives", partition_days(context), result, by="event_ts")
     truth = getattr(provider, "truth_narratives", None)
