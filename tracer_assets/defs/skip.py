@@ -1,15 +1,12 @@
-"""Re-materializations that do nothing when nothing changed: ``@skip_unchanged`` wraps an asset body,
-compares its input key and output hash (``pipeline/fingerprint.py``) with what its partitions recorded
-in the lake manifest, and returns at once with ``skipped=True`` and the reason when both match (every
-partition still shows as materialized; the output hash is its data version). Otherwise it runs and
-records the new keys. ``fingerprint.never_skips`` lists what always runs."""
+"""``@skip_unchanged``: an asset whose input key and output hash (``pipeline/fingerprint.py``) match what
+its partitions recorded returns at once, ``skipped=True`` and why in its metadata (README, "Re-runs")."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -27,7 +24,7 @@ from tracer_assets.pipeline.fingerprint import (
 )
 
 
-@lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
 def _graph() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     """(ancestors by asset name, table -> writing asset), from the one Definitions object."""
     from tracer_assets.definitions import ALL_ASSETS
@@ -79,7 +76,9 @@ def decide(asset: str, settings, partitions: list[str]) -> Decision:
     forced = never_skips(asset, settings, partitions)
     if forced:
         return Decision(False, "", "", forced)
-    key = input_key(root, asset, partitions, settings.model_dump_json(), reads_for(asset))
+    pause = Path(root) / "_control" / "paused.json"  # the operator's flag: the digest and orders obey it
+    flag = pause.read_text() if pause.exists() else ""
+    key = input_key(root, asset, partitions, settings.model_dump_json() + flag, reads_for(asset))
     output = output_hash(root, asset, partitions)
     recorded = Manifest(root).unchanged(asset, partitions, key, output)
     if recorded is None:
@@ -108,11 +107,10 @@ def run_partitions(context) -> list[str]:
 
 def skipped_result(decision: Decision) -> dg.MaterializeResult:
     rec = decision.recorded or {}
-    metadata = {
-        "skipped": True,
-        "skip_reason": f"{decision.reason} since run {str(rec.get('run_id', '?'))[:8]} at {rec.get('at', '?')}",
-    }
-    return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(decision.output))
+    why = f"{decision.reason} since run {str(rec.get('run_id', '?'))[:8]} at {rec.get('at', '?')}"
+    return dg.MaterializeResult(
+        metadata={"skipped": True, "skip_reason": why}, data_version=dg.DataVersion(decision.output)
+    )
 
 
 def skip_unchanged(fn: Callable) -> Callable:
@@ -123,7 +121,11 @@ def skip_unchanged(fn: Callable) -> Callable:
         asset = context.asset_key.path[-1]
         settings = tracer.settings
         partitions = run_partitions(context)
-        decision = decide(asset, settings, partitions)
+        tracer.lake  # noqa: B018 (the lake root is checked first: a config error fails once, naming it)
+        try:
+            decision = decide(asset, settings, partitions)
+        except OSError as exc:  # no fingerprint (unreadable lake or manifest): just run
+            decision = Decision(False, "", "", f"no fingerprint: {exc}")
         if decision.skip:
             context.log.info(f"{asset}: {decision.reason}; skipped")
             return skipped_result(decision)

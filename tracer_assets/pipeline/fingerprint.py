@@ -203,6 +203,11 @@ def never_skips(asset: str, settings, partitions: list[str]) -> str | None:
         return f"{getattr(settings, FETCHERS[asset])} is an outside source"
     if asset == "orders" and settings.execution.trading_mode != "paper_sim":
         return f"trading mode {settings.execution.trading_mode}"
+    if asset == "digest":  # a digest in its delivery window is delivered (or retried) by its run
+        hours = settings.digest_deliver_max_age_hours
+        newest = pd.Timestamp(max(partitions), tz="UTC") + pd.Timedelta(days=1)
+        if partitions[-1] != WHOLE and pd.Timestamp.now(tz="UTC") - newest <= pd.Timedelta(hours=hours):
+            return "the digest is inside its delivery window"
     today = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d")
     if partitions and partitions[-1] != WHOLE and max(partitions) >= today:
         return "the range reaches today (live data)"
