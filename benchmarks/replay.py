@@ -1,10 +1,18 @@
-"""Replay days of the default universe through the pipeline layer (``run_chain``, the stages the
-assets call) and print wall time, rows per table and peak memory; with ``--effect``, the signals' hit
-rate in the sim world with the planted effect beside the null world, for several seeds.
+"""Replay speed, three ways.
 
-Peer in the same run: the same daily chain over the Parquet ``Lake`` in a temp folder (what the
-assets read and write) against the ``MemoryStore``, on the same days and settings.
+``--demo`` (issue 14's acceptance): ``tracer demo --days N`` in a subprocess with a fresh lake and
+``DAGSTER_HOME`` in a temp folder; prints the first run's wall time, CPU time and peak RSS, then a
+second run on the unchanged lake (warm re-run), and with ``--five-years`` a ``--days 1825`` run and its
+cost per simulated day beside the year's. ``--peer REF`` runs the same first run with the code of git
+ref ``REF`` (exported with ``git archive``, nothing checked out) on the same days: the previous version.
+CPU time is printed beside wall time because a shared machine stretches wall time.
 
+Default: days of the default universe through the pipeline layer (``run_chain``, the stages the
+assets call), wall time, rows per table and peak memory; peer: the same chain over the Parquet
+``Lake`` in a temp folder against the ``MemoryStore``. ``--effect``: the signals' hit rate in the sim
+world with the planted effect beside the null world, for several seeds.
+
+    python benchmarks/replay.py --demo --days 365 [--five-years] [--peer main]
     python benchmarks/replay.py --days 365 [--peer-days 30]
     python benchmarks/replay.py --effect [--seeds 7 8] [--first 2025-01-06 --last 2025-07-06]
 """
@@ -12,11 +20,14 @@ assets read and write) against the ``MemoryStore``, on the same days and setting
 from __future__ import annotations
 
 import argparse
+import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -57,6 +68,106 @@ def throughput(args, tmp: Path) -> None:
         f"peer over {args.peer_days} days: Parquet lake {timings['lake']:.1f} s vs memory "
         f"{timings['memory']:.1f} s ({timings['lake'] / timings['memory']:.2f}x)"
     )
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class DemoRun:
+    label: str
+    days: int
+    wall: float
+    cpu: float
+    peak_mib: float
+    ok: bool
+    tail: str
+
+    def line(self) -> str:
+        per_day = self.wall / self.days * 1000
+        return (
+            f"{self.label:<34} {self.wall:7.1f} s wall ({per_day:5.0f} ms/day)  CPU {self.cpu:7.1f} s "
+            f"({self.cpu / self.days * 1000:5.0f} ms/day)  peak RSS {self.peak_mib:6.0f} MiB"
+            + ("" if self.ok else "  FAILED")
+        )
+
+
+def run_demo(
+    code: Path, work: Path, days: int, label: str, extra_env: dict[str, str] | None = None
+) -> DemoRun:
+    """``tracer demo --days N`` with ``code`` on the path, lake and DAGSTER_HOME under ``work``."""
+    work.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACER_")}
+    env.update(
+        {
+            "PYTHONPATH": str(code),
+            "DAGSTER_HOME": str(work / "dagster_home"),
+            "TRACER_LAKE_ROOT": str(work / "lake"),
+            "TRACER_SIM_TRUTH_ROOT": str(work / "truth"),
+            "TERM": "dumb",
+            **(extra_env or {}),
+        }
+    )
+    log = work / f"{label.split()[0]}-{days}.log"
+    t0 = time.perf_counter()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tracer_assets.cli", "demo", "--days", str(days)],
+            cwd=work,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    tail = "\n".join(log.read_text().splitlines()[-5:])
+    return DemoRun(
+        label, days, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, status == 0, tail
+    )
+
+
+def export_ref(ref: str, dest: Path) -> Path:
+    """The project at git ``ref`` exported into ``dest`` (``git archive``; no checkout, no worktree)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
+def demo(args, tmp: Path) -> None:
+    print(
+        f"tracer demo --days {args.days}: fresh lake and DAGSTER_HOME in {tmp}; this machine has {os.cpu_count()} CPUs"
+    )
+    runs = []
+    first = run_demo(ROOT, tmp / "this", args.days, "first run (this version)")
+    runs.append(first)
+    print(first.line(), flush=True)
+    warm = run_demo(ROOT, tmp / "this", args.days, "warm re-run, unchanged lake")
+    runs.append(warm)
+    print(warm.line() + f"  = {warm.wall / first.wall:.1%} of the first run's wall", flush=True)
+    if args.peer:
+        code = export_ref(args.peer, tmp / "peer_code")
+        peer = run_demo(code, tmp / "peer", args.days, f"first run ({args.peer})")
+        runs.append(peer)
+        print(
+            peer.line() + f"  -> this version {peer.wall / first.wall:.2f}x faster (wall), "
+            f"{peer.cpu / first.cpu:.2f}x (CPU)",
+            flush=True,
+        )
+    if args.five_years:
+        # five years reach back before the default first partition (2024-01-01)
+        five = run_demo(
+            ROOT, tmp / "five", 1825, "five years (1825 days)", {"TRACER_PARTITIONS_START": "2020-01-01"}
+        )
+        runs.append(five)
+        ratio = (five.wall / 1825) / (first.wall / args.days)
+        cpu_ratio = (five.cpu / 1825) / (first.cpu / args.days)
+        print(
+            five.line() + f"  per-day cost {ratio:.2f}x the year's (wall), {cpu_ratio:.2f}x (CPU)", flush=True
+        )
+    for run in runs:
+        if not run.ok:
+            print(f"{run.label} failed:\n{run.tail}")
 
 
 def effect(args, tmp: Path) -> None:
@@ -100,10 +211,23 @@ def main() -> int:
     parser.add_argument("--peer-days", type=int, default=30)
     parser.add_argument("--last", default="2025-12-31")
     parser.add_argument("--effect", action="store_true", help="hit rates: planted effect vs null world")
+    parser.add_argument("--demo", action="store_true", help="tracer demo: first run, warm re-run, memory")
+    parser.add_argument("--five-years", action="store_true", help="with --demo: also --days 1825")
+    parser.add_argument("--peer", default=None, help="with --demo: the same first run at this git ref")
+    parser.add_argument(
+        "--keep", default=None, help="with --demo: work in this folder (kept) instead of a temp one"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[7, 8])
     parser.add_argument("--first", default="2025-01-06")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    if args.demo:
+        if args.keep:
+            demo(args, Path(args.keep).resolve())
+        else:
+            with tempfile.TemporaryDirectory() as tmpdir:
+                demo(args, Path(tmpdir))
+        return 0
     with tempfile.TemporaryDirectory() as tmpdir:
         if args.effect:
             if args.last == "2025-12-31":

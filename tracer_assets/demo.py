@@ -148,6 +148,44 @@ def run_demo(days: int = 60, echo=None, reporter: Reporter | None = None) -> int
         return _run_demo(days, echo or rep.print, rep)
 
 
+def stage_partitions(assets: list, tags: dict[str, str]) -> list[str]:
+    """The partition keys a stage's run covers (``[WHOLE]`` for the unpartitioned stage)."""
+    import dagster as dg
+
+    from tracer_assets.defs.skip import WHOLE
+
+    if not tags:
+        return [WHOLE]
+    key_range = dg.PartitionKeyRange(
+        tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]
+    )
+    return list(assets[0].partitions_def.get_partition_keys_in_range(key_range))
+
+
+def unchanged_since(assets: list, tags: dict[str, str], settings, instance=None) -> str | None:
+    """When every asset of a stage would skip (its inputs, code and outputs are what its partitions
+    recorded) and the runs that recorded them succeeded (their checks passed) on ``instance``, a short
+    line saying since when; else None and the stage runs (assets that can skip still skip inside it,
+    and its checks run again)."""
+    import dagster as dg
+
+    from tracer_assets.defs.skip import decide
+
+    partitions = stage_partitions(assets, tags)
+    runs = set()
+    for a in assets:  # all skip: nothing changes, so the order does not matter
+        decision = decide(a.key.path[-1], settings, partitions)
+        if not decision.skip:
+            return None
+        runs.add(str(decision.recorded.get("run_id", "")))
+    if instance is not None:
+        for run_id in runs:
+            run = instance.get_run_by_id(run_id) if run_id else None
+            if run is None or run.status != dg.DagsterRunStatus.SUCCESS:
+                return None  # recorded by a failed run (a check failed) or by another instance
+    return f"inputs and code as recorded by run {', '.join(sorted(r[:8] for r in runs))}"
+
+
 def _run_demo(days: int, echo, reporter: Reporter) -> int:
     import dagster as dg
 
@@ -166,6 +204,9 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
         raise SystemExit(f"--days {days} starts before the first partition, {PARTITIONS_START}")
     checks = all_asset_checks()
     instance = dg.DagsterInstance.get()
+    from tracer_assets.defs.event_storage import pool_sqlite_event_log
+
+    pool_sqlite_event_log(instance)  # a year's range stores thousands of events: pooled, no fsync each
     recover(settings, instance, echo)  # litter and orphaned runs a killed earlier run left behind
     echo(
         f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Lake(settings.lake_root).url}, DAGSTER_HOME {home}"
@@ -180,6 +221,10 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
         )
         echo(f"[{i}/{len(plan)}] {label}{span}: {', '.join(a.key.to_user_string() for a in assets)}")
         keys = {a.key for a in assets}
+        unchanged = unchanged_since(assets, tags, settings, instance)
+        if unchanged is not None:
+            echo(f"      unchanged: {unchanged}; nothing to do (skipped without a run)")
+            continue
         # the schema checks of the selected assets run in the same run, so their results show per asset
         stage_checks = [c for c in checks if any(k.asset_key in keys for k in c.check_keys)]
         stage = uuid.uuid4().hex

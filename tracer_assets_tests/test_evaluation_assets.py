@@ -117,8 +117,10 @@ def test_weekly_assets_write_tables_csvs_and_offline_plots(env):
     for kind in ("signal", "market"):
         for suffix in ("", "_quantile"):
             html = (folder / f"reliability_{kind}{suffix}.html").read_text()
-            assert "cdn.plot.ly" not in html and "plotly.min.js" in html
-    assert (folder / "plotly.min.js").stat().st_size > 1_000_000
+            assert "cdn.plot.ly" not in html and 'src="../plotly.min.js"' in html
+    # one shared copy of plotly's JavaScript for every week, none in the week's folder
+    assert (folder.parent / "plotly.min.js").stat().st_size > 1_000_000
+    assert not (folder / "plotly.min.js").exists()
     assert (folder / "brier_over_time_all.html").exists() and (
         folder / "brier_over_time_lead_hours.html"
     ).exists()

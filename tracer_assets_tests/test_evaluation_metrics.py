@@ -344,3 +344,12 @@ def test_win_rates_by_cohort(settings):
         assert r["win_rate_lo"] < r["win_rate"] < r["win_rate_hi"]
     assert row(table, kind="market", predictor="market", cohort_dim="lead_hours")["cohort"] == "24h"
     assert win_rates_by_cohort(obs.iloc[:0], settings).empty
+
+
+def test_wilson_bounds_stay_inside_zero_one_when_every_prediction_won_or_lost():
+    from tracer_assets.evaluation.metrics import wilson_interval
+
+    for n in range(1, 400):
+        for wins in (0, n):
+            lo, hi = wilson_interval(wins, n, 0.95)
+            assert 0.0 <= lo <= hi <= 1.0, (wins, n, lo, hi)

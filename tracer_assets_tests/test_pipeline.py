@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from tracer_assets.lake import Lake
 from tracer_assets.lake.schemas import CONTRACT, ON_DEMAND_TABLES
 from tracer_assets.pipeline import sentiment
 from tracer_assets.pipeline import signals as signal_stage
+from tracer_assets.pipeline.fingerprint import MANIFEST_DIR
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import load_universe
 from tracer_assets_tests.conftest import isolated_env, isolated_session
@@ -31,9 +33,15 @@ def pipeline(tmp_path_factory):
         results = run_range(FIRST, LAST)
         lake = Lake(tmp / "lake")
         snapshot = {t: lake.read(t) for t in lake.tables()}
+        # without the manifest nothing can be skipped: the re-run recomputes every asset
+        shutil.rmtree(tmp / "lake" / MANIFEST_DIR)
         rerun = run_range(FIRST, LAST)
         resnapshot = {t: lake.read(t) for t in lake.tables()}
+        # with it, a third run over the unchanged lake skips every asset
+        skipped = run_range(FIRST, LAST)
         yield {
+            "skipped": skipped,
+            "third": {t: lake.read(t) for t in lake.tables()},
             "tmp": tmp,
             "lake": lake,
             "results": results,
@@ -96,6 +104,26 @@ def test_rematerialization_is_idempotent(pipeline):
     # run_health is a log of runs (run id, write time), not derived data: it differs by design
     for table in sorted(set(first) - {"run_health"}):
         pd.testing.assert_frame_equal(first[table], second[table], check_like=False, obj=table)
+
+
+def _skipped_flags(results) -> dict[str, set[bool]]:
+    flags: dict[str, set[bool]] = {}
+    for result in results:
+        for event in result.get_asset_materialization_events():
+            meta = event.materialization.metadata
+            value = meta["skipped"].value if "skipped" in meta else None
+            flags.setdefault(event.asset_key.to_user_string(), set()).add(value)
+    return flags
+
+
+def test_rerun_without_manifest_recomputes_and_one_with_it_skips_everything(pipeline):
+    assert all(flags == {False} for flags in _skipped_flags(pipeline["rerun"]).values())
+    skipped = _skipped_flags(pipeline["skipped"])
+    assert skipped and all(flags == {True} for flags in skipped.values()), skipped
+    event = pipeline["skipped"][0].get_asset_materialization_events()[0]
+    assert "inputs and code unchanged" in event.materialization.metadata["skip_reason"].value
+    for table in sorted(set(pipeline["second"]) - {"run_health"}):
+        pd.testing.assert_frame_equal(pipeline["second"][table], pipeline["third"][table], obj=table)
 
 
 def test_no_decision_uses_rows_available_after_it(pipeline):

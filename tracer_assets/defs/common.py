@@ -38,18 +38,36 @@ def preview(df: pd.DataFrame, rows: int = PREVIEW_ROWS, chars: int = PREVIEW_CHA
     return dg.MetadataValue.md(shown.to_markdown(index=False))
 
 
+PARTITION_MAP_MAX = 7  # a longer range summarises its row counts (Dagster copies the metadata per partition)
+
+
+def rows_summary(per_partition: dict[str, int]) -> dict:
+    """Rows per partition for a short range; for a long one (a backfill copies this into each of its
+    partitions' events) the count, the empty partitions and the min, mean and max."""
+    if len(per_partition) <= PARTITION_MAP_MAX:
+        return dict(per_partition)
+    counts = list(per_partition.values())
+    return {
+        "partitions": len(counts),
+        "empty": sum(1 for c in counts if not c),
+        "min": min(counts),
+        "mean": round(sum(counts) / len(counts), 1),
+        "max": max(counts),
+    }
+
+
 def table_result(
     table: str, df: pd.DataFrame, per_partition: dict[str, int] | None = None, **extra
 ) -> dg.MaterializeResult:
     """MaterializeResult with row counts, a preview, the column schema and any extra metadata."""
-    metadata: dict = {
-        "dagster/row_count": len(df),
-        "dagster/column_schema": column_schema(table),
-        "preview": preview(df),
-    }
+    metadata: dict = {"dagster/row_count": len(df), "preview": preview(df)}
+    if per_partition is None or len(per_partition) <= PARTITION_MAP_MAX:
+        # a long range leaves it out: the asset's spec carries the same schema (defs/catalog.py), and a
+        # backfill would copy it into each of its partitions' events
+        metadata["dagster/column_schema"] = column_schema(table)
     if per_partition:
         metadata["partitions_written"] = len(per_partition)
-        metadata["rows_per_partition"] = dg.MetadataValue.json(per_partition)
+        metadata["rows_per_partition"] = dg.MetadataValue.json(rows_summary(per_partition))
     metadata.update(extra)
     return dg.MaterializeResult(metadata=metadata)
 

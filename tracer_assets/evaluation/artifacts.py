@@ -4,6 +4,7 @@ Everything for week W lands in ``<lake>/artifacts/evaluation/week=W/``; file nam
 re-materialization replaces them.
 """
 
+import hashlib
 import math
 
 import pandas as pd
@@ -24,6 +25,30 @@ def week_dir(lake: Lake, week: str) -> LakePath:
     return lake.path(f"artifacts/evaluation/week={week}")
 
 
+def bundle_dir(folder: LakePath) -> LakePath:
+    """Where the weekly pages' one shared ``plotly.min.js`` lies: above the week folders."""
+    return folder.parent if folder.name.startswith("week=") else folder
+
+
+def unchanged_plots(folder: LakePath, name: str, data: pd.DataFrame, *extra: str) -> bool:
+    """Were ``name``'s plots in ``folder`` drawn from this very ``data`` (and ``extra``)? Records the
+    data's hash in ``folder/.name.hash`` for next time; a week whose inputs did not change keeps its
+    pages instead of redrawing them."""
+    h = hashlib.blake2b(digest_size=16)
+    try:
+        h.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
+    except TypeError:  # an unhashable cell: always redraw
+        return False
+    for piece in (*map(str, data.columns), *map(str, data.dtypes), *extra):
+        h.update(piece.encode())
+    digest = h.hexdigest()
+    stamp = folder / f".{name}.hash"
+    same = stamp.exists() and stamp.read_text() == digest
+    if not same:
+        write_text_file(stamp, digest)
+    return same
+
+
 def write_csv(df: pd.DataFrame, path: LakePath) -> LakePath:
     """Write ``df`` as CSV through the lake's file API (the old file is replaced whole)."""
     write_text_file(path, df.to_csv(index=False))
@@ -38,12 +63,14 @@ def reliability_plots(bins: pd.DataFrame, folder: LakePath, week: str, plotlyjs:
         for strategy in ("uniform", "quantile"):
             rows = bins[(bins["kind"] == kind) & (bins["strategy"] == strategy)] if len(bins) else bins
             suffix = "" if strategy == "uniform" else "_quantile"
+            path = folder / f"reliability_{kind}{suffix}.html"
+            if path.exists() and unchanged_plots(folder, f"reliability_{kind}{suffix}", rows, week, plotlyjs):
+                paths[f"reliability_{kind}{suffix}"] = path
+                continue
             fig = reliability_figure(
                 rows, title=f"Reliability: {kind} predictions, week of {week} ({strategy} bins)"
             )
-            paths[f"reliability_{kind}{suffix}"] = write_html(
-                fig, folder / f"reliability_{kind}{suffix}.html", plotlyjs
-            )
+            paths[f"reliability_{kind}{suffix}"] = write_html(fig, path, plotlyjs, bundle_dir(folder))
     return paths
 
 
@@ -51,10 +78,14 @@ def brier_plots(history: pd.DataFrame, folder: LakePath, week: str, plotlyjs: st
     """Brier score by week, one file per cohort dimension (``all`` compares the predictors)."""
     paths = {}
     for dim in COHORT_DIMS:
+        path = folder / f"brier_over_time_{dim}.html"
+        if path.exists() and unchanged_plots(folder, f"brier_over_time_{dim}", history, week, plotlyjs):
+            paths[f"brier_over_time_{dim}"] = path
+            continue
         fig = brier_over_time_figure(
             history, cohort_dim=dim, title=f"Brier score by week, by {dim} (to {week})"
         )
-        paths[f"brier_over_time_{dim}"] = write_html(fig, folder / f"brier_over_time_{dim}.html", plotlyjs)
+        paths[f"brier_over_time_{dim}"] = write_html(fig, path, plotlyjs, bundle_dir(folder))
     return paths
 
 

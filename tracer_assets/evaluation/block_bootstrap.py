@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from tracer_assets.evaluation.bootstrap import Seed, _percentile_interval
+from tracer_assets.evaluation.bootstrap import Seed, _percentile_interval, gathered_sums
 
 _CHUNK_CELLS = 2_000_000
 
@@ -41,12 +41,13 @@ def _block_sums(values: np.ndarray, blocks: np.ndarray) -> tuple[np.ndarray, np.
 def _resampled_totals(sums: np.ndarray, counts: np.ndarray, n_resamples: int, seed: Seed):
     rng = np.random.default_rng(seed)
     n_blocks = len(counts)
+    sums_t = np.ascontiguousarray(sums.T)
     per_chunk = max(1, _CHUNK_CELLS // max(n_blocks, 1))
     done = 0
     while done < n_resamples:
         size = min(per_chunk, n_resamples - done)
         idx = rng.integers(0, n_blocks, size=(size, n_blocks))
-        yield sums[idx].sum(axis=1), counts[idx].sum(axis=1)  # (size, columns), (size,)
+        yield gathered_sums(sums_t, idx), counts[idx].sum(axis=1)  # (size, columns), (size,)
         done += size
 
 

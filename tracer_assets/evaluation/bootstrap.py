@@ -57,6 +57,13 @@ def bootstrap_distribution(
     return np.concatenate(parts)
 
 
+def gathered_sums(columns_t: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``values[idx].sum(axis=1)`` for ``values = columns_t.T`` without the 3-D gather: one 2-D
+    gather per column, summed left to right (the order the 3-D reduction over a non-contiguous axis
+    uses), so the sums are bit-for-bit those of the gather. Returns (resamples, columns)."""
+    return np.column_stack([np.add.accumulate(col[idx], axis=1)[:, -1] for col in columns_t])
+
+
 def _mean_rows(values: np.ndarray) -> np.ndarray:
     return values.mean(axis=1)
 
@@ -89,7 +96,8 @@ def bootstrap_mean_cis(
     if matrix is None or len(matrix) == 0:
         return {c: (float("nan"), float("nan")) for c in names}
     n = len(matrix)
+    columns_t = np.ascontiguousarray(matrix.T)
     means = np.concatenate(
-        [matrix[idx].mean(axis=1) for idx in _index_chunks(n, n_resamples, seed)]
+        [gathered_sums(columns_t, idx) / n for idx in _index_chunks(n, n_resamples, seed)]
     )  # (resamples, columns)
     return {c: _percentile_interval(means[:, j], level) for j, c in enumerate(names)}

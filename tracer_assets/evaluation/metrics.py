@@ -351,7 +351,11 @@ def skill_vs_market(internal: pd.DataFrame, market: pd.DataFrame) -> tuple[float
     ``1 - brier_internal / brier_market`` over the paired questions; NaN when nothing pairs or
     the market's Brier on them is 0. Returns (skill, number of pairs).
     """
-    pairs = market_pairs(internal, market)
+    return skill_of_pairs(market_pairs(internal, market))
+
+
+def skill_of_pairs(pairs: pd.DataFrame) -> tuple[float, int]:
+    """``skill_vs_market`` of pairs already built by ``market_pairs``."""
     if pairs.empty:
         return float("nan"), 0
     bs_int = float(np.mean((pairs["predicted_prob_int"] - pairs["outcome_int"]) ** 2))
@@ -384,6 +388,8 @@ def market_pairs(internal: pd.DataFrame, market: pd.DataFrame) -> pd.DataFrame:
 def cluster_days(frame: pd.DataFrame) -> pd.Series:
     """The UTC day each observation was decided (its resolution day where no decision time is known):
     observations of one day share the market and the news, so they are resampled together."""
+    if "cluster_day" in frame.columns:  # computed once for a whole table (_metrics_table)
+        return frame["cluster_day"]
     resolved = pd.to_datetime(frame["resolved_ts"], utc=True)
     decided = pd.to_datetime(frame["decision_ts"], utc=True) if "decision_ts" in frame.columns else resolved
     return decided.fillna(resolved).dt.floor("D")
@@ -439,6 +445,7 @@ def _metrics_table(
 ) -> pd.DataFrame:
     n_bins = settings.eval_calibration_bins
     rows = []
+    frame = frame.assign(cluster_day=cluster_days(frame)) if len(frame) else frame
     for kind, predictor, dim, cohort, g in _cohort_groups(frame):
         ok = g[g["scorable"]]
         y = ok["outcome"].to_numpy(dtype=float)
@@ -466,8 +473,9 @@ def _metrics_table(
             market = frame[(frame["kind"] == kind) & (frame["predictor"] == "market") & frame["scorable"]]
             if col is not None:
                 market = market[market[col] == cohort]
-            skill, n_paired = skill_vs_market(ok, market)
-            skill_ci = skill_interval(market_pairs(ok, market), settings, seed)
+            pairs = market_pairs(ok, market)
+            skill, n_paired = skill_of_pairs(pairs)
+            skill_ci = skill_interval(pairs, settings, seed)
         rows.append(
             {
                 "week": label,
@@ -511,13 +519,17 @@ def weekly_metrics(obs: pd.DataFrame, week: str, settings: TracerSettings) -> pd
     return _metrics_table(frame, settings, monday.strftime("%Y-%m-%d"), end)
 
 
-def rolling_metrics(obs: pd.DataFrame, as_of: pd.Timestamp | str, settings: TracerSettings) -> pd.DataFrame:
+def rolling_metrics(
+    obs: pd.DataFrame, as_of: pd.Timestamp | str, settings: TracerSettings, prepared: bool = False
+) -> pd.DataFrame:
     """All-time metrics from what was known at ``as_of`` (resolved and available by then).
 
     Same columns as ``weekly_metrics``, with ``week = 'all-time'`` and ``event_ts = available_ts = as_of``.
+    ``prepared``: ``obs`` already went through ``prepare_observations`` (a loop over weeks prepares
+    the history once; filtering keeps its canonical order, so the rows are the same).
     """
     as_of = _as_utc(pd.Series([pd.Timestamp(as_of)])).iloc[0]
-    frame = prepare_observations(obs, settings)
+    frame = obs if prepared else prepare_observations(obs, settings)
     frame = frame[(frame["resolved_ts"] <= as_of) & (frame["available_ts"] <= as_of)]
     return _metrics_table(frame, settings, ROLLING_LABEL, as_of)
 
@@ -530,7 +542,8 @@ def wilson_interval(wins: int, n: int, level: float) -> tuple[float, float]:
     rate = wins / n
     centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
+    # all wins (or none) put a bound on 1 (or 0) up to rounding: 1.0000000000000002 is not a rate
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
 
 
 def hit_rate_interval(outcomes: pd.Series, level: float = 0.95) -> tuple[float, float, float, int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import posixpath
 from pathlib import Path
 from typing import Literal
 
@@ -125,22 +127,38 @@ def brier_over_time_figure(
 
 
 def write_html(
-    fig: go.Figure, path: str | Path | LakePath, plotlyjs: PlotlyJs = "directory"
+    fig: go.Figure,
+    path: str | Path | LakePath,
+    plotlyjs: PlotlyJs = "directory",
+    bundle_dir: str | Path | LakePath | None = None,
 ) -> Path | LakePath:
     """Write ``fig`` as a self-standing HTML file that works offline, to a local path or a lake path.
 
-    ``plotlyjs="directory"`` writes one shared ``plotly.min.js`` beside the file (small pages);
+    ``plotlyjs="directory"`` writes one shared ``plotly.min.js`` beside the file (small pages), or in
+    ``bundle_dir`` (a folder above it) when given, so many folders of pages share one copy;
     ``"inline"`` embeds the library in every file. Each file replaces the old one whole (temp file and
     rename locally, one object on S3).
     """
     if plotlyjs not in ("inline", "directory"):
         raise ValueError(f"plotlyjs must be 'inline' or 'directory' (no CDN offline), got {plotlyjs!r}")
     path = path if isinstance(path, LakePath) else Path(path)
-    include: bool | str = True if plotlyjs == "inline" else "directory"
-    if include == "directory" and not (path.parent / PLOTLY_BUNDLE).exists():
-        write_text_file(path.parent / PLOTLY_BUNDLE, get_plotlyjs())
+    include: bool | str = True
+    if plotlyjs == "directory":
+        folder = path.parent if bundle_dir is None else bundle_dir
+        folder = folder if isinstance(folder, LakePath) else Path(folder)
+        if not (folder / PLOTLY_BUNDLE).exists():
+            write_text_file(folder / PLOTLY_BUNDLE, get_plotlyjs())
+        # a relative src ending in .js: the page loads the shared copy, wherever the lake is moved
+        include = "directory" if bundle_dir is None else _relative(folder / PLOTLY_BUNDLE, path.parent)
     write_text_file(path, fig.to_html(include_plotlyjs=include, full_html=True))
     return path
+
+
+def _relative(target: Path | LakePath, start: Path | LakePath) -> str:
+    """``target`` relative to the folder ``start`` (posix separators: a URL in the page)."""
+    if isinstance(target, LakePath) and isinstance(start, LakePath):
+        return posixpath.relpath(target.rel or ".", start.rel or ".")
+    return Path(os.path.relpath(target, start)).as_posix()
 
 
 def write_text_file(path: Path | LakePath, text: str) -> None:

@@ -48,15 +48,21 @@ def _hit_rate(rows: pd.DataFrame) -> tuple[int, float]:
 
 
 def hit_rate_trend(
-    observations: pd.DataFrame, as_of: pd.Timestamp | str, window_days: int, baseline_days: int
+    observations: pd.DataFrame,
+    as_of: pd.Timestamp | str,
+    window_days: int,
+    baseline_days: int,
+    prepared: bool = False,
 ) -> pd.DataFrame:
     """One row per kind and predictor: hit rate and count in the recent window and in the baseline,
     and ``drop = baseline - recent``. ``event_ts = available_ts = as_of`` (rows append night by night).
+    ``prepared``: ``observations`` already went through ``prepare_observations`` (default settings),
+    as a loop over nights does once for its whole history.
     """
     as_of = utc(as_of)
     window_start = as_of - pd.Timedelta(days=window_days)
     baseline_start = window_start - pd.Timedelta(days=baseline_days)
-    frame = prepare_observations(observations, default_settings())
+    frame = observations if prepared else prepare_observations(observations, default_settings())
     frame = frame[frame["scorable"] & (frame["available_ts"] <= as_of) & (frame["resolved_ts"] <= as_of)]
     rows = []
     for (kind, predictor), g in frame.groupby(["kind", "predictor"], sort=True):

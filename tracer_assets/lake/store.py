@@ -34,6 +34,7 @@ from tracer_assets.settings import ScaleSettings
 PART_FILE = "part-0.parquet"
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # a table's files: <table>/part-0.parquet (whole) or <table>/date=YYYY-MM-DD/part-<name>.parquet
+_PRUNE_MAX_DAYS = 800  # a bounded read lists at most this many day folders instead of the table
 _PART = re.compile(r"^[a-z][a-z0-9_]*/(?:date=(?P<day>\d{4}-\d{2}-\d{2})/part-[a-z0-9_]+|part-0)\.parquet$")
 HIVE_DATE = ds.partitioning(pa.schema([("date", pa.date32())]), flavor="hive")
 # DuckDB's own security settings for query connections, applied in this order after the lake is
@@ -324,6 +325,30 @@ class Lake:
         keys = {m.group("day") for f in self._table_files(table) if (m := _PART.match(f)) and m.group("day")}
         return sorted(keys)
 
+    def _files_between(self, table: str, lo: str, hi: str) -> list[str] | None:
+        """Partition pruning for a local lake: the part files of the day folders in [lo, hi] (sorted,
+        as ``_table_files`` lists them), found by listing only those folders rather than the whole
+        table, so a loop of one-day reads over a year costs a year, not a year squared. None: use
+        the general path (a remote lake, a whole table, or a range wider than the folders it prunes)."""
+        if not self.is_local or lo > hi:
+            return None
+        tdir = os.path.join(self.location.base, self.table_key(table))
+        if os.path.exists(os.path.join(tdir, PART_FILE)):
+            return None
+        days = pd.date_range(lo, hi, freq="D")
+        if len(days) > _PRUNE_MAX_DAYS:
+            return None
+        out = []
+        for day in days.strftime("%Y-%m-%d"):
+            folder = f"date={day}"
+            try:
+                names = os.listdir(os.path.join(tdir, folder))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            rels = (f"{table}/{folder}/{n}" for n in names if not n.startswith(TEMP_PREFIX))
+            out += sorted(r for r in rels if _PART.match(r))
+        return out
+
     def read(
         self,
         table: str,
@@ -332,6 +357,10 @@ class Lake:
         columns: list[str] | None = None,
     ) -> pd.DataFrame:
         """Rows of ``table`` from partitions in [start, end] (inclusive day keys); empty if none."""
+        if start is not None and end is not None:
+            pruned = self._files_between(table, _day_str(start), _day_str(end))
+            if pruned is not None:
+                return assemble(table, self._read_files(pruned, columns), columns)
         files = self._table_files(table)
         whole = f"{self.table_key(table)}/{PART_FILE}"
         if whole in files:

@@ -30,11 +30,20 @@ def audit_day(lake: Lake, day: str, skip: frozenset[str] = frozenset()) -> pd.Da
     Timestamps come from the day (event at its start, available at its end), so a re-run of the
     audit over an unchanged lake writes identical rows.
     """
+    return audit_days(lake, [day], skip)[day]
+
+
+def audit_days(lake: Lake, days: list[str], skip: frozenset[str] = frozenset()) -> dict[str, pd.DataFrame]:
+    """``audit_day`` of each of ``days``, listing the lake's tables and partitions once for all."""
+    tables = [t for t in lake.tables() if t != AUDIT_TABLE and t not in skip]
+    present = {t: set(lake.partitions(t)) for t in tables}
+    return {day: _audit(lake, day, [t for t in tables if day in present[t]]) for day in days}
+
+
+def _audit(lake: Lake, day: str, tables: list[str]) -> pd.DataFrame:
     start = pd.Timestamp(day, tz="UTC")
     rows = []
-    for table in lake.tables():
-        if table == AUDIT_TABLE or table in skip or day not in lake.partitions(table):
-            continue
+    for table in tables:
         report = check_written(lake, table, [day])
         problems = list(report.problems)
         if table == "digest":

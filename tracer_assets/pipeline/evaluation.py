@@ -10,6 +10,7 @@ import pandas as pd
 
 from tracer_assets.evaluation.lead_time import lead_hours_list
 from tracer_assets.evaluation.metrics import (
+    default_settings,
     parse_week,
     prepare_observations,
     rolling_metrics,
@@ -69,16 +70,22 @@ def hit_rate_trend(
     span = DAY * (s.eval_selfcheck_window_days + s.eval_selfcheck_baseline_days + 1)
     # one read for the whole range, then each night's window of partition days (= available_ts days)
     history = store.read("eval_observations", pd.Timestamp(days[0], tz="UTC") - span, days[-1])
-    known_day = (
-        pd.to_datetime(history["available_ts"], utc=True).dt.strftime("%Y-%m-%d") if len(history) else None
-    )
+    if len(history):
+        # prepared once (the night's filter keeps its canonical order); each night slices its window
+        # of partition days (= available_ts days, as read from the lake)
+        known = pd.to_datetime(history["available_ts"], utc=True).dt.strftime("%Y-%m-%d")
+        history = prepare_observations(history.assign(_known_day=known), default_settings())
     out = {}
     for day in days:
         as_of = clip_to_now(pd.Timestamp(day, tz="UTC") + DAY, now=now) - pd.Timedelta(microseconds=1)
         first = (as_of - span).floor("D").strftime("%Y-%m-%d")
-        obs = history[(known_day >= first) & (known_day <= day)] if len(history) else history
+        if len(history):
+            known_day = history["_known_day"]
+            obs, prepared = history[(known_day >= first) & (known_day <= day)], True
+        else:
+            obs, prepared = history, False
         out[day] = compute_hit_rate_trend(
-            obs, as_of, s.eval_selfcheck_window_days, s.eval_selfcheck_baseline_days
+            obs, as_of, s.eval_selfcheck_window_days, s.eval_selfcheck_baseline_days, prepared=prepared
         )
     return out
 
@@ -116,10 +123,12 @@ def eval_metrics_all_time(
 ) -> dict[str, pd.DataFrame]:
     """All-time metrics as of each week's end (every observation known by then), by week key."""
     # one read for the whole range: rolling_metrics keeps only what was known by each week's end
-    history = store.read("eval_observations", None, parse_week(weeks[-1]) + DAY * 7)
+    history = prepare_observations(
+        store.read("eval_observations", None, parse_week(weeks[-1]) + DAY * 7), settings
+    )
     out = {}
     for week in weeks:
-        metrics = rolling_metrics(history, parse_week(week) + DAY * 7, settings)
+        metrics = rolling_metrics(history, parse_week(week) + DAY * 7, settings, prepared=True)
         metrics.insert(1, "through_week", week)
         out[week] = metrics
     return out

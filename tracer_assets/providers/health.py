@@ -123,9 +123,7 @@ def _rows_per_day(frame: pd.DataFrame, days: list[str], by: str | None) -> dict[
 
 
 def _stored_rows(lake: Lake, table: str, day: str) -> int:
-    if day not in lake.partitions(table):
-        return 0
-    return len(lake.read(table, day, day))
+    return len(lake.read(table, day, day))  # empty when the lake holds no such partition
 
 
 def shrinking_days(
@@ -133,10 +131,17 @@ def shrinking_days(
 ) -> dict[str, tuple[int, int]]:
     """{day: (rows fetched, rows stored)} for each day the lake holds and ``result`` would shrink below
     ``min_kept_ratio`` of what is stored."""
-    got = _rows_per_day(result.frame, [_day(d) for d in days], by)
+    days = [_day(d) for d in days]
+    got = _rows_per_day(result.frame, days, by)
+    # one read for the range (not one read per day): rows per day of what the lake holds
+    held = (
+        _rows_per_day(lake.read(table, min(days), max(days)), days, by)
+        if by is not None and len(days) > 1
+        else None
+    )
     out = {}
     for day, rows in got.items():
-        stored = _stored_rows(lake, table, day)
+        stored = held[day] if held is not None else _stored_rows(lake, table, day)
         if stored and rows < min_kept_ratio * stored:
             out[day] = (rows, stored)
     return out

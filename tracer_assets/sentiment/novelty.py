@@ -81,10 +81,14 @@ class SentenceTransformerEmbedder:
             self.model_id = folder
             self.model_revision = "local-" + folder_fingerprint(Path(folder))
         self.folder = folder
-        self.device = resolve_device(device)
+        self.device_setting = device  # resolved when a text must be embedded: no torch import otherwise
         self.batch_size = batch_size
         self.max_length = max_length
         self.model_revision += f"-L{max_length}"
+
+    @property
+    def device(self) -> str:
+        return resolve_device(self.device_setting)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         model = _load_sentence_model(self.folder, self.device)
@@ -99,6 +103,15 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def release_models() -> None:
+    """Free the loaded sentence models (a scoring run loads one only for uncached texts, then lets go)."""
+    if _load_sentence_model.cache_info().currsize:
+        _load_sentence_model.cache_clear()
+        import gc
+
+        gc.collect()
 
 
 class HashingEmbedder:

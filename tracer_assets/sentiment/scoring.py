@@ -21,7 +21,12 @@ from tracer_assets.sentiment.cache import KeyValueCache, cache_root, cached_comp
 from tracer_assets.sentiment.combine import combine_polarity
 from tracer_assets.sentiment.lexicon import LexiconScorer
 from tracer_assets.sentiment.llm import LlmPolarity, PerplexityPolarityScorer
-from tracer_assets.sentiment.novelty import Embedder, build_embedder, novelty_and_duplicates
+from tracer_assets.sentiment.novelty import (
+    Embedder,
+    build_embedder,
+    novelty_and_duplicates,
+    release_models,
+)
 from tracer_assets.sentiment.pressure import hourly_decision_times, narrative_pressure, pressure_lookback
 from tracer_assets.settings import TracerSettings
 
@@ -293,6 +298,7 @@ def score_narratives(
         )
         emb_cache = _model_cache(root, "embeddings", embedder.model_id, embedder.model_revision)
         vectors = embed_texts(embedder, texts + hist_texts, emb_cache)
+        release_models()  # loaded only if a text was not cached; freed once the range is embedded
         nov = novelty_and_duplicates(
             items,
             vectors,

@@ -8,6 +8,7 @@ import dagster as dg
 from tracer_assets.analytics.sql_models import MODELS_DIR, SqlModel, load_models
 from tracer_assets.defs.common import table_result
 from tracer_assets.defs.resources import TracerResource
+from tracer_assets.defs.skip import skip_unchanged
 
 
 def build_sql_asset(model: SqlModel, known: set[str]) -> dg.AssetsDefinition:
@@ -24,7 +25,8 @@ def build_sql_asset(model: SqlModel, known: set[str]) -> dg.AssetsDefinition:
         metadata={"sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```"), "path": str(model.path)},
         code_version=hashlib.sha256(model.sql.encode()).hexdigest()[:12],
     )
-    def _sql_asset(tracer: TracerResource) -> dg.MaterializeResult:
+    @skip_unchanged
+    def _sql_asset(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
         df = tracer.lake.query(model.sql, deterministic=True)
         tracer.lake.write_table(model.name, df)
         return table_result(model.name, df)

@@ -12,6 +12,7 @@ from tracer_assets.defs.partitions import CADENCE_TAG, daily_partitions, single_
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.sentiment.assets import narrative_pressure, narrative_scores
 from tracer_assets.defs.signals.assets import signals
+from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.pipeline.backtest import backtest_report
 
 DESCRIPTIONS = {
@@ -58,6 +59,7 @@ ASSET_KWARGS = {
 
 
 @dg.asset(**ASSET_KWARGS, description=DESCRIPTIONS["backtest_trades"])
+@skip_unchanged
 def backtest_trades(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     report = report_for_run(context, tracer)
     counts = tracer.lake.write_partitions(
@@ -67,6 +69,7 @@ def backtest_trades(context: dg.AssetExecutionContext, tracer: TracerResource) -
 
 
 @dg.asset(**ASSET_KWARGS, description=DESCRIPTIONS["backtest_equity"])
+@skip_unchanged
 def backtest_equity(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     report = report_for_run(context, tracer)
     counts = tracer.lake.write_partitions("backtest_equity", report.equity, partition_days(context), by="ts")
@@ -74,6 +77,7 @@ def backtest_equity(context: dg.AssetExecutionContext, tracer: TracerResource) -
 
 
 @dg.asset(**ASSET_KWARGS, description=DESCRIPTIONS["backtest_summary"])
+@skip_unchanged
 def backtest_summary(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     start, end = window(context)
     report = report_for_run(context, tracer)

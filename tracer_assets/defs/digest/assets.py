@@ -10,6 +10,7 @@ from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.polymarket.assets import polymarket_markets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
+from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.monitoring.digest_checks import digest_problems
 from tracer_assets.ops.pause import pause_state
 from tracer_assets.pipeline.digest import daily_digest, delivery_key, digest_time, newly_delivered
@@ -27,6 +28,7 @@ from tracer_assets.providers.redact import Redactor
     description="Ranked top-N universe digest per day (chat text without digits; the rows keep every number), "
     "delivered through the notifier at most once per day and content.",
 )
+@skip_unchanged
 def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     s = tracer.settings
     notifier = tracer.notifier()

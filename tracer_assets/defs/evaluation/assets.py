@@ -17,6 +17,7 @@ from tracer_assets.defs.common import (
 from tracer_assets.defs.evaluation.observations import eval_observations
 from tracer_assets.defs.partitions import WEEKLY
 from tracer_assets.defs.resources import TracerResource
+from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.evaluation.artifacts import (
     brier_plots,
     headline_md,
@@ -25,6 +26,7 @@ from tracer_assets.evaluation.artifacts import (
     week_dir,
     write_csv,
 )
+from tracer_assets.evaluation.metrics import parse_week
 from tracer_assets.lake import LakePath
 from tracer_assets.pipeline import evaluation
 from tracer_assets.pipeline.window import concat
@@ -67,9 +69,19 @@ def weekly_tables(
     description="Weekly n, Brier, log-loss, hit rate, Murphy decomposition, bootstrap intervals and the skill of "
     "our probability vs the market's (bss_vs_market) per kind, predictor and cohort; Brier-over-time plots.",
 )
+@skip_unchanged
 def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
-    def history_plots(rows, folder, week, plotlyjs):  # the Brier history up to the week (its rows included)
-        return brier_plots(tracer.lake.read("eval_metrics", None, week), folder, week, plotlyjs)
+    weeks = list(context.partition_keys)
+    # each week's Brier history up to it (its rows included): the weeks before the range read once,
+    # then each week's own partition as it is written (not the whole history again for every week)
+    before = parse_week(weeks[0]) - pd.Timedelta(days=1)
+    history = [tracer.lake.read("eval_metrics", None, before.strftime("%Y-%m-%d"))]
+
+    def history_plots(rows, folder, week, plotlyjs):
+        history.append(tracer.lake.read("eval_metrics", week, week))
+        rows_so_far = [h for h in history if len(h)]
+        upto = pd.concat(rows_so_far, ignore_index=True) if rows_so_far else history[-1]
+        return brier_plots(upto, folder, week, plotlyjs)
 
     df, paths = weekly_tables(context, tracer, "eval_metrics", plots=history_plots)
     return table_result(
@@ -88,6 +100,7 @@ def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> d
     description="Reliability bins (uniform and quantile) per kind and predictor for the week, as a lake table, "
     "a CSV and reliability diagrams beside the weekly snapshot.",
 )
+@skip_unchanged
 def calibration_bins(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     df, paths = weekly_tables(context, tracer, "calibration_bins", plots=reliability_plots)
     return table_result("calibration_bins", df, **path_metadata(paths))
@@ -99,6 +112,7 @@ def calibration_bins(context: dg.AssetExecutionContext, tracer: TracerResource) 
     description="Rolling all-time metrics as of each week's end (every observation known by then), "
     "same columns as eval_metrics with week = 'all-time' and through_week = the partition.",
 )
+@skip_unchanged
 def eval_metrics_all_time(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     s = tracer.settings
     by_week = evaluation.eval_metrics_all_time(tracer.lake, s, list(context.partition_keys))
@@ -123,6 +137,7 @@ def eval_metrics_all_time(context: dg.AssetExecutionContext, tracer: TracerResou
     description="Weekly win rate per cohort (asset class, direction, strength bucket, source model, lead time) "
     "with Wilson intervals, hit rate and mean predicted probability.",
 )
+@skip_unchanged
 def eval_win_rates(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     df, paths = weekly_tables(context, tracer, "eval_win_rates")
     return table_result("eval_win_rates", df, **path_metadata(paths))

@@ -9,6 +9,7 @@ from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.polymarket.assets import polymarket_markets
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
+from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.pipeline import evaluation
 
 
@@ -20,6 +21,7 @@ from tracer_assets.pipeline import evaluation
     description="One row per resolved prediction, by the day it became known: signals at their horizon, and "
     "market questions priced by the market and by our internal_prob, frozen at each lead time (eval_lead_hours).",
 )
+@skip_unchanged
 def eval_observations(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     obs, stats = evaluation.eval_observations(tracer.lake, tracer.settings, tracer.universe, *window(context))
     counts = tracer.lake.write_partitions(

@@ -6,6 +6,7 @@ from tracer_assets.defs.common import DAILY_FRESHNESS, partition_days, table_res
 from tracer_assets.defs.evaluation.observations import eval_observations
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
+from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.evaluation.self_check import self_check
 from tracer_assets.pipeline import evaluation
 from tracer_assets.pipeline.window import concat
@@ -20,6 +21,7 @@ from tracer_assets.pipeline.window import concat
     description="Nightly hit-rate trend per kind and predictor: the last eval_selfcheck_window_days against the "
     "eval_selfcheck_baseline_days before them; the hit_rate_self_check judges the newest night.",
 )
+@skip_unchanged
 def hit_rate_trend(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     trends = evaluation.hit_rate_trend(tracer.lake, tracer.settings, partition_days(context))
     for day, trend in trends.items():

@@ -12,6 +12,7 @@ from tracer_assets.defs.common import DAILY_FRESHNESS, DAY, table_result, window
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.signals.assets import signals
+from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.execution.service import execute
 from tracer_assets.ops.pause import pause_state
 
@@ -29,6 +30,7 @@ LEDGER_ASSET = {
     description="Orders by submission day (entries, exits, drift trims; blocked ones with status 'blocked'). "
     "Runs the risk engine and the broker (TRACER_TRADING_MODE) and writes the whole ledger.",
 )
+@skip_unchanged
 def orders(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     start, end = window(context)
     classes = {i.symbol: i.asset_class for i in tracer.universe.instruments}
@@ -44,6 +46,7 @@ def orders(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
 
 def _report(table: str, description: str):
     @dg.asset(name=table, **DAILY, **LEDGER_ASSET, deps=[orders], description=description)
+    @skip_unchanged
     def _asset(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
         start, end = window(context)
         return table_result(table, tracer.lake.read(table, start, end - DAY))

@@ -6,6 +6,7 @@ from tracer_assets.defs.common import DAILY_FRESHNESS, partition_days, table_res
 from tracer_assets.defs.fetching import record_result
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
+from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.pipeline import market
 from tracer_assets.pipeline.fetch import fetch_guarded
 from tracer_assets.providers.health import write_fetched
@@ -23,6 +24,7 @@ OUTSIDE_CALL_RETRY = dg.RetryPolicy(
     freshness_policy=DAILY_FRESHNESS,
     description="Hourly OHLCV bars for the universe (ts = bar open, available at bar close), one partition per UTC day.",
 )
+@skip_unchanged
 def bars(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     start, end = window(context)
     result = fetch_guarded(
@@ -56,6 +58,7 @@ def bars(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Materi
     freshness_policy=DAILY_FRESHNESS,
     description="Per-bar returns, realised volatility, volume z-score and daily trend; lookbacks read earlier bars partitions.",
 )
+@skip_unchanged
 def price_features(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     feats = market.price_features(tracer.lake, tracer.settings, *window(context))
     counts = tracer.lake.write_partitions("price_features", feats, partition_days(context), by="ts")

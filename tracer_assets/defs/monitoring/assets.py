@@ -6,7 +6,8 @@ import pandas as pd
 from tracer_assets.defs.common import partition_days, table_result
 from tracer_assets.defs.partitions import CADENCE_TAG, daily_partitions, single_run, weekly_partitions
 from tracer_assets.defs.resources import TracerResource
-from tracer_assets.monitoring.audit import AUDIT_COLUMNS, AUDIT_TABLE, audit_day
+from tracer_assets.defs.skip import skip_unchanged
+from tracer_assets.monitoring.audit import AUDIT_COLUMNS, AUDIT_TABLE, audit_days
 
 
 @dg.asset(
@@ -21,12 +22,13 @@ from tracer_assets.monitoring.audit import AUDIT_COLUMNS, AUDIT_TABLE, audit_day
     description="Self-check of every lake table's partition of the day, re-read from disk: contract, UTC, "
     "point-in-time order, duplicate keys, value ranges, the digest's text. One row per table and day.",
 )
+@skip_unchanged
 def lake_audit(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     from tracer_assets.definitions import CORE_ASSETS  # the root imports this module: read it at run time
 
     weekly = frozenset(a.key.path[-1] for a in CORE_ASSETS if a.partitions_def == weekly_partitions)
     days = partition_days(context)
-    frames = [audit_day(tracer.lake, day, weekly) for day in days]
+    frames = list(audit_days(tracer.lake, days, weekly).values())
     df = (
         pd.concat([f for f in frames if len(f)], ignore_index=True)
         if any(len(f) for f in frames)

@@ -12,12 +12,28 @@ from tracer_assets.monitoring.written import check_written
 MAX_LISTED = 10
 
 
+# The run's materializations read so far, by asset key: (run id, cursor, {key: partitions}). Each
+# check reads only the events stored since the previous one, not the whole run's log again (a year's
+# range run stores thousands of materializations).
+_SEEN: dict[str, tuple[str | None, dict[dg.AssetKey, list[str | None]]]] = {}
+
+
 def _run_partitions(instance: dg.DagsterInstance, run_id: str, key: dg.AssetKey) -> list[str | None]:
-    return [
-        r.dagster_event.partition
-        for r in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
-        if r.dagster_event is not None and r.dagster_event.asset_key == key
-    ]
+    cursor, by_key = _SEEN.get(run_id, (None, {}))
+    while True:
+        conn = instance.get_records_for_run(
+            run_id, cursor=cursor, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=10_000
+        )
+        for record in conn.records:
+            event = record.event_log_entry.dagster_event
+            if event is not None and event.asset_key is not None:
+                by_key.setdefault(event.asset_key, []).append(event.partition)
+        cursor = conn.cursor
+        if not conn.has_more:
+            break
+    _SEEN.clear()  # one run at a time
+    _SEEN[run_id] = (cursor, by_key)
+    return list(by_key.get(key, []))
 
 
 def written_partitions(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> list[str] | None:

@@ -7,6 +7,7 @@ from tracer_assets.defs.fetching import record_result
 from tracer_assets.defs.market.assets import OUTSIDE_CALL_RETRY
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
+from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.pipeline.fetch import fetch_end, fetch_guarded
 from tracer_assets.providers.health import write_fetched
 
@@ -19,6 +20,7 @@ from tracer_assets.providers.health import write_fetched
     freshness_policy=DAILY_FRESHNESS,
     description="News narratives per symbol (event_ts = published, available_ts = when ingested), by UTC day.",
 )
+@skip_unchanged
 def narratives(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     start, end = window(context)
     provider = tracer.news_provider()

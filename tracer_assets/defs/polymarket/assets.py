@@ -7,6 +7,7 @@ from tracer_assets.defs.fetching import combine_results, health_metadata, record
 from tracer_assets.defs.market.assets import OUTSIDE_CALL_RETRY, price_features
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
+from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.pipeline import polymarket
 from tracer_assets.pipeline.window import concat
 
@@ -23,6 +24,7 @@ BOARD_PREVIEW = ["symbol", "question", "yes_price", "internal_prob", "gap", "gat
     description="Daily snapshot (taken at the day's last hour) of markets linked to universe symbols, with "
     "resolutions; our internal_prob and its gap to the market price, and the quality gate's verdict.",
 )
+@skip_unchanged
 def polymarket_markets(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     provider = tracer.markets_provider()
     days = polymarket.polymarket_markets(

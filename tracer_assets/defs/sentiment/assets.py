@@ -8,6 +8,7 @@ from tracer_assets.defs.market.assets import price_features
 from tracer_assets.defs.narratives.assets import narratives
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
+from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.pipeline import sentiment
 
 
@@ -19,6 +20,7 @@ from tracer_assets.pipeline import sentiment
     freshness_policy=DAILY_FRESHNESS,
     description="Polarity in [-1, 1], confidence, label and novelty per narrative; available when the narrative is.",
 )
+@skip_unchanged
 def narrative_scores(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     s = tracer.settings
     scores = sentiment.narrative_scores(tracer.lake, s, *window(context), cache_root=s.lake_root)
@@ -40,6 +42,7 @@ def narrative_scores(context: dg.AssetExecutionContext, tracer: TracerResource) 
     "included): sum of polarity x confidence x novelty x 2^(-age / half-life) over narratives available "
     "by then. The signals read their pressure from here.",
 )
+@skip_unchanged
 def narrative_pressure(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     s = tracer.settings
     pressure = sentiment.narrative_pressure(tracer.lake, s, tracer.universe.symbols, *window(context))

@@ -7,6 +7,7 @@ from tracer_assets.defs.common import DAILY_FRESHNESS, partition_days, table_res
 from tracer_assets.defs.market.assets import bars, price_features
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
+from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.pipeline import signals as signal_stage
 from tracer_assets.pipeline.governed import governed_segments
 from tracer_assets.providers.health import carry_degraded
@@ -23,6 +24,7 @@ from tracer_assets.providers.health import carry_degraded
     "with their reasons. Thresholds: the governed_params version in force at each decision time (defaults "
     "before any).",
 )
+@skip_unchanged
 def signals(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     result = signal_stage.signals(tracer.lake, tracer.settings, *window(context))
     versions = [
