@@ -62,6 +62,8 @@ def _env(root: Path) -> None:
             "TRACER_LAKE_ROOT": str(root / "lake"),
             "TRACER_SIM_TRUTH_ROOT": str(root / "truth"),
             "TRACER_OUTBOX_DIR": str(root / "outbox"),
+            # an accelerated clock with injected faults: every tick must fetch, nothing is skipped as unchanged
+            "TRACER_SKIP_UNCHANGED": "0",
         }
     )
 
@@ -136,8 +138,6 @@ def run_burn_in(
     workdir: Path, ticks: int, fault_rate: float, seed: int, echo=print, kinds: tuple[str, ...] | None = None
 ) -> dict:
     warnings.filterwarnings("ignore")
-    # an accelerated clock with injected faults: every tick must fetch, so nothing is skipped as unchanged
-    os.environ["TRACER_SKIP_UNCHANGED"] = "0"
     import dagster as dg
 
     from tracer_assets.definitions import ALL_ASSETS, build_definitions
