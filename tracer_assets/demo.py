@@ -100,7 +100,7 @@ def range_tags(start: str, end: str) -> dict[str, str]:
     return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
 
 
-def _step_watcher(instance, stage: str, steps: Steps) -> tuple[threading.Thread, threading.Event]:
+def step_watcher(instance, stage: str, steps: Steps) -> tuple[threading.Thread, threading.Event]:
     """Follow the run tagged ``tracer/demo_stage=stage`` through its event log: each step that starts
     names what is running, each that ends advances the bar (the run's own event stream, polled)."""
     import dagster as dg
@@ -230,7 +230,7 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
         stage = uuid.uuid4().hex
         t0 = time.perf_counter()
         with reporter.steps(f"[{i}/{len(plan)}] {label}", total=len(assets) + len(stage_checks)) as steps:
-            watcher, stop = _step_watcher(instance, stage, steps) if reporter.enabled else (None, None)
+            watcher, stop = step_watcher(instance, stage, steps) if reporter.enabled else (None, None)
             try:
                 result = run_assets(  # on the executor TRACER_EXECUTOR names
                     assets,

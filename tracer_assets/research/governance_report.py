@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy import stats
 
+from tracer_assets.lake import Lake
 from tracer_assets.pipeline.governed import read_governed
 from tracer_assets.pipeline.store import Store
 from tracer_assets.research.governance import in_force
@@ -286,26 +287,25 @@ def render_html(
     return "\n".join(parts)
 
 
-def report_path(lake_root: str | Path, month: str) -> Path:
-    return Path(lake_root) / "artifacts" / "governance" / f"governance_{month}.html"
+GOVERNANCE_DIR = "artifacts/governance"
 
 
-def write_report(report: GovernanceReport, lake_root: str | Path) -> Path:
-    """Write the page (atomically) with one shared ``plotly.min.js`` beside it; returns its path."""
+def write_report(report: GovernanceReport, lake: Lake) -> str:
+    """Write the page through the lake's file API (local or S3), with one shared ``plotly.min.js``
+    beside it; returns where it lives (a path or an s3:// URL)."""
     from plotly.offline import get_plotlyjs
 
     from tracer_assets.evaluation.plots import PLOTLY_BUNDLE
-    from tracer_assets.lake.atomic import atomic_write_text
 
-    path = report_path(lake_root, report.month)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not (path.parent / PLOTLY_BUNDLE).exists():
-        atomic_write_text(path.parent / PLOTLY_BUNDLE, get_plotlyjs())
-    atomic_write_text(path, report.html)
-    return path
+    bundle = f"{GOVERNANCE_DIR}/{PLOTLY_BUNDLE}"
+    if not lake.exists(bundle):
+        lake.write_text(bundle, get_plotlyjs())
+    page = f"{GOVERNANCE_DIR}/governance_{report.month}.html"
+    lake.write_text(page, report.html)
+    return lake.uri(page)
 
 
-def report_row(report: GovernanceReport, path: Path) -> pd.DataFrame:
+def report_row(report: GovernanceReport, path: str) -> pd.DataFrame:
     """The ``governance_report`` lake row of a report (available at the month's end)."""
     start = pd.Timestamp(f"{report.month}-01", tz="UTC")
     return pd.DataFrame(

@@ -22,7 +22,7 @@ def governance_report(context: dg.AssetExecutionContext, tracer: TracerResource)
     rows, pages = [], {}
     for month in months_of(context):
         report = build_report(tracer.settings, report_inputs(tracer.lake, month))
-        path = write_report(report, tracer.settings.lake_root)
+        path = write_report(report, tracer.lake)
         row = report_row(report, path)
         tracer.lake.write_partition("governance_report", f"{month}-01", row)
         rows.append(row)

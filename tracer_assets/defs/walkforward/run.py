@@ -1,12 +1,16 @@
 """The fold partitions' backfill run from the command line: the same assets over the same monthly
 partition range as a UI backfill (single run), on the instance ``DAGSTER_HOME`` names."""
 
+import uuid
 import warnings
 from pathlib import Path
 
 import dagster as dg
 
-from tracer_assets.demo import QUIET_RUN_CONFIG, ensure_dagster_home, range_tags
+from tracer_assets.demo import QUIET_RUN_CONFIG, ensure_dagster_home, range_tags, step_watcher
+from tracer_assets.progress import Reporter
+
+STAGE_TAG = "tracer/demo_stage"  # the tag the demo's step watcher follows
 
 
 def materialize_folds(months: list[str], lake_root: str | None = None) -> tuple[bool, str]:
@@ -17,17 +21,26 @@ def materialize_folds(months: list[str], lake_root: str | None = None) -> tuple[
 
     ensure_dagster_home(Path.cwd())
     resources = {"tracer": build_definitions(lake_root).resources["tracer"]}
-    try:
-        result = dg.materialize(
-            list(walkforward_defs.assets),
-            instance=dg.DagsterInstance.get(),
-            resources=resources,
-            tags=range_tags(f"{months[0]}-01", f"{months[-1]}-01"),
-            run_config=QUIET_RUN_CONFIG,
-            raise_on_error=False,
-        )
-    except dg.DagsterError as exc:
-        return False, str(exc).splitlines()[0]
+    assets = list(walkforward_defs.assets)
+    instance = dg.DagsterInstance.get()
+    stage = f"walkforward-{uuid.uuid4().hex[:8]}"
+    # progress on a terminal (quiet otherwise): each asset of the run, from the run's event stream
+    with Reporter() as rep, rep.steps(f"walkforward {months[0]}..{months[-1]}", total=len(assets)) as steps:
+        watcher, stop = step_watcher(instance, stage, steps)
+        try:
+            result = dg.materialize(
+                assets,
+                instance=instance,
+                resources=resources,
+                tags={**range_tags(f"{months[0]}-01", f"{months[-1]}-01"), STAGE_TAG: stage},
+                run_config=QUIET_RUN_CONFIG,
+                raise_on_error=False,
+            )
+        except dg.DagsterError as exc:
+            return False, str(exc).splitlines()[0]
+        finally:
+            stop.set()
+            watcher.join()
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]
         detail = failures[0].step_failure_data.error.message.strip() if failures else "run failed"
