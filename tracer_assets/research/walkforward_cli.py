@@ -11,19 +11,10 @@ import pandas as pd
 
 from tracer_assets.pipeline.governed import GOVERNED_TABLE, read_governed
 from tracer_assets.research.governance import in_force, rollback_row
+from tracer_assets.research.walkforward import SUMMARY_COLUMNS
 
-SUMMARY_SHOWN = [
-    "oos_start",
-    "oos_end",
-    "oos_sharpe",
-    "oos_sharpe_lo",
-    "oos_sharpe_hi",
-    "deflated_sharpe_prob",
-    "pbo",
-    "oos_hit_rate",
-    "n_oos_trades",
-    "n_configs_tried",
-]
+# the summary without its run id and timestamps
+SUMMARY_SHOWN = [c for c in SUMMARY_COLUMNS if c not in ("run_id", "event_ts", "available_ts")]
 
 
 def _months(start: str, end: str) -> list[str]:
