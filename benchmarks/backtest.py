@@ -11,11 +11,15 @@ ratios; Tracer's (10, 20) result is checked against backtesting.py's (trades and
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tracer_assets_tests: the peer strategy
 
 
 def best_of(fn, repeat: int) -> float:
@@ -33,13 +37,13 @@ def main() -> int:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     import vectorbt as vbt
-    from backtesting import Backtest, Strategy
-    from backtesting.lib import crossover
-    from backtesting.test import GOOG, SMA
+    from backtesting import Backtest
+    from backtesting.test import GOOG
 
     from tracer_assets.backtest.costs import CostModel
     from tracer_assets.backtest.engine import simulate
     from tracer_assets.backtest.strategies import sma, sma_cross_target, sma_grid_targets
+    from tracer_assets_tests.backtesting_peer import SmaCross
 
     commission = 0.002
     cash = 10_000.0
@@ -47,21 +51,6 @@ def main() -> int:
     assert len(pairs) == 100
     o, h, lo, c = (GOOG[k].to_numpy(dtype=float) for k in ("Open", "High", "Low", "Close"))
     cost = CostModel(fee_bps=commission * 1e4)
-
-    class SmaCross(Strategy):
-        n1, n2 = 10, 20
-
-        def init(self):
-            self.fast = self.I(SMA, self.data.Close, self.n1)
-            self.slow = self.I(SMA, self.data.Close, self.n2)
-
-        def next(self):
-            if crossover(self.fast, self.slow):
-                self.position.close()
-                self.buy()
-            elif crossover(self.slow, self.fast):
-                self.position.close()
-                self.sell()
 
     def tracer_single():
         target = sma_cross_target(sma(c, 10), sma(c, 20))

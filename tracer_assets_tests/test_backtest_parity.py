@@ -7,30 +7,14 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from backtesting import Backtest, Strategy
-from backtesting.lib import crossover
-from backtesting.test import GOOG, SMA
+from backtesting import Backtest
+from backtesting.test import GOOG
 
 from tracer_assets.backtest.costs import CostModel
 from tracer_assets.backtest.engine import simulate
 from tracer_assets.backtest.stats import trade_stats
 from tracer_assets.backtest.strategies import sma, sma_cross_target, sma_grid_targets
-
-
-class SmaCross(Strategy):
-    n1, n2 = 10, 20
-
-    def init(self):
-        self.fast = self.I(SMA, self.data.Close, self.n1)
-        self.slow = self.I(SMA, self.data.Close, self.n2)
-
-    def next(self):
-        if crossover(self.fast, self.slow):
-            self.position.close()
-            self.buy()
-        elif crossover(self.slow, self.fast):
-            self.position.close()
-            self.sell()
+from tracer_assets_tests.backtesting_peer import SmaCross
 
 
 def reference(commission: float, n1: int = 10, n2: int = 20):
