@@ -21,6 +21,7 @@ from tracer_assets.clock import PARTITIONS_START
 from tracer_assets.digest.terminal import digest_text
 from tracer_assets.progress import Reporter, Steps
 
+STAGE_TAG = "tracer/demo_stage"  # the run tag the step watcher follows
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 POLL_SECONDS = 0.5  # how often the progress bar reads the run's event log
 
@@ -117,7 +118,7 @@ def step_watcher(instance, stage: str, steps: Steps) -> tuple[threading.Thread, 
         while True:
             finished = stop.is_set()  # drain once more after the run returned
             if run_id is None:
-                runs = instance.get_runs(filters=dg.RunsFilter(tags={"tracer/demo_stage": stage}), limit=1)
+                runs = instance.get_runs(filters=dg.RunsFilter(tags={STAGE_TAG: stage}), limit=1)
                 run_id = runs[0].run_id if runs else None
             if run_id is not None:
                 conn = instance.get_records_for_run(run_id, cursor=cursor, of_type=kinds)
@@ -235,7 +236,7 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
                 result = run_assets(  # on the executor TRACER_EXECUTOR names
                     assets,
                     instance=instance,
-                    tags={**tags, "tracer/demo": "true", "tracer/demo_stage": stage},
+                    tags={**tags, "tracer/demo": "true", STAGE_TAG: stage},
                     run_config=QUIET_RUN_CONFIG,
                     checks=stage_checks,
                 )

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from tracer_assets.demo import QUIET_RUN_CONFIG, ensure_dagster_home, range_tags, step_watcher
+from tracer_assets.demo import QUIET_RUN_CONFIG, STAGE_TAG, ensure_dagster_home, range_tags, step_watcher
 from tracer_assets.progress import Reporter
-
-STAGE_TAG = "tracer/demo_stage"  # the tag the demo's step watcher follows
 
 
 def materialize_folds(months: list[str], lake_root: str | None = None) -> tuple[bool, str]:
@@ -26,7 +24,7 @@ def materialize_folds(months: list[str], lake_root: str | None = None) -> tuple[
     stage = f"walkforward-{uuid.uuid4().hex[:8]}"
     # progress on a terminal (quiet otherwise): each asset of the run, from the run's event stream
     with Reporter() as rep, rep.steps(f"walkforward {months[0]}..{months[-1]}", total=len(assets)) as steps:
-        watcher, stop = step_watcher(instance, stage, steps)
+        watcher, stop = step_watcher(instance, stage, steps) if rep.enabled else (None, None)
         try:
             result = dg.materialize(
                 assets,
@@ -39,8 +37,9 @@ def materialize_folds(months: list[str], lake_root: str | None = None) -> tuple[
         except dg.DagsterError as exc:
             return False, str(exc).splitlines()[0]
         finally:
-            stop.set()
-            watcher.join()
+            if watcher is not None:
+                stop.set()
+                watcher.join()
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]
         detail = failures[0].step_failure_data.error.message.strip() if failures else "run failed"
