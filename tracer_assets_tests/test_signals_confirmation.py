@@ -74,7 +74,7 @@ def test_stale_narrative_and_stale_pressure_are_held_back():
     # the latest pressure reading is three hours old at the decision
     late = p.iloc[[-4]].assign(pressure=1.5)
     last = f["available_ts"].iloc[-1]
-    res = compute_signals(f, late, None, None, settings(signal_max_pressure_age_hours=2), start=last)
+    res = compute_signals(f, late, None, None, settings(signal_max_pressure_age_hours=2).signals, start=last)
     assert res.signals.empty and set(res.held_back["reason"]) == {"stale"}
 
 

@@ -110,7 +110,7 @@ def price_only_signals(
         shuffled = shuffle_pressure(pressure, rng)
         out.append(
             compute_signals(
-                features, shuffled, prior_signals, outcomes, settings, start=start, end=end
+                features, shuffled, prior_signals, outcomes, settings.signals, start=start, end=end
             ).signals
         )
     return out
