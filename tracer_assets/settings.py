@@ -1,4 +1,6 @@
-"""All of Tracer's settings in one pydantic-settings class (env prefix ``TRACER_``, ``.env`` read)."""
+"""All of Tracer's settings: ``TracerSettings``, one pydantic-settings section per stage (env prefix
+``TRACER_`` with flat names, ``.env`` read). The table of every variable is docs/settings.md
+(``tracer settings --markdown``)."""
 
 from __future__ import annotations
 
@@ -81,8 +83,8 @@ class SafetySettings(Section):
 
 
 class EvidenceSettings(Section):
-    """Evidence that survives a skeptic: held-out calibration, dependence-aware intervals, placebos,
-    the leak check (issue 12)."""
+    """Evidence that survives a skeptic: placebos and the leak check (issue 12; the held-out calibration
+    share is a signals setting, the bootstrap's block length an evaluation one)."""
 
     placebo_draws: int = Field(
         5, ge=1, description="Random draws per randomised placebo kind (swap, circular shift)."
@@ -300,7 +302,7 @@ class WalkForwardSettings(Section):
 
 
 class LakeSettings(Section):
-    """Where things are stored: the lake, the sim truth, the outbox, partitions."""
+    """Where things are stored: the lake, the sim truth, the outbox."""
 
     lake_root: str = Field("data_lake", description="The Parquet lake: a folder, file:// or s3:// URL.")
     sim_truth_root: str = Field(
@@ -758,14 +760,7 @@ class TracerSettings(BaseSettings):
         mapping is built as that section's settings, so its other fields still come from the environment."""
         if not isinstance(data, dict):
             return data
-        routed: dict[str, Any] = {}
-        flat: dict[str, dict[str, Any]] = {}
-        for key, value in data.items():
-            section = FIELD_SECTION.get(key)
-            if section is None:
-                routed[key] = value
-            else:
-                flat.setdefault(section, {})[key] = value
+        routed, flat = _split_flat(data)
         for section, values in flat.items():
             current = routed.get(section)
             if isinstance(current, Section):
@@ -781,19 +776,26 @@ class TracerSettings(BaseSettings):
         """As pydantic's, with flat keys of ``update`` applied to copies of their sections."""
         if not update:
             return super().model_copy(deep=deep)
-        routed: dict[str, Any] = {}
-        flat: dict[str, dict[str, Any]] = {}
-        for key, value in update.items():
-            section = FIELD_SECTION.get(key)
-            if section is None and key not in SECTION_CLASSES:
-                raise ValueError(f"TracerSettings has no setting {key!r}")
-            if section is None:
-                routed[key] = value
-            else:
-                flat.setdefault(section, {})[key] = value
+        routed, flat = _split_flat(update)
+        unknown = sorted(set(routed) - set(SECTION_CLASSES))
+        if unknown:
+            raise ValueError(f"TracerSettings has no setting {unknown}")
         for section, values in flat.items():
             routed[section] = routed.get(section, getattr(self, section)).model_copy(update=values)
         return super().model_copy(update=routed, deep=deep)
+
+
+def _split_flat(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """``values`` split into the keys that are not flat field names, and the flat ones by section."""
+    rest: dict[str, Any] = {}
+    flat: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        section = FIELD_SECTION.get(key)
+        if section is None:
+            rest[key] = value
+        else:
+            flat.setdefault(section, {})[key] = value
+    return rest, flat
 
 
 SECTION_CLASSES: dict[str, type[Section]] = {

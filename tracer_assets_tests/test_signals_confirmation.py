@@ -32,7 +32,7 @@ def world(symbol="BTC/USD", asset_class="crypto", start="2024-03-04", step=-0.00
 
 
 def run(f, p, s=None, degraded=None):
-    return compute_signals(f, p, None, None, s or settings(), degraded)
+    return compute_signals(f, p, None, None, (s or settings()).signals, degraded)
 
 
 def test_stock_signal_is_suppressed_on_a_holiday_while_crypto_passes():
