@@ -7,7 +7,6 @@ import types
 import typing
 from typing import Any, Literal
 
-import annotated_types
 from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
@@ -24,12 +23,7 @@ Secrets are shown unset, whatever the environment holds.
 | Variable | Section | Type | Default | Description |
 |---|---|---|---|---|
 """
-_BOUNDS = {
-    annotated_types.Gt: ">",
-    annotated_types.Ge: ">=",
-    annotated_types.Lt: "<",
-    annotated_types.Le: "<=",
-}
+_BOUNDS = {"Gt": ">", "Ge": ">=", "Lt": "<", "Le": "<="}  # pydantic constraint markers, by class name
 
 
 def is_secret(field: FieldInfo) -> bool:
@@ -51,7 +45,9 @@ def _type(field: FieldInfo) -> str:
     else:
         text = getattr(core, "__name__", str(core))
     bounds = [
-        f"{op} {getattr(m, type(m).__name__.lower())}" for m in field.metadata if (op := _BOUNDS.get(type(m)))
+        f"{op} {getattr(m, type(m).__name__.lower())}"
+        for m in field.metadata
+        if (op := _BOUNDS.get(type(m).__name__))
     ]
     return ", ".join([text, *bounds]) + (", optional" if optional and not is_secret(field) else "")
 

@@ -60,9 +60,7 @@ def run(signals, bars=None, **kw):
     panel = bar_panel(bars, START, END)
     tg = signal_targets(pd.DataFrame(signals), panel)
     s = settings(**kw)
-    return trades_table(
-        run_panel(panel, tg, s.backtest), panel, s.backtest, "tracer", END, pd.DataFrame(signals), tg.openings
-    )
+    return trades_table(run_panel(panel, tg, s), panel, s, "tracer", END, pd.DataFrame(signals), tg.openings)
 
 
 def test_a_signal_holds_for_its_horizon_from_the_next_open():
@@ -130,7 +128,7 @@ def test_fees_and_slippage_lower_pnl_by_what_they_cost():
     tg = signal_targets(pd.DataFrame(sig), panel)
     s = BacktestSettings(backtest_fee_bps=10, backtest_slippage_bps=5, backtest_slippage_range_frac=0.1)
     paid = trades_table(
-        run_panel(panel, tg, s.backtest), panel, s.backtest, "tracer", END, pd.DataFrame(sig), tg.openings
+        run_panel(panel, tg, s), panel, s, "tracer", END, pd.DataFrame(sig), tg.openings
     ).iloc[0]
     units = paid.units
     gross = units * (paid.exit_price - paid.entry_price)
@@ -175,7 +173,7 @@ def test_shuffled_pressure_keeps_each_symbols_values_but_not_their_times():
 
 
 def test_an_empty_range_gives_empty_tables_with_their_columns():
-    report = backtest_range(pd.DataFrame(), pd.DataFrame(), settings().backtest, START, END, [])
+    report = backtest_range(pd.DataFrame(), pd.DataFrame(), settings(), START, END, [])
     for table, df in (
         ("backtest_trades", report.trades),
         ("backtest_equity", report.equity),
