@@ -4,6 +4,8 @@ A provider that is down never fails the asset: ``fetch_recorded`` returns what c
 writes the quarantined rows and one ``run_health`` row per partition (the asset's own part file),
 and gives the metadata (``degraded``, ``degraded_reason``, ``quarantined_rows``, fetch counters) to
 put on the asset's ``MaterializeResult``. A degraded fetch also logs one warning with the reason.
+``fetch_and_write`` does the same for ``bars`` and ``narratives`` and writes their day partitions;
+``fetching_asset`` is the decorator every fetching asset carries (daily, retried, skipped when unchanged).
 """
 
 from collections.abc import Callable, Sequence
