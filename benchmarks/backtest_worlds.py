@@ -35,7 +35,7 @@ def one_world(seed: int, strength: float, first: str, last: str) -> pd.DataFrame
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(Path(tmp), seed, strength)
-        universe = load_universe(settings.universe)
+        universe = load_universe(settings.market.universe)
         store = sim_base_store(settings, universe, first, last)
         run_chain(store, settings, first, last, universe=universe, stages=SIGNAL_STAGES)
         start, end = pd.Timestamp(first, tz="UTC"), pd.Timestamp(last, tz="UTC") + pd.Timedelta(days=1)

@@ -52,7 +52,7 @@ def _one(job: tuple[int, float, str, str, int]) -> dict:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(Path(tmp), seed, strength)
-        universe = load_universe(settings.universe)
+        universe = load_universe(settings.market.universe)
         base = sim_base_store(settings, universe, first, last)
         if draws:
             results, summary = placebo_study(base, settings, universe, first, last, draws=draws, seed=seed)
@@ -85,7 +85,7 @@ def lexicon_accuracy(seeds: list[int], first: str, last: str) -> pd.DataFrame:
     for seed in seeds:
         with tempfile.TemporaryDirectory() as tmp:
             settings = _settings(Path(tmp), seed, 1.0)
-            universe = load_universe(settings.universe)
+            universe = load_universe(settings.market.universe)
             world = SimWorld(settings, universe)
             start, end = pd.Timestamp(first, tz="UTC"), pd.Timestamp(last, tz="UTC") + pd.Timedelta(days=1)
             insts = list(universe.instruments)

@@ -60,7 +60,7 @@ def replayed(seed: int, effect: float, days: int, cache: Path):
         lake_root=str(cache / "lake"),
         sim_truth_root=str(cache / f"truth{seed}_{effect}"),
     )
-    universe = load_universe(settings.universe)
+    universe = load_universe(settings.market.universe)
     store = MemoryStore()
     last = START + pd.Timedelta(days=days - 1)
     run_chain(store, settings, START - WARMUP, last, stages=CHAIN, cache_root=cache / "models")

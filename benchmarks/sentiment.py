@@ -95,7 +95,9 @@ def _finetune_cv(
                     loss.backward()
                     optim.step()
             model.save_pretrained(folder)
-            scorer = build_scorer(TracerSettings(polarity_model=str(folder), sentiment_device="cpu"))
+            scorer = build_scorer(
+                TracerSettings(polarity_model=str(folder), sentiment_device="cpu").sentiment
+            )
             for i, p in zip(test.index, scorer.score(list(test["text"])), strict=True):
                 predicted[df.index.get_loc(i)] = p.label
     return predicted, time.perf_counter() - started
@@ -129,7 +131,7 @@ def main() -> int:
         tmp = Path(tmp)
         tiny_folder = build_tiny_classifier(tmp / "tiny", LABELS, labelled["text"])
         lexicon = LexiconScorer()
-        tiny = build_scorer(TracerSettings(polarity_model=str(tiny_folder), sentiment_device="cpu"))
+        tiny = build_scorer(TracerSettings(polarity_model=str(tiny_folder), sentiment_device="cpu").sentiment)
         start = time.perf_counter()
         embedder = build_embedder("minilm", device="cpu", batch_size=64)
         embedder.embed(["warm up"])
@@ -152,10 +154,10 @@ def main() -> int:
         settings = TracerSettings(novelty_model="minilm", sentiment_device="cpu")
         lake = tmp / "lake"
         cold_start = time.perf_counter()
-        cold = score_narratives(hist, settings, lake, embedder=embedder)
+        cold = score_narratives(hist, settings.sentiment, lake, embedder=embedder)
         cold_s = time.perf_counter() - cold_start
         warm_start = time.perf_counter()
-        warm = score_narratives(hist, settings, lake, embedder=embedder)
+        warm = score_narratives(hist, settings.sentiment, lake, embedder=embedder)
         warm_s = time.perf_counter() - warm_start
         assert cold.equals(warm), "a cached re-run must give the same rows"
         print("| run | narratives | seconds | cache (scores / embeddings) |")

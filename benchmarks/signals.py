@@ -35,14 +35,22 @@ def naive_divergence(features: pd.DataFrame, pressure: pd.DataFrame, settings) -
             while j < len(series) and series[j][0] <= times[i]:
                 current = series[j][1]
                 j += 1
-            if i < s.signal_window_hours or not vols[i] or vols[i] != vols[i] or vols[i] <= 0:
+            if i < s.signals.signal_window_hours or not vols[i] or vols[i] != vols[i] or vols[i] <= 0:
                 continue
-            z = math.log(closes[i] / closes[i - s.signal_window_hours]) / (
-                vols[i] * math.sqrt(s.signal_window_hours)
+            z = math.log(closes[i] / closes[i - s.signals.signal_window_hours]) / (
+                vols[i] * math.sqrt(s.signals.signal_window_hours)
             )
-            if current >= s.signal_min_pressure and current > 0 and z <= s.signal_max_aligned_move_z:
+            if (
+                current >= s.signals.signal_min_pressure
+                and current > 0
+                and z <= s.signals.signal_max_aligned_move_z
+            ):
                 out.add((symbol, times[i].isoformat(), "long"))
-            elif current <= -s.signal_min_pressure and current < 0 and z >= -s.signal_max_aligned_move_z:
+            elif (
+                current <= -s.signals.signal_min_pressure
+                and current < 0
+                and z >= -s.signals.signal_max_aligned_move_z
+            ):
                 out.add((symbol, times[i].isoformat(), "short"))
     return out
 
@@ -76,7 +84,9 @@ def main() -> int:
         f"universe: 12 symbols x {args.days} days = {n} decision hours (built in {time.perf_counter() - t0:.1f}s)"
     )
 
-    full_s, res = best_of(args.repeat, lambda: compute_signals(features, pressure, None, None, settings))
+    full_s, res = best_of(
+        args.repeat, lambda: compute_signals(features, pressure, None, None, settings.signals)
+    )
     held = sum(res.held_back_counts.values())
     print(
         f"full pipeline:        {full_s:7.3f}s  {n / full_s:10,.0f} decisions/s  "
@@ -84,7 +94,7 @@ def main() -> int:
     )
 
     def vectorised():
-        return divergence_candidates(decision_frame(features, pressure, settings), settings)
+        return divergence_candidates(decision_frame(features, pressure, settings.signals), settings.signals)
 
     vec_s, cands = best_of(args.repeat, vectorised)
     naive_s, naive = best_of(1, lambda: naive_divergence(features, pressure, settings))

@@ -44,11 +44,11 @@ def one(seed: int, strength: float, months: list[str], workers: int) -> dict:
             novelty_model="hashing",
             walkforward=WalkForwardSettings(walkforward_workers=workers),
         )
-        universe = load_universe(settings.universe)
+        universe = load_universe(settings.market.universe)
         wf = settings.walkforward
         # the first fold's in-sample window (rolling) and the warm-up, plus the stages' own lookbacks
         first = pd.Timestamp(f"{months[0]}-01") - pd.DateOffset(months=wf.walkforward_is_months)
-        first -= pd.Timedelta(days=wf.walkforward_warmup_days + settings.feature_lookback_days + 7)
+        first -= pd.Timedelta(days=wf.walkforward_warmup_days + settings.market.feature_lookback_days + 7)
         last = pd.Timestamp(f"{months[-1]}-01") + pd.DateOffset(months=1) + pd.Timedelta(days=3)
         t0 = time.perf_counter()
         base = MemoryStore()

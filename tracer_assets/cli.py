@@ -37,7 +37,7 @@ def _sql(args: argparse.Namespace) -> int:
         print(f"tracer sql: {exc}", file=sys.stderr)
         return 2
     try:
-        lake = Lake(args.lake or TracerSettings().lake_root)
+        lake = Lake(args.lake or TracerSettings().lake.lake_root)
         df = lake.query(sql)
     except ValidationError as exc:
         print(f"tracer sql: {settings_error_line(exc)}", file=sys.stderr)
@@ -66,6 +66,16 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(days=args.days)
 
 
+def _settings(args: argparse.Namespace) -> int:
+    from tracer_assets.settings import TracerSettings
+    from tracer_assets.settings_table import settings_markdown, settings_values
+
+    sys.stdout.write(
+        settings_markdown() if args.markdown else "\n".join(settings_values(TracerSettings())) + "\n"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "sentiment":
@@ -86,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--limit", type=int, default=50, help="rows shown in table format")
     sql.add_argument("--lake", help="lake root (default: TRACER_LAKE_ROOT)")
     sql.set_defaults(func=_sql)
+    shown = sub.add_parser("settings", help="print the settings in force (TRACER_NAME=value, secrets masked)")
+    shown.add_argument(
+        "--markdown", action="store_true", help="print the table of every variable (docs/settings.md)"
+    )
+    shown.set_defaults(func=_settings)
     backtest_cli.register(sub)
     report_cli.register(sub)
     sub.add_parser("sentiment", help="score texts: tracer sentiment [--model NAME] FILE|-")

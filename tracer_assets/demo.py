@@ -210,7 +210,7 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
     pool_sqlite_event_log(instance)  # a year's range stores thousands of events: pooled, no fsync each
     recover(settings, instance, echo)  # litter and orphaned runs a killed earlier run left behind
     echo(
-        f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Lake(settings.lake_root).url}, DAGSTER_HOME {home}"
+        f"Tracer demo: {days} days {rng.first_day}..{rng.last_day}, lake {Lake(settings.lake.lake_root).url}, DAGSTER_HOME {home}"
     )
 
     plan = run_plan(rng)
@@ -282,7 +282,7 @@ def print_summary(settings, echo=print, styled=None) -> None:
     from tracer_assets.backtest.readout import backtest_lines
     from tracer_assets.lake import Lake
 
-    lake = Lake(settings.lake_root)
+    lake = Lake(settings.lake.lake_root)
     parts = lake.partitions("digest")
     echo("\n=== Latest digest ===")
     if parts:

@@ -1,23 +1,38 @@
-"""All of Tracer's settings in one pydantic-settings class (env prefix ``TRACER_``, ``.env`` read)."""
+"""All of Tracer's settings: ``TracerSettings``, one pydantic-settings section per stage (env prefix
+``TRACER_`` with flat names, ``.env`` read). The table of every variable is docs/settings.md
+(``tracer settings --markdown``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_UNIVERSE = str(resources.files("tracer_assets") / "default_universe.yaml")
+_SECTION_CONFIG = SettingsConfigDict(
+    env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+)
 
 
-class ScaleSettings(BaseSettings):
+class Section(BaseSettings):
+    """One section of the settings: its fields read ``TRACER_<FIELD>`` (flat names, no section prefix)."""
+
+    model_config = _SECTION_CONFIG
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Section:
+        """As pydantic's, but a name this section does not hold is an error, not a silent extra."""
+        unknown = sorted(set(update or {}) - set(type(self).model_fields))
+        if unknown:
+            raise ValueError(f"{type(self).__name__} has no setting {unknown}")
+        return super().model_copy(update=update, deep=deep)
+
+
+class ScaleSettings(Section):
     """Beyond one machine: the lake on object storage, the shared breaker store, the executor (issue 16)."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
 
     executor: Literal["in_process", "multiprocess"] = Field(
         "in_process",
@@ -38,12 +53,8 @@ class ScaleSettings(BaseSettings):
     )
 
 
-class SafetySettings(BaseSettings):
+class SafetySettings(Section):
     """Guards against faults and bad input: shrinking fetches, request deadlines, absurd bars (issue 13)."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
 
     fetch_min_kept_ratio: float = Field(
         0.5,
@@ -71,26 +82,10 @@ class SafetySettings(BaseSettings):
     )
 
 
-class EvidenceSettings(BaseSettings):
-    """Evidence that survives a skeptic: held-out calibration, dependence-aware intervals, placebos,
-    the leak check (issue 12)."""
+class EvidenceSettings(Section):
+    """Evidence that survives a skeptic: placebos and the leak check (issue 12; the held-out calibration
+    share is a signals setting, the bootstrap's block length an evaluation one)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
-    calibration_holdout_fraction: float = Field(
-        0.3,
-        gt=0.0,
-        lt=1.0,
-        description="Share of the latest known outcomes held out to judge the calibration map against the "
-        "prior; the map is used only when it scores a lower Brier than the prior on them.",
-    )
-    eval_block_days: int = Field(
-        2,
-        ge=1,
-        description="Length in days of the blocks the dependence-aware bootstrap resamples (observations of "
-        "all symbols on the same days move together).",
-    )
     placebo_draws: int = Field(
         5, ge=1, description="Random draws per randomised placebo kind (swap, circular shift)."
     )
@@ -116,12 +111,9 @@ class EvidenceSettings(BaseSettings):
     )
 
 
-class BacktestSettings(BaseSettings):
+class BacktestSettings(Section):
     """Backtests of the signals: costs, fill timing, capital and the baselines' draws (issue 10)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
     backtest_fee_bps: float = Field(10.0, ge=0.0, description="Fee per fill, basis points of the notional.")
     backtest_slippage_bps: float = Field(
         2.0, ge=0.0, description="Fixed slippage per fill, basis points against the trader."
@@ -159,12 +151,8 @@ class BacktestSettings(BaseSettings):
     )
 
 
-class RiskSettings(BaseSettings):
+class RiskSettings(Section):
     """Paper and live execution risk limits (issue 15); exposures are fractions of equity."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
 
     risk_max_gross_exposure: float = Field(1.0, gt=0, description="Largest sum of |market value| / equity.")
     risk_max_net_exposure: float = Field(0.6, gt=0, description="Largest |sum of market value| / equity.")
@@ -204,12 +192,8 @@ class RiskSettings(BaseSettings):
     )
 
 
-class ExecutionSettings(BaseSettings):
+class ExecutionSettings(Section):
     """Paper and live order routing (issue 15)."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
 
     trading_mode: Literal["paper_sim", "alpaca_paper", "alpaca_live"] = Field(
         "paper_sim", description="paper_sim (internal broker on the lake's bars), alpaca_paper, alpaca_live."
@@ -234,12 +218,8 @@ class ExecutionSettings(BaseSettings):
     )
 
 
-class OperationsSettings(BaseSettings):
+class OperationsSettings(Section):
     """Running Tracer 24/7: crash litter, orphaned runs, failure alerts, self-check cadence (issue 13)."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
 
     ops_temp_file_max_age_seconds: float = Field(
         3600.0,
@@ -271,24 +251,17 @@ class OperationsSettings(BaseSettings):
     )
 
 
-class ReportSettings(BaseSettings):
+class ReportSettings(Section):
     """The HTML report written by ``tracer report`` (issue 16)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
     report_path: str = Field(
         "tracer_report.html", description="Where `tracer report` writes the page by default."
     )
     report_table_rows: int = Field(40, gt=0, description="Most rows shown per table in the report.")
 
 
-class WalkForwardSettings(BaseSettings):
+class WalkForwardSettings(Section):
     """Walk-forward selection of the signal thresholds and their governance (issue 11)."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
 
     walkforward_is_months: int = Field(
         3, ge=1, description="In-sample months before each monthly out-of-sample window (rolling)."
@@ -328,33 +301,52 @@ class WalkForwardSettings(BaseSettings):
     )
 
 
-class TracerSettings(BaseSettings):
-    """Every tunable of the product. Thresholds live here, never as literals in domain code."""
+class LakeSettings(Section):
+    """Where things are stored: the lake, the sim truth, the outbox."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="TRACER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
-
-    # --- storage -------------------------------------------------------------------------
-    lake_root: str = "data_lake"
+    lake_root: str = Field("data_lake", description="The Parquet lake: a folder, file:// or s3:// URL.")
     sim_truth_root: str = Field(
         "data_lake_sim_truth",
         description="Where the sim world's hidden truth goes; never read by the pipeline.",
     )
     outbox_dir: str = Field("outbox", description="File outbox for digests when no notifier is set.")
 
-    # --- universe and sim ------------------------------------------------------------------
-    universe: str = DEFAULT_UNIVERSE
-    sim_seed: int = 7
+
+class MarketSettings(Section):
+    """Universe, bars and price features."""
+
+    universe: str = Field(
+        DEFAULT_UNIVERSE,
+        description="Universe YAML (symbols, asset classes, calendars); default: the packaged default_universe.yaml.",
+    )
+    bar_timeframe: str = Field("1Hour", description="Bar size asked of the bars provider (Alpaca timeframe).")
+    vol_window_hours: int = Field(72, gt=1, description="Realised-volatility window.")
+    feature_lookback_days: int = Field(
+        21,
+        ge=1,
+        description="Calendar days of bars behind each day's features: enough that a stock's window of "
+        "vol_window_hours bars (about ten sessions) is full after weekends and holidays.",
+    )
+
+
+class SimSettings(Section):
+    """The offline sim world (bars, news, prediction markets)."""
+
+    sim_seed: int = Field(7, description="Seed of the sim world (bars, news, markets).")
     sim_effect_strength: float = Field(1.0, ge=0.0, description="0 = no planted effect.")
-    sim_narratives_per_day: float = Field(1.5, gt=0.0)
-    sim_effect_lag_hours: float = Field(2.0, ge=0.0)
-    sim_effect_ramp_hours: float = Field(12.0, gt=0.0)
-    sim_effect_decay_hours: float = Field(72.0, gt=0.0)
+    sim_narratives_per_day: float = Field(1.5, gt=0.0, description="Mean sim stories per symbol per day.")
+    sim_effect_lag_hours: float = Field(
+        2.0, ge=0.0, description="Hours after a sim story before its planted price effect starts."
+    )
+    sim_effect_ramp_hours: float = Field(
+        12.0, gt=0.0, description="Hours the planted effect takes to build up."
+    )
+    sim_effect_decay_hours: float = Field(
+        72.0, gt=0.0, description="Decay time (hours) of the planted effect after its peak."
+    )
     sim_markets_per_day: int = Field(
         2, ge=0, description="New sim Polymarket questions per crypto pair per day."
     )
-    # --- sim (world generator) --------------------------------------------------------------
     sim_neutral_share: float = Field(
         0.25, ge=0.0, le=1.0, description="Share of sim stories with no polarity."
     )
@@ -373,32 +365,49 @@ class TracerSettings(BaseSettings):
     sim_effect_magnitude_sigma: float = Field(
         0.5, ge=0.0, description="Lognormal sd of a story's effect size."
     )
-    sim_ingest_delay_min_seconds: int = Field(60, ge=0)
-    sim_ingest_delay_max_seconds: int = Field(600, ge=0)
+    sim_ingest_delay_min_seconds: int = Field(
+        60, ge=0, description="Shortest delay between a sim story's publication and its ingestion."
+    )
+    sim_ingest_delay_max_seconds: int = Field(
+        600, ge=0, description="Longest delay between a sim story's publication and its ingestion."
+    )
     sim_market_max_days: int = Field(7, ge=1, description="Longest life of a sim market question, in days.")
     sim_market_price_noise: float = Field(0.25, ge=0.0, description="Logit-space noise on sim market prices.")
 
-    # --- providers (offline defaults) ---------------------------------------------------------
-    bars_provider: Literal["sim", "alpaca", "replay"] = "sim"
-    news_provider: Literal["sim", "alpaca", "perplexity", "replay"] = "sim"
-    markets_provider: Literal["sim", "polymarket", "perplexity", "replay"] = "sim"
-    notifier: Literal["outbox", "telegram"] = "outbox"
-    polarity_model: str = Field("lexicon", description="'lexicon' or a transformers model name/path.")
-    bar_timeframe: str = "1Hour"
 
-    # --- outside services (issue 3) -----------------------------------------------------------
-    alpaca_data_url: str = "https://data.alpaca.markets"
-    alpaca_trading_url: str = "https://paper-api.alpaca.markets"
-    perplexity_url: str = "https://api.perplexity.ai"
-    polymarket_gamma_url: str = "https://gamma-api.polymarket.com"
-    telegram_url: str = "https://api.telegram.org"
-    alpaca_key_id: SecretStr | None = None
-    alpaca_secret_key: SecretStr | None = None
-    perplexity_api_key: SecretStr | None = None
-    telegram_bot_token: SecretStr | None = None
-    telegram_chat_id: str | None = None
+class ProviderSettings(Section):
+    """Provider selection, outside services, keys and the resilience layer."""
 
-    # --- resilience (issue 3: shared by every real client; see docs/providers.md) ---------------
+    bars_provider: Literal["sim", "alpaca", "replay"] = Field(
+        "sim", description="Source of price bars: sim (offline), alpaca, or replay of the raw zone."
+    )
+    news_provider: Literal["sim", "alpaca", "perplexity", "replay"] = Field(
+        "sim", description="Source of news: sim (offline), alpaca, perplexity, or replay of the raw zone."
+    )
+    markets_provider: Literal["sim", "polymarket", "perplexity", "replay"] = Field(
+        "sim", description="Source of prediction markets: sim (offline), polymarket, perplexity, or replay."
+    )
+    notifier: Literal["outbox", "telegram"] = Field(
+        "outbox", description="Where digests go: outbox (files) or telegram."
+    )
+    alpaca_data_url: str = Field(
+        "https://data.alpaca.markets", description="Alpaca market data API base URL."
+    )
+    alpaca_trading_url: str = Field(
+        "https://paper-api.alpaca.markets", description="Alpaca trading API base URL (paper by default)."
+    )
+    perplexity_url: str = Field("https://api.perplexity.ai", description="Perplexity API base URL.")
+    polymarket_gamma_url: str = Field(
+        "https://gamma-api.polymarket.com", description="Polymarket Gamma API base URL."
+    )
+    telegram_url: str = Field("https://api.telegram.org", description="Telegram Bot API base URL.")
+    alpaca_key_id: SecretStr | None = Field(None, description="Alpaca API key id (secret).")
+    alpaca_secret_key: SecretStr | None = Field(None, description="Alpaca API secret key (secret).")
+    perplexity_api_key: SecretStr | None = Field(
+        None, description="Perplexity API key (secret); also enables LLM polarity."
+    )
+    telegram_bot_token: SecretStr | None = Field(None, description="Telegram bot token (secret).")
+    telegram_chat_id: str | None = Field(None, description="Telegram chat the digest is sent to.")
     http_timeout_s: float = Field(30.0, gt=0.0, description="Per-request timeout (connect and read).")
     perplexity_timeout_s: float = Field(90.0, gt=0.0, description="Perplexity answers can take 10-30 s.")
     retry_max_attempts: int = Field(4, ge=1, description="Attempts per request, the first one included.")
@@ -422,33 +431,36 @@ class TracerSettings(BaseSettings):
     alpaca_stock_feed: str = Field("iex", description="Stock bar feed: iex (free) or sip.")
     alpaca_crypto_feed: str = Field("us", description="Crypto bar feed (location): us.")
     alpaca_page_limit: int = Field(10000, gt=0, le=10000, description="Bars per page (all symbols).")
-    alpaca_news_page_limit: int = Field(50, gt=0, le=50)
+    alpaca_news_page_limit: int = Field(
+        50, gt=0, le=50, description="News items per Alpaca page (the API allows 50)."
+    )
     alpaca_max_pages: int = Field(500, gt=0, description="Safety cap on pages per request.")
     news_available_delay_s: float = Field(
         60.0, ge=0.0, description="Wire news known this long after publish."
     )
-    perplexity_model: str = "sonar"
-    perplexity_max_tokens: int = Field(4000, gt=0)
+    perplexity_model: str = Field("sonar", description="Perplexity model for news and market discovery.")
+    perplexity_max_tokens: int = Field(
+        4000, gt=0, description="Answer budget of one Perplexity news or discovery call."
+    )
     perplexity_recency_filter: str = Field("day", description="search_recency_filter; '' sends none.")
-    perplexity_symbols_per_request: int = Field(6, gt=0)
+    perplexity_symbols_per_request: int = Field(
+        6, gt=0, description="Symbols asked about in one Perplexity request."
+    )
     perplexity_max_items: int = Field(20, gt=0, description="News items asked for per request.")
-    gamma_page_size: int = Field(500, gt=0)
+    gamma_page_size: int = Field(500, gt=0, description="Markets per Gamma page.")
     gamma_max_pages: int = Field(40, gt=0, description="Safety cap on Gamma offset pages per query.")
     gamma_volume_min: float = Field(0.0, ge=0.0, description="volume_num_min for open markets; 0 sends none.")
     gamma_tag_id: int | None = Field(None, description="Gamma tag_id filter for open markets.")
     market_resolved_price_min: float = Field(
         0.99, gt=0.5, le=1.0, description="Closed market without a UMA status counts as resolved above this."
     )
-    telegram_chunk_chars: int = Field(
-        3500,
-        gt=200,
-        le=4096,
-        description="Longest chat message (UTF-16 units): the digest's messages and every Telegram "
-        "chunk are split under it, well under Telegram's 4096.",
-    )
-    telegram_parse_mode: str = "HTML"
+    telegram_parse_mode: str = Field("HTML", description="Telegram parse_mode of sent messages.")
 
-    # --- sentiment (issue 4: polarity scorers, LLM polarity, novelty, decay, caches) ---------------
+
+class SentimentSettings(Section):
+    """Polarity scorers, LLM polarity, novelty, pressure decay and caches."""
+
+    polarity_model: str = Field("lexicon", description="'lexicon' or a transformers model name/path.")
     sentiment_use_summary: bool = Field(
         False, description="Score and embed 'headline. summary' instead of the headline alone."
     )
@@ -518,14 +530,10 @@ class TracerSettings(BaseSettings):
         description="|polarity - llm_polarity| (opposite directions) flagged as disagreement.",
     )
 
-    # --- features and signals -------------------------------------------------------------
-    vol_window_hours: int = Field(72, gt=1, description="Realised-volatility window.")
-    feature_lookback_days: int = Field(
-        21,
-        ge=1,
-        description="Calendar days of bars behind each day's features: enough that a stock's window of "
-        "vol_window_hours bars (about ten sessions) is full after weekends and holidays.",
-    )
+
+class SignalSettings(Section):
+    """Divergence, confirmation, cooldown, sizing and calibration."""
+
     signal_lookback_days: int = Field(
         5, ge=2, description="Days of features behind a signal day (window, trend, staleness)."
     )
@@ -536,16 +544,14 @@ class TracerSettings(BaseSettings):
     signal_max_aligned_move_z: float = Field(
         0.5, description="Price move (in vol units) in the narrative's direction still counted as lagging."
     )
-    signal_horizon_hours: int = Field(24, gt=0)
+    signal_horizon_hours: int = Field(
+        24, gt=0, description="Hours after the decision at which a signal's outcome is judged."
+    )
     signal_prior_prob: float = Field(0.5, gt=0.0, lt=1.0, description="internal_prob before calibration.")
     signal_prob_slope: float = Field(0.1, ge=0.0, description="Prior prob = prior + slope * strength.")
-    cooldown_hours: int = Field(24, ge=0)
-    digest_top_n: int = Field(5, gt=0)
-    digest_deliver_max_age_hours: int = Field(
-        26, ge=0, description="Digests older than this (backfills) are stored but not sent to the notifier."
+    cooldown_hours: int = Field(
+        24, ge=0, description="Hours after a signal during which the same symbol gets no new one."
     )
-
-    # --- signals (issue 5: divergence, confirmation, cooldown, sizing, calibration, digest) ---------
     signal_pressure_scale: float = Field(
         1.0, gt=0.0, description="Pressure above the minimum that adds one unit to the strength score."
     )
@@ -597,12 +603,30 @@ class TracerSettings(BaseSettings):
     calibration_min_outcomes: int = Field(
         50, ge=1, description="Resolved outcomes needed before the calibration map replaces the prior."
     )
-    calibration_method: Literal["isotonic", "logistic"] = "isotonic"
+    calibration_method: Literal["isotonic", "logistic"] = Field(
+        "isotonic", description="Map from strength to probability: isotonic or logistic."
+    )
     calibration_prior_weight: float = Field(
         20.0, ge=0.0, description="Pseudo-outcomes of the prior blended into the fitted map."
     )
     calibration_prob_clip: float = Field(
         0.02, gt=0.0, lt=0.5, description="internal_prob kept in [c, 1 - c]."
+    )
+    calibration_holdout_fraction: float = Field(
+        0.3,
+        gt=0.0,
+        lt=1.0,
+        description="Share of the latest known outcomes held out to judge the calibration map against the "
+        "prior; the map is used only when it scores a lower Brier than the prior on them.",
+    )
+
+
+class DigestSettings(Section):
+    """The ranked digest and its delivery."""
+
+    digest_top_n: int = Field(5, gt=0, description="Signals ranked in the digest.")
+    digest_deliver_max_age_hours: int = Field(
+        26, ge=0, description="Digests older than this (backfills) are stored but not sent to the notifier."
     )
     digest_alternates: int = Field(3, ge=0, description="Alternates listed after the top N.")
     digest_window_hours: int = Field(24, gt=0, description="Signals decided this recently enter the digest.")
@@ -611,8 +635,40 @@ class TracerSettings(BaseSettings):
     digest_prob_word_edges: list[float] = Field(
         [0.2, 0.4, 0.6, 0.8], description="Probability edges between the words used in the chat text."
     )
+    telegram_chunk_chars: int = Field(
+        3500,
+        gt=200,
+        le=4096,
+        description="Longest chat message (UTF-16 units): the digest's messages and every Telegram "
+        "chunk are split under it, well under Telegram's 4096.",
+    )
 
-    # --- evaluation ---------------------------------------------------------------------------
+
+class PolymarketSettings(Section):
+    """Prediction markets: our probability and the quality gate."""
+
+    pm_min_liquidity: float = Field(
+        1000.0, ge=0.0, description="Quality gate: minimum market liquidity (USD)."
+    )
+    pm_min_volume: float = Field(5000.0, ge=0.0, description="Quality gate: minimum traded volume (USD).")
+    pm_min_hours_to_end: float = Field(
+        24.0, ge=0.0, description="Quality gate: minimum hours left before end."
+    )
+    pm_max_spread: float = Field(
+        0.05, gt=0.0, le=1.0, description="Quality gate: maximum best ask - best bid."
+    )
+    pm_unknown_passes: bool = Field(
+        True,
+        description="Quality gate: a missing liquidity/volume/bid/ask is 'unknown' and passes (flagged).",
+    )
+    pm_max_feature_age_hours: float = Field(
+        96.0, gt=0.0, description="internal_prob reads price features no older than this (else NaN)."
+    )
+
+
+class EvaluationSettings(Section):
+    """Scoring resolved predictions: metrics, bins, self-checks, plots."""
+
     eval_prob_clip: float = Field(1e-6, gt=0.0, lt=0.5, description="Clip for log-loss.")
     eval_lead_hours: str = Field(
         "24,168", description="Lead times (hours, comma-separated) at which market predictions are frozen."
@@ -641,25 +697,6 @@ class TracerSettings(BaseSettings):
     eval_selfcheck_min_n: int = Field(
         20, ge=1, description="Resolved predictions needed in each self-check window to judge a drop."
     )
-    pm_min_liquidity: float = Field(
-        1000.0, ge=0.0, description="Quality gate: minimum market liquidity (USD)."
-    )
-    pm_min_volume: float = Field(5000.0, ge=0.0, description="Quality gate: minimum traded volume (USD).")
-    pm_min_hours_to_end: float = Field(
-        24.0, ge=0.0, description="Quality gate: minimum hours left before end."
-    )
-    pm_max_spread: float = Field(
-        0.05, gt=0.0, le=1.0, description="Quality gate: maximum best ask - best bid."
-    )
-    pm_unknown_passes: bool = Field(
-        True,
-        description="Quality gate: a missing liquidity/volume/bid/ask is 'unknown' and passes (flagged).",
-    )
-
-    # --- polymarket + evaluation assets (issue 6) ------------------------------------------------
-    pm_max_feature_age_hours: float = Field(
-        96.0, gt=0.0, description="internal_prob reads price features no older than this (else NaN)."
-    )
     eval_score_rejected_markets: bool = Field(
         False, description="Also score questions whose frozen snapshot failed the quality gate."
     )
@@ -677,6 +714,35 @@ class TracerSettings(BaseSettings):
         "directory",
         description="Plot HTML: one shared plotly.min.js per folder, or inlined per file (no CDN).",
     )
+    eval_block_days: int = Field(
+        2,
+        ge=1,
+        description="Length in days of the blocks the dependence-aware bootstrap resamples (observations of "
+        "all symbols on the same days move together).",
+    )
+
+
+class TracerSettings(BaseSettings):
+    """Every tunable of the product, one section per stage; each stage takes only its own section.
+
+    Environment variables keep their flat names (``TRACER_SIGNAL_MIN_PRESSURE`` sets
+    ``signals.signal_min_pressure``); flat keyword arguments and ``model_copy`` updates are routed to
+    their section too, so ``TracerSettings(cooldown_hours=6)`` equals
+    ``TracerSettings(signals=SignalSettings(cooldown_hours=6))``. Reading is flat-free:
+    ``settings.signals.cooldown_hours``. The table of every variable is docs/settings.md.
+    """
+
+    model_config = _SECTION_CONFIG
+
+    lake: LakeSettings = Field(default_factory=LakeSettings)
+    market: MarketSettings = Field(default_factory=MarketSettings)
+    sim: SimSettings = Field(default_factory=SimSettings)
+    providers: ProviderSettings = Field(default_factory=ProviderSettings)
+    sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
+    signals: SignalSettings = Field(default_factory=SignalSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    polymarket: PolymarketSettings = Field(default_factory=PolymarketSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
@@ -686,6 +752,61 @@ class TracerSettings(BaseSettings):
     ops: OperationsSettings = Field(default_factory=OperationsSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     walkforward: WalkForwardSettings = Field(default_factory=WalkForwardSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _route_flat_fields(cls, data: Any) -> Any:
+        """Flat keys (``cooldown_hours=6``) go to the section that owns them; a section given as a
+        mapping is built as that section's settings, so its other fields still come from the environment."""
+        if not isinstance(data, dict):
+            return data
+        routed, flat = _split_flat(data)
+        for section, values in flat.items():
+            current = routed.get(section)
+            if isinstance(current, Section):
+                routed[section] = current.model_copy(update=values)
+            else:
+                routed[section] = {**dict(current or {}), **values}
+        for section, section_cls in SECTION_CLASSES.items():
+            if isinstance(routed.get(section), Mapping):
+                routed[section] = section_cls(**routed[section])
+        return routed
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> TracerSettings:
+        """As pydantic's, with flat keys of ``update`` applied to copies of their sections."""
+        if not update:
+            return super().model_copy(deep=deep)
+        routed, flat = _split_flat(update)
+        unknown = sorted(set(routed) - set(SECTION_CLASSES))
+        if unknown:
+            raise ValueError(f"TracerSettings has no setting {unknown}")
+        for section, values in flat.items():
+            routed[section] = routed.get(section, getattr(self, section)).model_copy(update=values)
+        return super().model_copy(update=routed, deep=deep)
+
+
+def _split_flat(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """``values`` split into the keys that are not flat field names, and the flat ones by section."""
+    rest: dict[str, Any] = {}
+    flat: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        section = FIELD_SECTION.get(key)
+        if section is None:
+            rest[key] = value
+        else:
+            flat.setdefault(section, {})[key] = value
+    return rest, flat
+
+
+SECTION_CLASSES: dict[str, type[Section]] = {
+    name: info.default_factory  # type: ignore[misc]
+    for name, info in TracerSettings.model_fields.items()
+}
+FIELD_SECTION: dict[str, str] = {
+    name: section for section, section_cls in SECTION_CLASSES.items() for name in section_cls.model_fields
+}
+if len(FIELD_SECTION) != sum(len(c.model_fields) for c in SECTION_CLASSES.values()):
+    raise TypeError("two settings sections declare the same field: their TRACER_ variable would clash")
 
 
 def settings_error_line(exc: ValidationError) -> str:

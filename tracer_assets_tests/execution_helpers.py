@@ -28,7 +28,7 @@ TIGHT = {
 @lru_cache(maxsize=4)
 def sim_bars(start: str, end: str) -> pd.DataFrame:
     settings = TracerSettings(lake_root="unused")
-    universe = load_universe(settings.universe)
+    universe = load_universe(settings.market.universe)
     world = SimWorld(settings, universe)
     return world.fetch_bars(
         list(universe.instruments), pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC")
@@ -36,7 +36,7 @@ def sim_bars(start: str, end: str) -> pd.DataFrame:
 
 
 def asset_classes() -> dict[str, str]:
-    return {i.symbol: i.asset_class for i in load_universe(TracerSettings().universe).instruments}
+    return {i.symbol: i.asset_class for i in load_universe(TracerSettings().market.universe).instruments}
 
 
 def synthetic_signals(bars: pd.DataFrame, n: int, seed: int, start=None, end=None) -> pd.DataFrame:

@@ -118,7 +118,9 @@ def live_client(
     """``cls(settings, lake_root, ...)`` on the harness's resilience and a fixed clock; ``clients``
     are its transports. Returns (provider, harness); pass ``harness`` to share breakers and clock."""
     harness = harness or Harness(settings)
-    provider = cls(settings, settings.lake_root, resilience=harness.resilience(), now=fixed_now(), **clients)
+    provider = cls(
+        settings, settings.lake.lake_root, resilience=harness.resilience(), now=fixed_now(), **clients
+    )
     return provider, harness
 
 

@@ -30,7 +30,7 @@ def test_weekly_evaluation_requests_the_previous_week_after_the_slack():
 
 def test_new_story_requests_a_refresh_once(tracer_env):
     settings = TracerSettings()
-    universe = load_universe(settings.universe)
+    universe = load_universe(settings.market.universe)
     world = SimWorld(settings, universe)
     day = pd.Timestamp("2024-03-05", tz="UTC")
     stories = world.fetch_narratives(list(universe.instruments), day, day + pd.Timedelta(days=1)).sort_values(

@@ -32,7 +32,7 @@ def test_ranked_by_strength_times_edge_with_alternates():
             ("D", "long", 0.2, 0.60, 1),  # 0.020
         ]
     )
-    r = rank_signals(s, settings(), AS_OF)
+    r = rank_signals(s, settings().digest, AS_OF)
     assert r["symbol"].tolist() == ["B", "C", "A"]
     assert r["rank"].tolist() == [1, 2, 3]
     assert r["section"].tolist() == ["top", "top", "alternate"]
@@ -48,27 +48,29 @@ def test_only_live_known_signals_and_the_latest_per_symbol():
             ("C", "long", 0.9, 0.8, -1),  # decided after as_of: not known yet
         ]
     )
-    r = rank_signals(s, settings(), AS_OF)
+    r = rank_signals(s, settings().digest, AS_OF)
     assert r[["symbol", "direction"]].values.tolist() == [["B", "short"]]
 
 
 def test_no_edge_is_not_ranked():
     s = signals([("A", "long", 0.9, 0.5, 1), ("B", "long", 0.9, 0.45, 1), ("C", "long", 0.1, 0.52, 1)])
-    assert rank_signals(s, settings(), AS_OF)["symbol"].tolist() == ["C"]
-    assert rank_signals(s, settings(digest_min_edge=0.05), AS_OF).empty
+    assert rank_signals(s, settings().digest, AS_OF)["symbol"].tolist() == ["C"]
+    assert rank_signals(s, settings(digest_min_edge=0.05).digest, AS_OF).empty
 
 
 def test_missing_columns_and_naive_as_of_are_errors():
     s = signals([("A", "long", 0.9, 0.6, 1)])
     with pytest.raises(ValueError, match="internal_prob"):
-        rank_signals(s.drop(columns=["internal_prob"]), settings(), AS_OF)
+        rank_signals(s.drop(columns=["internal_prob"]), settings().digest, AS_OF)
     with pytest.raises(ValueError, match="tz-aware"):
-        rank_signals(s, settings(), AS_OF.tz_localize(None))
+        rank_signals(s, settings().digest, AS_OF.tz_localize(None))
 
 
 def test_matching_markets_are_open_known_and_on_ranked_symbols():
     ranked = rank_signals(
-        signals([("BTC/USD", "long", 0.9, 0.7, 1), ("ETH/USD", "long", 0.8, 0.7, 1)]), settings(), AS_OF
+        signals([("BTC/USD", "long", 0.9, 0.7, 1), ("ETH/USD", "long", 0.8, 0.7, 1)]),
+        settings().digest,
+        AS_OF,
     )
     markets = pd.DataFrame(
         {
@@ -81,11 +83,11 @@ def test_matching_markets_are_open_known_and_on_ranked_symbols():
             "available_ts": [AS_OF - pd.Timedelta(hours=1)] * 4 + [AS_OF + pd.Timedelta(hours=1)],
         }
     )
-    m = matching_markets(markets, ranked, settings(digest_max_markets=5), AS_OF)
+    m = matching_markets(markets, ranked, settings(digest_max_markets=5).digest, AS_OF)
     assert m["market_id"].tolist() == ["m1", "m2"]  # biggest disagreement first
-    assert matching_markets(markets, ranked, settings(digest_max_markets=1), AS_OF)["market_id"].tolist() == [
-        "m1"
-    ]
-    assert matching_markets(None, ranked, settings(), AS_OF).empty
+    assert matching_markets(markets, ranked, settings(digest_max_markets=1).digest, AS_OF)[
+        "market_id"
+    ].tolist() == ["m1"]
+    assert matching_markets(None, ranked, settings().digest, AS_OF).empty
     no_internal = markets.drop(columns=["internal_prob"])
-    assert len(matching_markets(no_internal, ranked, settings(), AS_OF)) == 2
+    assert len(matching_markets(no_internal, ranked, settings().digest, AS_OF)) == 2

@@ -53,7 +53,7 @@ MARKETS = pd.DataFrame(
 
 
 def test_chat_text_has_no_digit_and_is_escaped():
-    d = build_digest(signals(), MARKETS, settings(), AS_OF)
+    d = build_digest(signals(), MARKETS, settings().digest, AS_OF)
     assert not re.search(r"\d", d.text)
     assert "S&amp;P&lt;five&gt;" in d.text  # digits spelled, HTML escaped
     assert "S&P" not in d.text
@@ -63,7 +63,7 @@ def test_chat_text_has_no_digit_and_is_escaped():
 
 
 def test_sections_top_alternates_and_evidence():
-    d = build_digest(signals(), MARKETS, settings(), AS_OF)
+    d = build_digest(signals(), MARKETS, settings().digest, AS_OF)
     top, alternates = d.text.split("<b>Alternates</b>")
     assert top.count("Coverage turned sharply positive.") == 2  # evidence under each top signal
     assert alternates.count("Volume is high.") == 1  # and under the alternate
@@ -73,18 +73,18 @@ def test_sections_top_alternates_and_evidence():
 
 def test_degraded_inputs_are_said_in_one_plain_line():
     d = build_digest(
-        signals(), None, settings(), AS_OF, degraded_reasons=["news provider skipped", "BTC/USD bars"]
+        signals(), None, settings().digest, AS_OF, degraded_reasons=["news provider skipped", "BTC/USD bars"]
     )
     lines = [line for line in d.text.split("\n") if "degraded" in line]
     assert len(lines) == 1 and "<" not in lines[0]
     assert "news provider skipped" in lines[0]
     assert d.artifact["degraded"] is True and d.rows["degraded"].all()
-    healthy = build_digest(signals(), None, settings(), AS_OF)
+    healthy = build_digest(signals(), None, settings().digest, AS_OF)
     assert "degraded" not in healthy.text and healthy.artifact["degraded"] is False
 
 
 def test_artifact_keeps_every_number():
-    d = build_digest(signals(), MARKETS, settings(), AS_OF)
+    d = build_digest(signals(), MARKETS, settings().digest, AS_OF)
     art = json.loads(json.dumps(d.artifact, allow_nan=False))
     first = art["signals"][0]
     assert first["strength"] == pytest.approx(0.9) and first["internal_prob"] == pytest.approx(0.7)
@@ -95,7 +95,7 @@ def test_artifact_keeps_every_number():
 
 
 def test_rows_meet_the_digest_contract_and_store(tmp_path):
-    d = build_digest(signals(), MARKETS, settings(), AS_OF)
+    d = build_digest(signals(), MARKETS, settings().digest, AS_OF)
     assert list(d.rows.columns) == DIGEST_COLUMNS
     assert set(contract_columns("digest")) <= set(d.rows.columns)
     assert d.rows["section"].tolist() == ["digest", "top", "top", "alternate", "polymarket"]
@@ -107,7 +107,7 @@ def test_rows_meet_the_digest_contract_and_store(tmp_path):
 
 
 def test_empty_digest_says_so():
-    d = build_digest(signals().iloc[:0], MARKETS, settings(), AS_OF)
+    d = build_digest(signals().iloc[:0], MARKETS, settings().digest, AS_OF)
     assert "No signal passed the checks in the last twenty-four hours." in d.text
     assert list(d.rows.columns) == DIGEST_COLUMNS
     assert d.rows["section"].tolist() == ["digest"] and d.rows["text"].iloc[0] == d.text
@@ -115,22 +115,23 @@ def test_empty_digest_says_so():
 
 
 def test_same_inputs_same_digest_id():
-    a = build_digest(signals(), MARKETS, settings(), AS_OF)
-    b = build_digest(signals(), MARKETS, settings(), AS_OF)
+    a = build_digest(signals(), MARKETS, settings().digest, AS_OF)
+    b = build_digest(signals(), MARKETS, settings().digest, AS_OF)
     assert a.digest_id == b.digest_id and a.text == b.text
     assert (
-        build_digest(signals(), MARKETS, settings(), AS_OF + pd.Timedelta(hours=1)).digest_id != a.digest_id
+        build_digest(signals(), MARKETS, settings().digest, AS_OF + pd.Timedelta(hours=1)).digest_id
+        != a.digest_id
     )
 
 
 def test_delivery_key_ignores_the_hour_but_not_the_content():
     from tracer_assets.pipeline.digest import delivery_key
 
-    a = build_digest(signals(), MARKETS, settings(), AS_OF)
-    later = build_digest(signals(), MARKETS, settings(), AS_OF + pd.Timedelta(minutes=30))
+    a = build_digest(signals(), MARKETS, settings().digest, AS_OF)
+    later = build_digest(signals(), MARKETS, settings().digest, AS_OF + pd.Timedelta(minutes=30))
     assert a.digest_id != later.digest_id
     assert delivery_key("2024-06-04", a.rows) == delivery_key("2024-06-04", later.rows)
-    fewer = build_digest(signals().iloc[1:], MARKETS, settings(), AS_OF)
+    fewer = build_digest(signals().iloc[1:], MARKETS, settings().digest, AS_OF)
     assert delivery_key("2024-06-04", fewer.rows) != delivery_key("2024-06-04", a.rows)
-    degraded = build_digest(signals(), MARKETS, settings(), AS_OF, ["bars from alpaca"])
+    degraded = build_digest(signals(), MARKETS, settings().digest, AS_OF, ["bars from alpaca"])
     assert delivery_key("2024-06-04", degraded.rows) != delivery_key("2024-06-04", a.rows)

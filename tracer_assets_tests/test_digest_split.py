@@ -143,13 +143,13 @@ def big_digest(**settings):
         }
     )
     s = TracerSettings(_env_file=None, digest_top_n=200, digest_alternates=0, **settings)
-    return build_digest(sig, None, s, as_of, degraded_reasons=["news provider skipped"]), s, names
+    return build_digest(sig, None, s.digest, as_of, degraded_reasons=["news provider skipped"]), s, names
 
 
 def test_a_digest_of_two_hundred_signals_splits_into_several_valid_messages():
     d, s, names = big_digest()
     assert len(d.messages) >= 5
-    texts = [assert_valid(m, s.telegram_chunk_chars) for m in d.messages]
+    texts = [assert_valid(m, s.digest.telegram_chunk_chars) for m in d.messages]
     shown = "\n".join(texts)
     assert all(f"{n}/USD" in shown for n in names)
     assert words_of("\n".join(d.messages)) == words_of(d.text)

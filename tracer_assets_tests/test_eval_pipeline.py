@@ -49,7 +49,7 @@ def test_markets_carry_our_probability_beside_the_market_price(run):
 def test_observations_freeze_both_predictors_at_every_lead_before_the_resolution_day(run):
     obs = run["lake"].read("eval_observations")
     market = obs[obs["kind"] == "market"]
-    assert set(market["lead_hours"]) == set(lead_hours_list(run["settings"]))
+    assert set(market["lead_hours"]) == set(lead_hours_list(run["settings"].evaluation))
     pairs = {
         p: set(zip(g["question_id"], g["lead_hours"], strict=True)) for p, g in market.groupby("predictor")
     }
@@ -64,7 +64,9 @@ def test_observations_freeze_both_predictors_at_every_lead_before_the_resolution
     m = market[market["predictor"] == "market"]
     frozen = snaps.loc[list(zip(m["question_id"], m["decision_ts"], strict=True)), "yes_price"].to_numpy()
     np.testing.assert_allclose(m["predicted_prob"], frozen)
-    assert (obs.loc[obs["kind"] == "signal", "lead_hours"] == run["settings"].signal_horizon_hours).all()
+    assert (
+        obs.loc[obs["kind"] == "signal", "lead_hours"] == run["settings"].signals.signal_horizon_hours
+    ).all()
 
 
 def test_weekly_metrics_bins_and_plots_exist_for_signals_and_markets(run):

@@ -80,12 +80,12 @@ def test_bins_of_nothing_and_bad_strategy():
 
 def test_weekly_table_has_both_strategies_and_fits_the_lake(tracer_env):
     settings = TracerSettings(eval_calibration_bins=5, eval_bootstrap_resamples=100)
-    table = weekly_calibration_bins(observations(), WEEK, settings)
+    table = weekly_calibration_bins(observations(), WEEK, settings.evaluation)
     assert list(table.columns) == CALIBRATION_TABLE_COLUMNS
     assert set(table["strategy"]) == {"uniform", "quantile"}
     assert (table["available_ts"] == MONDAY + pd.Timedelta(days=7)).all()
     Lake(tracer_env / "lake").write_partition("calibration_bins", WEEK, table)
-    empty = weekly_calibration_bins(observations().iloc[:0], WEEK, settings)
+    empty = weekly_calibration_bins(observations().iloc[:0], WEEK, settings.evaluation)
     assert empty.empty and list(empty.columns) == CALIBRATION_TABLE_COLUMNS
 
 
@@ -96,8 +96,8 @@ def test_calibration_report_sql_reads_bins_and_metrics_by_week(tracer_env):
     settings = TracerSettings(eval_calibration_bins=5, eval_bootstrap_resamples=100)
     lake = Lake(tracer_env / "lake")
     obs = observations()
-    bins = weekly_calibration_bins(obs, WEEK, settings)
-    metrics = weekly_metrics(obs, WEEK, settings)
+    bins = weekly_calibration_bins(obs, WEEK, settings.evaluation)
+    metrics = weekly_metrics(obs, WEEK, settings.evaluation)
     lake.write_partition("calibration_bins", WEEK, bins)
     lake.write_partition("eval_metrics", WEEK, metrics)
     report = lake.query(sql)

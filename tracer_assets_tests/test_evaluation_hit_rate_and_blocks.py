@@ -37,10 +37,10 @@ def test_a_right_direction_called_below_even_odds_is_a_hit(settings):
             "decision_ts": pd.date_range(MONDAY - pd.Timedelta(days=1), periods=4, freq="D"),
         }
     )
-    r = weekly_metrics(obs, WEEK, settings).iloc[0]
+    r = weekly_metrics(obs, WEEK, settings.evaluation).iloc[0]
     assert r["hit_rate"] == pytest.approx(0.75)
     assert r["prob_hit_rate"] == pytest.approx(0.25)
-    w = win_rates_by_cohort(obs, settings).iloc[0]
+    w = win_rates_by_cohort(obs, settings.evaluation).iloc[0]
     assert (w["hit_rate"], w["prob_hit_rate"]) == pytest.approx((0.75, 0.25))
 
 
@@ -61,8 +61,8 @@ def _clustered_signals(per_day: int = 12) -> pd.DataFrame:
 
 
 def test_block_intervals_are_wider_than_row_intervals_when_days_move_together(settings):
-    s = settings.model_copy(update={"evidence": settings.evidence.model_copy(update={"eval_block_days": 1})})
-    r = weekly_metrics(_clustered_signals(), WEEK, s).iloc[0]
+    s = settings.model_copy(update={"eval_block_days": 1})
+    r = weekly_metrics(_clustered_signals(), WEEK, s.evaluation).iloc[0]
     plain = r["hit_rate_hi"] - r["hit_rate_lo"]
     block = r["hit_rate_block_hi"] - r["hit_rate_block_lo"]
     assert r["hit_rate_block_lo"] <= r["hit_rate"] <= r["hit_rate_block_hi"]
@@ -97,7 +97,7 @@ def test_bss_vs_market_has_an_interval_around_it(settings):
     internal = pd.DataFrame(
         {**common, "predictor": "internal", "predicted_prob": np.clip(truth + rng.normal(0, 0.15, n), 0, 1)}
     )
-    out = weekly_metrics(pd.concat([market, internal], ignore_index=True), WEEK, settings)
+    out = weekly_metrics(pd.concat([market, internal], ignore_index=True), WEEK, settings.evaluation)
     r = _row(out, kind="market", predictor="internal", cohort_dim="all")
     assert r["bss_vs_market_lo"] < r["bss_vs_market"] < r["bss_vs_market_hi"]
     assert r["bss_vs_market_hi"] < 0.0  # the noisier internal model is reliably worse than the market

@@ -107,8 +107,8 @@ def test_bad_input_is_a_clear_error():
 
 
 def test_lead_hours_setting(tracer_env):
-    assert lead_hours_list(TracerSettings(eval_lead_hours="168, 24")) == [24, 168]
+    assert lead_hours_list(TracerSettings(eval_lead_hours="168, 24").evaluation) == [24, 168]
     with pytest.raises(ValueError, match="whole hours"):
-        lead_hours_list(TracerSettings(eval_lead_hours="1d"))
+        lead_hours_list(TracerSettings(eval_lead_hours="1d").evaluation)
     with pytest.raises(ValueError, match="positive"):
-        lead_hours_list(TracerSettings(eval_lead_hours="0,24"))
+        lead_hours_list(TracerSettings(eval_lead_hours="0,24").evaluation)

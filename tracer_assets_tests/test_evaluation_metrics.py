@@ -107,9 +107,9 @@ def row(metrics: pd.DataFrame, **where) -> pd.Series:
 
 def test_scores_equal_scikit_learn_and_definitions(settings):
     obs = make_obs()
-    scores = score_frame(obs, settings)
+    scores = score_frame(obs, settings.evaluation)
     y, p = obs["outcome"].to_numpy(), obs["predicted_prob"].to_numpy()
-    clip = settings.eval_prob_clip
+    clip = settings.evaluation.eval_prob_clip
     assert scores["n"] == len(obs)
     assert scores["brier"] == pytest.approx(brier_score_loss(y, p))
     assert scores["brier"] == pytest.approx(np.mean((p - y) ** 2))
@@ -121,14 +121,14 @@ def test_scores_equal_scikit_learn_and_definitions(settings):
 def test_log_loss_is_clipped_so_a_confident_miss_stays_finite(tracer_env):
     obs = pd.DataFrame({"predicted_prob": [1.0, 0.0], "outcome": [0, 1]})
     clip = 1e-3
-    scores = score_frame(obs, TracerSettings(eval_prob_clip=clip))
+    scores = score_frame(obs, TracerSettings(eval_prob_clip=clip).evaluation)
     assert np.isfinite(scores["log_loss"])
     assert scores["log_loss"] == pytest.approx(-np.log(clip))
 
 
 def test_single_class_cohort_scores_without_error(settings):
     obs = pd.DataFrame({"predicted_prob": [0.2, 0.3, 0.9], "outcome": [0, 0, 0]})
-    scores = score_frame(obs, settings)
+    scores = score_frame(obs, settings.evaluation)
     assert scores["log_loss"] == pytest.approx(log_loss([0, 0, 0], [0.2, 0.3, 0.9], labels=[0, 1]))
     assert scores["uncertainty"] == 0.0
     assert np.isnan(scores["brier_skill"])  # no climatology spread to beat
@@ -158,7 +158,7 @@ def test_binned_decomposition_sums_to_brier_with_the_within_bin_term():
 
 def test_score_frame_unique_bins_gives_the_exact_decomposition(settings):
     obs = make_obs()
-    s = score_frame(obs, settings, bins="unique")
+    s = score_frame(obs, settings.evaluation, bins="unique")
     assert s["reliability"] - s["resolution"] + s["uncertainty"] == pytest.approx(s["brier"], abs=1e-12)
 
 
@@ -174,12 +174,12 @@ def test_unscorable_rows_are_counted_not_silently_dropped(settings):
             "outcome is not 0 or 1",
         ]
     )
-    scores = score_frame(obs, settings)
+    scores = score_frame(obs, settings.evaluation)
     assert (scores["n"], scores["n_unscored"]) == (1, 4)
 
 
 def test_score_frame_on_nothing_is_nan_not_an_error(settings):
-    scores = score_frame(pd.DataFrame({"predicted_prob": [], "outcome": []}), settings)
+    scores = score_frame(pd.DataFrame({"predicted_prob": [], "outcome": []}), settings.evaluation)
     assert scores["n"] == 0
     assert np.isnan(scores["brier"]) and np.isnan(scores["log_loss"])
 
@@ -189,7 +189,7 @@ def test_score_frame_on_nothing_is_nan_not_an_error(settings):
 
 def test_weekly_metrics_of_no_observations_is_an_empty_frame_with_the_contract(settings):
     for empty in (make_obs().iloc[:0], pd.DataFrame()):
-        out = weekly_metrics(empty, WEEK, settings)
+        out = weekly_metrics(empty, WEEK, settings.evaluation)
         assert out.empty
         assert list(out.columns) == METRIC_COLUMNS
         assert set(contract_columns("eval_metrics")) <= set(out.columns)
@@ -197,7 +197,7 @@ def test_weekly_metrics_of_no_observations_is_an_empty_frame_with_the_contract(s
 
 def test_weekly_metrics_rows_and_contract(settings):
     obs = make_obs()
-    out = weekly_metrics(obs, WEEK, settings)
+    out = weekly_metrics(obs, WEEK, settings.evaluation)
     assert list(out.columns) == METRIC_COLUMNS
     assert (out["week"] == WEEK).all()
     end = MONDAY + pd.Timedelta(days=7)
@@ -230,10 +230,10 @@ def test_weekly_metrics_rows_and_contract(settings):
 
 def test_weekly_rows_carry_scikit_learn_values_and_intervals_around_them(settings):
     obs = make_obs()
-    out = weekly_metrics(obs, WEEK, settings)
+    out = weekly_metrics(obs, WEEK, settings.evaluation)
     mkt = obs[(obs["kind"] == "market") & (obs["predictor"] == "market")]
     r = row(out, kind="market", predictor="market", cohort_dim="all")
-    clip = settings.eval_prob_clip
+    clip = settings.evaluation.eval_prob_clip
     assert r["brier"] == pytest.approx(brier_score_loss(mkt["outcome"], mkt["predicted_prob"]))
     assert r["log_loss"] == pytest.approx(
         log_loss(mkt["outcome"], mkt["predicted_prob"].clip(clip, 1 - clip), labels=[0, 1])
@@ -249,7 +249,7 @@ def test_bss_vs_market_compares_the_same_questions_only(settings):
     # An internal prediction with no market twin must not enter the comparison.
     extra = obs[(obs["predictor"] == "internal") & (obs["kind"] == "market")].iloc[:1].copy()
     extra[["question_id", "observation_id", "predicted_prob", "outcome"]] = ["lonely", "lonely", 0.0, 1]
-    out = weekly_metrics(pd.concat([obs, extra], ignore_index=True), WEEK, settings)
+    out = weekly_metrics(pd.concat([obs, extra], ignore_index=True), WEEK, settings.evaluation)
     r = row(out, kind="market", predictor="internal", cohort_dim="all")
     internal = obs[(obs["kind"] == "market") & (obs["predictor"] == "internal")].set_index("question_id")
     market = obs[(obs["kind"] == "market") & (obs["predictor"] == "market")].set_index("question_id")
@@ -264,16 +264,16 @@ def test_bss_vs_market_compares_the_same_questions_only(settings):
 
 def test_weekly_metrics_are_reproducible_whatever_the_row_order(settings):
     obs = make_obs()
-    first = weekly_metrics(obs, WEEK, settings)
+    first = weekly_metrics(obs, WEEK, settings.evaluation)
     shuffled = obs.sample(frac=1.0, random_state=9).reset_index(drop=True)
-    pd.testing.assert_frame_equal(first, weekly_metrics(shuffled, WEEK, settings))
+    pd.testing.assert_frame_equal(first, weekly_metrics(shuffled, WEEK, settings.evaluation))
 
 
 def test_weeks_are_assigned_by_resolution_time(settings):
     this_week = make_obs(n_questions=20, n_signals=10)
     next_week = make_obs(n_questions=30, n_signals=5, seed=2, start=MONDAY + pd.Timedelta(days=7))
     next_week["observation_id"] += "-next"
-    out = weekly_metrics(pd.concat([this_week, next_week]), WEEK, settings)
+    out = weekly_metrics(pd.concat([this_week, next_week]), WEEK, settings.evaluation)
     assert row(out, kind="signal", cohort_dim="all")["n"] == 10
     assert row(out, kind="market", predictor="market", cohort_dim="all")["n"] == 20
 
@@ -287,7 +287,7 @@ def test_missing_optional_columns_and_one_class_cohorts_still_score(settings):
             "resolved_ts": pd.date_range(MONDAY, periods=4, freq="D"),
         }
     )
-    out = weekly_metrics(obs, WEEK, settings)
+    out = weekly_metrics(obs, WEEK, settings.evaluation)
     assert list(out["cohort_dim"]) == ["all"]
     r = out.iloc[0]
     assert (r["predictor"], r["n"], r["hit_rate"]) == ("internal", 4, 1.0)
@@ -297,22 +297,22 @@ def test_missing_optional_columns_and_one_class_cohorts_still_score(settings):
 def test_a_group_with_only_unscorable_rows_still_gets_a_row(settings):
     obs = make_obs(n_questions=5, n_signals=3)
     obs.loc[obs["kind"] == "signal", "predicted_prob"] = np.nan
-    r = row(weekly_metrics(obs, WEEK, settings), kind="signal", cohort_dim="all")
+    r = row(weekly_metrics(obs, WEEK, settings.evaluation), kind="signal", cohort_dim="all")
     assert (r["n"], r["n_unscored"]) == (0, 3)
     assert np.isnan(r["brier"])
 
 
 def test_week_must_be_a_monday(settings):
     with pytest.raises(ValueError, match="Monday"):
-        weekly_metrics(make_obs(), "2024-03-05", settings)
+        weekly_metrics(make_obs(), "2024-03-05", settings.evaluation)
 
 
 def test_weekly_metrics_fit_the_lake_contract(settings, tmp_path):
     lake = Lake(tmp_path / "lake")
-    out = weekly_metrics(make_obs(), WEEK, settings)
+    out = weekly_metrics(make_obs(), WEEK, settings.evaluation)
     lake.write_partition("eval_metrics", WEEK, out)
     lake.write_partition(
-        "eval_metrics", "2024-03-11", weekly_metrics(make_obs().iloc[:0], "2024-03-11", settings)
+        "eval_metrics", "2024-03-11", weekly_metrics(make_obs().iloc[:0], "2024-03-11", settings.evaluation)
     )
     back = lake.read("eval_metrics")
     assert len(back) == len(out)
@@ -325,7 +325,7 @@ def test_weekly_metrics_fit_the_lake_contract(settings, tmp_path):
 def test_rolling_metrics_use_only_what_was_known_at_as_of(settings):
     obs = make_obs()
     as_of = MONDAY + pd.Timedelta(days=3)
-    out = rolling_metrics(obs, as_of, settings)
+    out = rolling_metrics(obs, as_of, settings.evaluation)
     known = obs[(obs["resolved_ts"] <= as_of) & (obs["available_ts"] <= as_of)]
     assert (out["week"] == "all-time").all()
     assert (out["event_ts"] == as_of).all()
@@ -334,7 +334,7 @@ def test_rolling_metrics_use_only_what_was_known_at_as_of(settings):
 
 def test_win_rates_by_cohort(settings):
     obs = make_obs()
-    table = win_rates_by_cohort(obs, settings)
+    table = win_rates_by_cohort(obs, settings.evaluation)
     assert list(table.columns) == WIN_RATE_COLUMNS
     sig = obs[obs["kind"] == "signal"]
     for asset_class, part in sig.groupby("asset_class"):
@@ -343,7 +343,7 @@ def test_win_rates_by_cohort(settings):
         assert r["win_rate"] == pytest.approx(part["outcome"].mean())
         assert r["win_rate_lo"] < r["win_rate"] < r["win_rate_hi"]
     assert row(table, kind="market", predictor="market", cohort_dim="lead_hours")["cohort"] == "24h"
-    assert win_rates_by_cohort(obs.iloc[:0], settings).empty
+    assert win_rates_by_cohort(obs.iloc[:0], settings.evaluation).empty
 
 
 def test_wilson_bounds_stay_inside_zero_one_when_every_prediction_won_or_lost():

@@ -142,7 +142,7 @@ def test_the_close_time_counts_and_older_resolutions_are_not_requested_again():
 
 def test_against_the_sim_world(tracer_env):
     settings = TracerSettings()
-    universe = load_universe(settings.universe)
+    universe = load_universe(settings.market.universe)
     world = SimWorld(settings, universe)
     first, again = run_ticks(world, ["00:30", "06:30"], instruments=list(universe.instruments))
     snapshot = world.fetch_markets(list(universe.instruments), ts("2024-03-10 00:30"))
@@ -157,7 +157,7 @@ class StubTracer:
     def __init__(self, provider):
         self.provider = provider
         self.settings = TracerSettings.model_construct()
-        self.universe = load_universe(self.settings.universe)
+        self.universe = load_universe(self.settings.market.universe)
 
     def markets_provider(self):
         return self.provider

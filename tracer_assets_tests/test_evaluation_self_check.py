@@ -56,7 +56,7 @@ def test_trend_counts_each_window():
 
 def test_a_drop_beyond_the_threshold_fails_with_a_plain_explanation(settings):
     trend = hit_rate_trend(history(0.4, 0.6), AS_OF, 7, 28)
-    passed, explanation, metadata = self_check(trend, settings)
+    passed, explanation, metadata = self_check(trend, settings.evaluation)
     assert not passed
     assert "fell to 40%" in explanation and "from 60%" in explanation and "drop of 20 points" in explanation
     assert "limit is 10 points" in explanation
@@ -64,18 +64,20 @@ def test_a_drop_beyond_the_threshold_fails_with_a_plain_explanation(settings):
 
 
 def test_a_small_drop_passes(settings):
-    passed, explanation, metadata = self_check(hit_rate_trend(history(0.55, 0.6), AS_OF, 7, 28), settings)
+    passed, explanation, metadata = self_check(
+        hit_rate_trend(history(0.55, 0.6), AS_OF, 7, 28), settings.evaluation
+    )
     assert passed and "held up" in explanation
     assert metadata["groups"][0]["status"] == "ok"
 
 
 def test_thin_data_is_not_judged(settings):
     passed, explanation, metadata = self_check(
-        hit_rate_trend(history(0.0, 1.0, n_recent=5), AS_OF, 7, 28), settings
+        hit_rate_trend(history(0.0, 1.0, n_recent=5), AS_OF, 7, 28), settings.evaluation
     )
     assert passed and "Not enough" in explanation
     assert metadata["groups"][0]["status"] == "not enough data"
-    assert self_check(hit_rate_trend(history(0.4, 0.6).iloc[:0], AS_OF, 7, 28), settings)[0]
+    assert self_check(hit_rate_trend(history(0.4, 0.6).iloc[:0], AS_OF, 7, 28), settings.evaluation)[0]
 
 
 def test_observations_known_after_as_of_are_ignored():

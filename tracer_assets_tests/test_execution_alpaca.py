@@ -336,8 +336,8 @@ def test_the_execution_service_routes_to_alpaca_and_records_each_order_once(serv
     from tracer_assets.lake import Lake
 
     settings = _settings(server)
-    settings.lake_root = str(tmp_path / "lake")
-    lake = Lake(settings.lake_root)
+    settings.lake.lake_root = str(tmp_path / "lake")
+    lake = Lake(settings.lake.lake_root)
     sig = _signals(n=2).assign(strength=0.5, internal_prob=0.6, rationale="{}")
     sig["event_ts"] = sig["available_ts"] = sig["decision_ts"]
     day = NOW.strftime("%Y-%m-%d")

@@ -38,14 +38,14 @@ def _materialize(lake_root: str) -> None:
 
 def test_assets_write_the_ledger_and_a_rerun_places_nothing_twice(tracer_env, capsys):
     settings = TracerSettings()
-    lake = Lake(settings.lake_root)
+    lake = Lake(settings.lake.lake_root)
     _seed_lake(lake)
-    _materialize(settings.lake_root)
+    _materialize(settings.lake.lake_root)
     frames = {t: lake.read(t) for t in ("orders", "fills", "positions", "portfolio", "risk_events")}
     assert len(frames["orders"]) > 20 and len(frames["fills"]) > 20
     assert sorted(lake.partitions("portfolio")) == DAYS
     assert all(v == 0 for v in ledger_violations(frames, settings.risk).values())
-    _materialize(settings.lake_root)  # a restarted run of the same days
+    _materialize(settings.lake.lake_root)  # a restarted run of the same days
     again = lake.read("orders")
     assert again["client_order_id"].is_unique
     assert sorted(again["order_id"]) == sorted(frames["orders"]["order_id"])
@@ -59,7 +59,7 @@ def test_assets_write_the_ledger_and_a_rerun_places_nothing_twice(tracer_env, ca
     from tracer_assets.execution.controls import KILL, append_control, control_row
 
     append_control(lake, control_row(KILL, "ops", "drill", kill_ts))
-    _materialize(settings.lake_root)
+    _materialize(settings.lake.lake_root)
     orders = lake.read("orders")
     assert len(orders) and (orders["status"] == "blocked").all() and lake.read("fills").empty
     assert tracer_main(["resume-trading", "--reason", "drill over", "--who", "ops"]) == 0
@@ -73,7 +73,7 @@ def test_the_digest_tells_the_paper_books_day_in_words(tracer_env):
     from tracer_assets.signals.words import has_digit
 
     settings = TracerSettings()
-    lake = Lake(settings.lake_root)
+    lake = Lake(settings.lake.lake_root)
     _seed_lake(lake)
     from tracer_assets.execution.paper import run_paper_days, write_paper_days
     from tracer_assets_tests.execution_helpers import asset_classes
@@ -82,7 +82,7 @@ def test_the_digest_tells_the_paper_books_day_in_words(tracer_env):
     write_paper_days(lake, run_paper_days(lake, settings, asset_classes(), start, end), DAYS, start, end)
     book = book_day(lake, DAYS[1])
     assert book["orders_sent"] > 0 and book["equity"] > 0
-    built = build_digest(lake.read("signals"), None, settings, start + pd.Timedelta(days=2), (), book)
+    built = build_digest(lake.read("signals"), None, settings.digest, start + pd.Timedelta(days=2), (), book)
     assert "<b>Paper book</b>" in built.text and "The paper book " in built.text
     assert not has_digit(built.text)
     assert built.artifact["paper_book"]["orders_sent"] == book["orders_sent"]
@@ -96,9 +96,9 @@ def test_a_rerun_after_degraded_inputs_heal_drops_the_old_staleness_trip(tracer_
     from tracer_assets.providers.results import RUN_HEALTH_COLUMNS, run_health_row
 
     settings = TracerSettings()
-    lake = Lake(settings.lake_root)
+    lake = Lake(settings.lake.lake_root)
     _seed_lake(lake)
-    _materialize(settings.lake_root)
+    _materialize(settings.lake.lake_root)
     clean = lake.read("portfolio")
 
     def health(degraded: bool) -> None:
@@ -108,12 +108,12 @@ def test_a_rerun_after_degraded_inputs_heal_drops_the_old_staleness_trip(tracer_
         )
 
     health(True)
-    _materialize(settings.lake_root)
+    _materialize(settings.lake.lake_root)
     tripped = read_controls(lake)
     assert (tripped["who"] == RISK_ENGINE).sum() == 1 and "degraded" in tripped["why"].iloc[0]
     assert not lake.read("portfolio").equals(clean)
     health(False)  # a later fetch of that day was clean
-    _materialize(settings.lake_root)
+    _materialize(settings.lake.lake_root)
     assert len(read_controls(lake)) == 0
     pd.testing.assert_frame_equal(lake.read("portfolio"), clean)
 
@@ -122,11 +122,11 @@ def test_a_paused_tracer_sends_no_order_until_resumed(tracer_env):
     from tracer_assets.ops.pause import pause, resume
 
     settings = TracerSettings()
-    lake = Lake(settings.lake_root)
+    lake = Lake(settings.lake.lake_root)
     _seed_lake(lake)
     pause(lake, "broker maintenance", who="ops")
-    _materialize(settings.lake_root)
+    _materialize(settings.lake.lake_root)
     assert len(lake.read("orders")) == 0 and len(lake.read("fills")) == 0
     resume(lake)
-    _materialize(settings.lake_root)
+    _materialize(settings.lake.lake_root)
     assert len(lake.read("orders")) > 20

@@ -154,7 +154,7 @@ def test_signals_recomputed_from_a_truncated_lake_are_identical(pipeline, tmp_pa
         day_start, until = t.normalize(), t + pd.Timedelta(seconds=1)
         settings = TracerSettings()
         # pressure recomputed from the truncated scores too, not taken from the full lake's table
-        symbols = load_universe(settings.universe).symbols
+        symbols = load_universe(settings.market.universe).symbols
         pressure = sentiment.narrative_pressure(then, settings, symbols, day_start, until)
         then.write_partitions("narrative_pressure", pressure, [day_start], by="decision_ts")
         replay = signal_stage.signals(then, settings, day_start, until).signals

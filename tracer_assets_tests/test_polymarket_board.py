@@ -142,7 +142,7 @@ def test_a_stock_question_runs_on_trading_hours():
 def test_the_gate_marks_every_row_and_loses_none(tracer_env):
     settings = TracerSettings(pm_min_hours_to_end=60.0, pm_min_volume=0.0, pm_min_liquidity=0.0)
     priced = snapshot_internal_probs(snapshot(), features(), AS_OF, CLASSES, max_feature_age_hours=48)
-    board, counts = gate_snapshot(priced, settings, AS_OF)
+    board, counts = gate_snapshot(priced, settings.polymarket, AS_OF)
     assert list(board["market_id"]) == list(snapshot()["market_id"])
     status = board.set_index("market_id")["gate_status"]
     assert status["closed"] == "closed: not gated"

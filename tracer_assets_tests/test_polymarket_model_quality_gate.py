@@ -34,7 +34,7 @@ def market(market_id: str, **overrides) -> dict:
 
 
 def gate(settings, *rows) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return quality_gate(pd.DataFrame(list(rows)), settings, AS_OF)
+    return quality_gate(pd.DataFrame(list(rows)), settings.polymarket, AS_OF)
 
 
 def test_a_good_market_passes(settings):
@@ -77,7 +77,7 @@ def test_unknown_book_passes_flagged_by_default_and_fails_when_configured(settin
     assert kept["gate_status"].item() == "passed with unknowns"
     assert kept["gate_unknown"].item() == "liquidity,spread"
     strict = TracerSettings(pm_unknown_passes=False)
-    kept, rejected = quality_gate(pd.DataFrame([row]), strict, AS_OF)
+    kept, rejected = quality_gate(pd.DataFrame([row]), strict.polymarket, AS_OF)
     assert kept.empty
     assert rejected["reason"].item() == "liquidity unknown; spread unknown"
 
@@ -85,10 +85,10 @@ def test_unknown_book_passes_flagged_by_default_and_fails_when_configured(settin
 def test_missing_columns_are_unknown_and_gamma_names_are_read(settings):
     frame = pd.DataFrame([market("g")]).drop(columns=["liquidity", "volume", "best_bid", "best_ask"])
     frame = frame.assign(liquidityNum=50.0, volumeNum=1e6, bestBid=0.39, bestAsk=0.40)
-    kept, rejected = quality_gate(frame, settings, AS_OF)
+    kept, rejected = quality_gate(frame, settings.polymarket, AS_OF)
     assert "liquidity 50 < 1000" in rejected["reason"].item()
     bare = pd.DataFrame([market("b")]).drop(columns=["liquidity", "volume", "best_bid", "best_ask"])
-    kept, _ = quality_gate(bare, settings, AS_OF)
+    kept, _ = quality_gate(bare, settings.polymarket, AS_OF)
     assert kept["gate_unknown"].item() == "liquidity,volume,spread"
 
 

@@ -109,7 +109,7 @@ def test_every_response_lands_in_the_raw_zone_before_parsing(tmp_path, server):
     server.route(CRYPTO, paged("alpaca_crypto_bars_page1.json", "alpaca_crypto_bars_page2.json"))
     provider, _ = bars_provider(tmp_path, server)
     provider.fetch_bars([BTC, ETH], START, END)
-    records = list(RawZone(provider.settings.lake_root).records("alpaca_bars"))
+    records = list(RawZone(provider.settings.lake.lake_root).records("alpaca_bars"))
     assert [r.body for r in records] == [
         payload("alpaca_crypto_bars_page1.json"),
         payload("alpaca_crypto_bars_page2.json"),
@@ -132,7 +132,9 @@ def test_429_waits_retry_after_and_alpaca_py_does_not_retry_itself(tmp_path, ser
     assert not result.degraded and len(result.frame) == 2
     assert harness.sleeps == [7.0]  # our wait, from the header; alpaca-py's fixed 3 s sleep never ran
     assert len(server.hits(STOCKS)) == 2  # one 429, one retry of ours: nothing else retries
-    statuses = [r.status for r in RawZone(provider.settings.lake_root).records("alpaca_bars", ok_only=False)]
+    statuses = [
+        r.status for r in RawZone(provider.settings.lake.lake_root).records("alpaca_bars", ok_only=False)
+    ]
     assert sorted(statuses) == [200, 429]
 
 

@@ -198,7 +198,7 @@ def test_breaker_opens_then_recovers(tmp_path):
     skipped = provider.fetch_narratives_result([BTC], START, END)
     assert "circuit open" in skipped.reason and len(service.hits(CHAT)) == 2
     state["down"] = False
-    harness.clock.advance(harness.settings.breaker_cooldown_s)
+    harness.clock.advance(harness.settings.providers.breaker_cooldown_s)
     assert not provider.fetch_narratives_result([BTC, SOL, AAPL], START, END).degraded
 
 
@@ -277,7 +277,7 @@ def test_discovery_confirms_candidates_through_gamma(tmp_path):
         {"slug": "ethereum-price-on-january-5"},
     ) in lookups
     assert ("/markets", {"slug": "will-solana-flip-ethereum-in-2024-invented"}) in lookups
-    zone = RawZone(provider.settings.lake_root)
+    zone = RawZone(provider.settings.lake.lake_root)
     assert (
         len(list(zone.records("perplexity_discovery"))) == 1
         and len(list(zone.records("polymarket_gamma"))) == 4

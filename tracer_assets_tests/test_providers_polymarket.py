@@ -287,6 +287,6 @@ def test_breaker_opens_then_recovers(tmp_path):
     skipped = provider.fetch_markets_result([BTC], AS_OF)
     assert "circuit open" in skipped.reason and len(service.seen) == 2
     state["down"] = False
-    harness.clock.advance(harness.settings.breaker_cooldown_s)
+    harness.clock.advance(harness.settings.providers.breaker_cooldown_s)
     recovered = provider.fetch_markets_result(UNIVERSE, AS_OF)
     assert not recovered.degraded and len(recovered.frame) == 8

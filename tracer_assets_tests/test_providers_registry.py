@@ -102,7 +102,7 @@ def test_selectors_switch_to_real_clients_with_no_other_change(tracer_env, monke
     }.items():
         monkeypatch.setenv(key, value)
     settings = TracerSettings()
-    root = settings.lake_root
+    root = settings.lake.lake_root
     bars, news = registry.build_bars_provider(settings, root), registry.build_news_provider(settings, root)
     markets, notifier = (
         registry.build_markets_provider(settings, root),
@@ -161,14 +161,14 @@ def live_bars(tmp_path, pages):
         )
         settings = make_settings(tmp_path, alpaca_data_url=srv.url)
         live = AlpacaBarsProvider(
-            settings, settings.lake_root, resilience=Harness(settings).resilience(), now=fixed_now()
+            settings, settings.lake.lake_root, resilience=Harness(settings).resilience(), now=fixed_now()
         )
         return settings, live.fetch_bars([BTC, ETH], START, END)
 
 
 def test_replay_serves_bars_from_raw_alone(tmp_path):
     settings, live = live_bars(tmp_path, ("alpaca_crypto_bars_page1.json", "alpaca_crypto_bars_page2.json"))
-    replay = ReplayBarsProvider(settings, settings.lake_root)
+    replay = ReplayBarsProvider(settings, settings.lake.lake_root)
     result = replay.fetch_bars_result([BTC, ETH], START, END)
     assert not result.degraded and result.stats["raw_records"] == 2
     pd.testing.assert_frame_equal(result.frame, live)
@@ -185,18 +185,18 @@ def test_replay_keeps_the_latest_fetch_of_a_bar(tmp_path):
         later = make_settings(tmp_path, alpaca_data_url=srv.url)
         refetch = AlpacaBarsProvider(
             later,
-            later.lake_root,
+            later.lake.lake_root,
             resilience=Harness(later).resilience(),
             now=fixed_now(END + pd.Timedelta(days=1)),
         )
         refetch.fetch_bars([BTC, ETH], START, END)
-    frame = ReplayBarsProvider(settings, settings.lake_root).fetch_bars([BTC, ETH], START, END)
+    frame = ReplayBarsProvider(settings, settings.lake.lake_root).fetch_bars([BTC, ETH], START, END)
     assert len(frame) == 6 and frame.set_index(["symbol", "ts"]).loc[("ETH/USD", START), "close"] == 2290.0
 
 
 def test_replay_reparses_history_with_todays_parser(tmp_path):
     settings, live = live_bars(tmp_path, ("alpaca_crypto_bars_bad.json", "alpaca_crypto_bars_bad.json"))
-    replayed = ReplayBarsProvider(settings, settings.lake_root).fetch_bars_result([BTC, ETH], START, END)
+    replayed = ReplayBarsProvider(settings, settings.lake.lake_root).fetch_bars_result([BTC, ETH], START, END)
     assert list(replayed.frame["ts"].dt.hour) == list(live["ts"].dt.hour) == [0, 7, 8]
     assert len(replayed.quarantine) == 9 and set(replayed.quarantine["provider"]) == {"replay:alpaca_bars"}
 
@@ -229,11 +229,11 @@ def test_replay_news_and_markets(tmp_path):
     live_news = news.fetch_narratives([BTC, SOL, AAPL], day_start, day_end)
     as_of = pd.Timestamp("2024-01-02T12:00:00Z")
     live_markets = markets.fetch_markets(UNIVERSE, as_of)
-    replay_news = ReplayNewsProvider(settings, settings.lake_root).fetch_narratives(
+    replay_news = ReplayNewsProvider(settings, settings.lake.lake_root).fetch_narratives(
         [BTC, SOL, AAPL], day_start, day_end
     )
     pd.testing.assert_frame_equal(replay_news[live_news.columns], live_news)
-    replay_markets = ReplayMarketsProvider(settings, settings.lake_root)
+    replay_markets = ReplayMarketsProvider(settings, settings.lake.lake_root)
     pd.testing.assert_frame_equal(replay_markets.fetch_markets(UNIVERSE, as_of), live_markets)
     other_day = replay_markets.fetch_markets_result([BTC, COIN], as_of + pd.Timedelta(days=1))
     assert other_day.degraded and len(other_day.frame) == 0
@@ -244,12 +244,12 @@ def test_frames_quarantine_and_run_health_rows_write_to_the_lake(tmp_path):
     from tracer_assets.providers.results import run_health_row
 
     settings, bars = live_bars(tmp_path, ("alpaca_crypto_bars_bad.json", "alpaca_crypto_bars_bad.json"))
-    result = ReplayBarsProvider(settings, settings.lake_root).fetch_bars_result([BTC, ETH], START, END)
+    result = ReplayBarsProvider(settings, settings.lake.lake_root).fetch_bars_result([BTC, ETH], START, END)
     gamma = MockService()
     gamma.route("/markets", lambda r: httpx.Response(200, content=payload("gamma_markets_closed.json")))
     markets = PolymarketGammaProvider(
         settings,
-        settings.lake_root,
+        settings.lake.lake_root,
         resilience=Harness(settings).resilience(),
         transport=gamma.transport,
         now=fixed_now(),

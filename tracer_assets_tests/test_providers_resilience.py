@@ -158,7 +158,7 @@ def test_breaker_state_is_shared_across_resilience_objects(tmp_path):
     other = h.resilience()  # a second asset's client, same process registry
     with pytest.raises(ProviderSkipped):
         other.call("svc", Script(), "asset B")
-    h.clock.advance(h.settings.breaker_cooldown_s)
+    h.clock.advance(h.settings.providers.breaker_cooldown_s)
     assert other.call("svc", Script(), "asset B") == "ok"
     assert h.breakers.states() == {"svc": "closed"}
 

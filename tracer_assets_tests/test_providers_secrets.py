@@ -69,10 +69,10 @@ def test_sentinel_secret_never_leaks(tmp_path, caplog):
         settings = make_settings(tmp_path, alpaca_data_url=srv.url, retry_max_attempts=2, **SECRETS)
         harness = Harness(settings)
         bars = AlpacaBarsProvider(
-            settings, settings.lake_root, resilience=harness.resilience(), now=fixed_now()
+            settings, settings.lake.lake_root, resilience=harness.resilience(), now=fixed_now()
         )
         news = AlpacaNewsProvider(
-            settings, settings.lake_root, resilience=harness.resilience(), now=fixed_now()
+            settings, settings.lake.lake_root, resilience=harness.resilience(), now=fixed_now()
         )
         results = [
             bars.fetch_bars_result([BTC, AAPL], START, END),  # malformed crypto page, 429 then ok stocks
@@ -120,18 +120,18 @@ def test_sentinel_secret_never_leaks(tmp_path, caplog):
     settings = make_settings(tmp_path, retry_max_attempts=2, **SECRETS)
     harness = Harness(settings)
     common = dict(resilience=harness.resilience(), now=fixed_now())
-    pnews = PerplexityNewsProvider(settings, settings.lake_root, transport=pplx.transport, **common)
+    pnews = PerplexityNewsProvider(settings, settings.lake.lake_root, transport=pplx.transport, **common)
     results.append(pnews.fetch_narratives_result([BTC, SOL, AAPL], START, END))  # 401 echo
     results.append(pnews.fetch_narratives_result([BTC, SOL, AAPL], START, END))  # ok
     disc = PerplexityDiscoveryProvider(
         settings,
-        settings.lake_root,
+        settings.lake.lake_root,
         perplexity_transport=pplx.transport,
         gamma_transport=gamma.transport,
         **common,
     )
     results.append(disc.fetch_markets_result([BTC, ETH, SOL, NVDA], pd.Timestamp("2024-01-02T12:00:00Z")))
-    bot = TelegramNotifier(settings, settings.lake_root, transport=tg.transport, **common)
+    bot = TelegramNotifier(settings, settings.lake.lake_root, transport=tg.transport, **common)
     deliveries = [bot.send("<b>digest</b>", key="d1"), bot.send("<b>digest</b>", key="d1")]
 
     # the runs did exercise the error paths that could leak
@@ -161,8 +161,8 @@ def test_sentinel_secret_never_leaks(tmp_path, caplog):
 
     raw_records = [
         r
-        for p in RawZone(settings.lake_root).providers()
-        for r in RawZone(settings.lake_root).records(p, ok_only=False)
+        for p in RawZone(settings.lake.lake_root).providers()
+        for r in RawZone(settings.lake.lake_root).records(p, ok_only=False)
     ]
     assert {r.provider for r in raw_records} >= {
         "alpaca_bars",

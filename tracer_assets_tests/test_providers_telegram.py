@@ -64,7 +64,7 @@ def test_send_posts_html_and_records_raw_without_the_token(tmp_path):
     )
     body = json.loads(service.hits(SEND)[0].content)
     assert body["parse_mode"] == "HTML" and body["chat_id"] == "-100123" and body["text"].startswith("<b>Top")
-    records = list(RawZone(bot.settings.lake_root).records("telegram"))
+    records = list(RawZone(bot.settings.lake.lake_root).records("telegram"))
     assert len(records) == 1 and records[0].endpoint == "/bot***/sendMessage"
     assert TOKEN not in (tmp_path / "lake").joinpath(records[0].path).with_suffix(".json").read_text()
 
@@ -173,7 +173,7 @@ def test_breaker_opens_then_recovers(tmp_path):
     skipped = bot.send("hi", key="b")
     assert not skipped.delivered and "circuit open" in skipped.detail and len(service.seen) == 2
     state["down"] = False
-    harness.clock.advance(harness.settings.breaker_cooldown_s)
+    harness.clock.advance(harness.settings.providers.breaker_cooldown_s)
     assert bot.send("hi", key="b").delivered
 
 

@@ -31,7 +31,7 @@ def settings(tracer_env) -> TracerSettings:
 
 def _replay(settings: TracerSettings) -> MemoryStore:
     store = MemoryStore()
-    run_chain(store, settings, FIRST, LAST, universe=load_universe(settings.universe), stages=STAGES)
+    run_chain(store, settings, FIRST, LAST, universe=load_universe(settings.market.universe), stages=STAGES)
     return store
 
 
@@ -43,7 +43,7 @@ def test_the_real_pipeline_passes(settings):
     store = _replay(settings)
     times = _times(store)
     assert len(times) == 2
-    mismatches = leak_check(store, settings, load_universe(settings.universe), times)
+    mismatches = leak_check(store, settings, load_universe(settings.market.universe), times)
     assert mismatches.empty, mismatches.head(10).to_string()
 
 
@@ -60,7 +60,7 @@ def test_a_centred_rolling_window_is_caught(settings, monkeypatch):
 
     monkeypatch.setattr(market_stage, "compute_price_features", leaky)
     store = _replay(settings)
-    mismatches = leak_check(store, settings, load_universe(settings.universe), _times(store))
+    mismatches = leak_check(store, settings, load_universe(settings.market.universe), _times(store))
     assert not mismatches.empty
     assert "realized_vol" in set(mismatches.loc[mismatches["table"] == "price_features", "column"])
 

@@ -134,7 +134,7 @@ def sim_studies(tmp_path_factory):
     with isolated_session(tmp, TRACER_UNIVERSE=str(universe_file), TRACER_NOVELTY_MODEL="hashing"):
         for strength in (PLANTED, 0.0):
             s = TracerSettings(sim_effect_strength=strength, sim_seed=3)
-            universe = load_universe(s.universe)
+            universe = load_universe(s.market.universe)
             base = sim_base_store(s, universe, "2025-02-03", "2025-02-23")
             out[strength] = placebo_study(
                 base,

@@ -280,7 +280,7 @@ def test_score_narratives_with_llm_fills_columns_and_caches(tmp_path):
 
     settings = TracerSettings(perplexity_api_key=SecretStr(KEY), perplexity_url=URL, novelty_model="hashing")
     llm = make_scorer(handler)
-    out = score_narratives(narratives(), settings, tmp_path, llm=llm)
+    out = score_narratives(narratives(), settings.sentiment, tmp_path, llm=llm)
     assert len(calls) == 2
     assert out["llm_polarity"].tolist() == [-1.0, -1.0]
     assert out["llm_status"].tolist() == ["ok", "ok"]
@@ -288,7 +288,7 @@ def test_score_narratives_with_llm_fills_columns_and_caches(tmp_path):
     # lexicon says positive for Apple, the LLM negative: flagged; BTC agrees: not flagged
     assert out["disagreement"].tolist() == [True, False]
     assert KEY not in out.to_json()
-    again = score_narratives(narratives(), settings, tmp_path, llm=make_scorer(handler))
+    again = score_narratives(narratives(), settings.sentiment, tmp_path, llm=make_scorer(handler))
     assert len(calls) == 2  # cached answers, no new request
     assert again["llm_polarity"].tolist() == [-1.0, -1.0]
 
@@ -296,20 +296,20 @@ def test_score_narratives_with_llm_fills_columns_and_caches(tmp_path):
 def test_score_narratives_degrades_on_429_and_does_not_cache_failures(tmp_path):
     settings = TracerSettings(perplexity_api_key=SecretStr(KEY), perplexity_url=URL, novelty_model="hashing")
     handler = always(429, RATE_LIMITED)
-    out = score_narratives(narratives(), settings, tmp_path, llm=make_scorer(handler))
+    out = score_narratives(narratives(), settings.sentiment, tmp_path, llm=make_scorer(handler))
     assert out["llm_polarity"].isna().all()
     assert out["disagreement"].isna().all()
     assert out["llm_status"].str.contains("429").all()
     assert (out["combined_polarity"] == out["polarity"]).all()
     assert "rate limited" in out.attrs["sentiment"]["llm_degraded"]
     ok = always(200, VALID)
-    again = score_narratives(narratives(), settings, tmp_path, llm=make_scorer(ok))
+    again = score_narratives(narratives(), settings.sentiment, tmp_path, llm=make_scorer(ok))
     assert len(ok.calls) == 2  # failures were not cached: retried
     assert again["llm_status"].tolist() == ["ok", "ok"]
 
 
 def test_no_key_means_no_llm_columns_filled(tmp_path):
-    out = score_narratives(narratives(), TracerSettings(novelty_model="none"), tmp_path)
+    out = score_narratives(narratives(), TracerSettings(novelty_model="none").sentiment, tmp_path)
     assert out["llm_polarity"].isna().all()
     assert out["llm_status"].tolist() == ["skipped: no Perplexity key"] * 2
     assert out["disagreement"].isna().all()
@@ -322,7 +322,7 @@ def test_no_llm_call_for_copies_or_empty_texts(tmp_path):
     df["available_ts"] = df["available_ts"] + pd.to_timedelta([0, 0, 1, 1], unit="h")
     df.loc[len(df)] = ["n5", "AAPL", "", "", df["event_ts"][0], df["available_ts"][0] + pd.Timedelta(hours=2)]
     handler = always(200, VALID)
-    out = score_narratives(df, settings, tmp_path, llm=make_scorer(handler))
+    out = score_narratives(df, settings.sentiment, tmp_path, llm=make_scorer(handler))
     assert len(handler.calls) == 2  # n3 and n4 copy n1 and n2; n5 is empty
     assert out["llm_status"].tolist()[2:] == [
         "skipped: near-duplicate of n1",

@@ -40,7 +40,7 @@ def minilm():
 def test_minilm_copy_scores_near_zero_and_unrelated_near_one(minilm, tmp_path):
     df = narratives([("a", "BTC/USD", STORY, 0), ("b", "BTC/USD", COPY, 1), ("c", "BTC/USD", UNRELATED, 2)])
     settings = TracerSettings(novelty_model="minilm", sentiment_device="cpu")
-    out = score_narratives(df, settings, tmp_path, embedder=minilm).set_index("narrative_id")
+    out = score_narratives(df, settings.sentiment, tmp_path, embedder=minilm).set_index("narrative_id")
     assert out.loc["a", "novelty"] == 1.0  # nothing before it
     assert out.loc["b", "max_similarity"] > 0.9  # the copy is all but identical ...
     assert out.loc["b", "novelty"] == 0.0  # ... grouped as a duplicate, not counted twice
@@ -135,8 +135,8 @@ def test_range_run_equals_day_by_day():
     settings = TracerSettings(novelty_model="hashing", novelty_days=1)
     day1 = narratives([("a", "X", STORY, 20), ("b", "X", UNRELATED, 3)])
     day2 = narratives([("c", "X", COPY, 25), ("d", "X", "Bitcoin ETF sees record inflows", 26)])
-    both = score_narratives(pd.concat([day1, day2]), settings, None).set_index("narrative_id")
-    alone = score_narratives(day2, settings, None, history=day1).set_index("narrative_id")
+    both = score_narratives(pd.concat([day1, day2]), settings.sentiment, None).set_index("narrative_id")
+    alone = score_narratives(day2, settings.sentiment, None, history=day1).set_index("narrative_id")
     for col in ("novelty", "dup_group_id", "is_duplicate"):
         assert both.loc[["c", "d"], col].tolist() == alone.loc[["c", "d"], col].tolist()
     assert alone.loc["c", "dup_group_id"] == "a"

@@ -67,7 +67,7 @@ def test_llm_search_is_bounded_before_availability_and_the_answer_is_dated(tmp_p
         SecretStr(KEY), base_url=URL, transport=httpx.MockTransport(handler), clock=lambda: asked_at
     )
     settings = TracerSettings(perplexity_api_key=SecretStr(KEY), perplexity_url=URL, novelty_model="hashing")
-    out = score_narratives(_narratives(), settings, tmp_path, llm=llm)
+    out = score_narratives(_narratives(), settings.sentiment, tmp_path, llm=llm)
     assert bodies[0]["search_before_date_filter"] == "03/01/2024"
     assert out["llm_obtained_ts"].tolist() == [pd.Timestamp(asked_at)]
     # a re-run served from the cache keeps the time the answer was first obtained
@@ -77,7 +77,7 @@ def test_llm_search_is_bounded_before_availability_and_the_answer_is_dated(tmp_p
         transport=httpx.MockTransport(handler),
         clock=lambda: datetime(2027, 1, 1, tzinfo=UTC),
     )
-    again = score_narratives(_narratives(), settings, tmp_path, llm=later)
+    again = score_narratives(_narratives(), settings.sentiment, tmp_path, llm=later)
     assert len(bodies) == 1
     assert again["llm_obtained_ts"].tolist() == [pd.Timestamp(asked_at)]
 
@@ -106,7 +106,7 @@ def test_an_llm_answer_obtained_after_a_decision_is_not_used_for_it():
     obtained = T0 + pd.Timedelta(hours=5)
     sc = _scored(obtained)
     dec = pd.DataFrame({"symbol": "X", "decision_ts": [T0, T0 + pd.Timedelta(hours=4), obtained]})
-    out = narrative_pressure(sc, dec, s)
+    out = narrative_pressure(sc, dec, s.sentiment)
     decay = [1.0, 2 ** (-0.4), 2 ** (-0.5)]
     # before the answer existed: the model alone (+0.8); from then on the blend (-0.1)
     assert out["pressure"].tolist() == pytest.approx([0.8 * decay[0], 0.8 * decay[1], -0.1 * decay[2]])
@@ -117,7 +117,7 @@ def test_an_llm_answer_obtained_after_a_decision_is_not_used_for_it():
 def test_an_llm_answer_without_a_recorded_time_is_never_used():
     s = TracerSettings(pressure_half_life_hours=10.0)
     sc = _scored(None)
-    out = narrative_pressure(sc, pd.DataFrame({"symbol": ["X"], "decision_ts": [T0]}), s)
+    out = narrative_pressure(sc, pd.DataFrame({"symbol": ["X"], "decision_ts": [T0]}), s.sentiment)
     assert out["pressure"].tolist() == pytest.approx([0.8])
 
 
@@ -135,7 +135,9 @@ def test_a_late_fetched_story_enters_at_availability_already_decayed():
     )
     hours = [3, 6, 12]
     out = narrative_pressure(
-        sc, pd.DataFrame({"symbol": "X", "decision_ts": [T0 + pd.Timedelta(hours=h) for h in hours]}), s
+        sc,
+        pd.DataFrame({"symbol": "X", "decision_ts": [T0 + pd.Timedelta(hours=h) for h in hours]}),
+        s.sentiment,
     )
     # invisible before it was fetched; then weighted by its age since publication
     assert out["pressure"].tolist() == pytest.approx([0.0, 0.5, 0.25])

@@ -50,7 +50,7 @@ def test_decay_weight_is_a_true_half_life():
 def test_pressure_arithmetic():
     s = TracerSettings(pressure_half_life_hours=10.0)
     sc = scores([("X", 0, 0.8, 0.5, 1.0), ("X", 10, -0.5, 1.0, 0.5), ("Y", 0, 1.0, 1.0, 1.0)])
-    out = narrative_pressure(sc, at("X", 0, 10, 20), s)
+    out = narrative_pressure(sc, at("X", 0, 10, 20), s.sentiment)
     assert list(out.columns) == PRESSURE_COLUMNS
     first = 0.8 * 0.5
     second = -0.5 * 1.0 * 0.5
@@ -67,12 +67,14 @@ def test_point_in_time_a_later_narrative_is_invisible():
     more = scores([("X", 0, 1.0, 1.0, 1.0), ("X", 5.5, -1.0, 1.0, 1.0)])
     t = at("X", 0, 5, 5.499)
     assert (
-        narrative_pressure(base, t, s)["pressure"].tolist()
-        == narrative_pressure(more, t, s)["pressure"].tolist()
+        narrative_pressure(base, t, s.sentiment)["pressure"].tolist()
+        == narrative_pressure(more, t, s.sentiment)["pressure"].tolist()
     )
     # available exactly at the decision time counts (available_ts <= t)
-    assert narrative_pressure(more, at("X", 5.5), s)["pressure"][0] == pytest.approx(2 ** (-5.5 / 12) - 1)
-    before = narrative_pressure(more, at("X", -1), s)
+    assert narrative_pressure(more, at("X", 5.5), s.sentiment)["pressure"][0] == pytest.approx(
+        2 ** (-5.5 / 12) - 1
+    )
+    before = narrative_pressure(more, at("X", -1), s.sentiment)
     assert (
         before["pressure"][0] == 0.0
         and before["n_narratives"][0] == 0
@@ -85,9 +87,9 @@ def test_combined_columns_take_precedence_and_novelty_defaults_to_one():
     sc = scores([("X", 0, 0.5, 0.5, 1.0)]).drop(columns=["novelty"])
     sc["combined_polarity"] = [-1.0]
     sc["combined_confidence"] = [0.25]
-    assert narrative_pressure(sc, at("X", 0), s)["pressure"][0] == pytest.approx(-0.25)
+    assert narrative_pressure(sc, at("X", 0), s.sentiment)["pressure"][0] == pytest.approx(-0.25)
     sc["combined_polarity"] = [np.nan]  # a null combined value falls back to the model's
-    assert narrative_pressure(sc, at("X", 0), s)["pressure"][0] == pytest.approx(0.125)
+    assert narrative_pressure(sc, at("X", 0), s.sentiment)["pressure"][0] == pytest.approx(0.125)
 
 
 def test_matches_brute_force_over_a_long_span():
@@ -105,7 +107,7 @@ def test_matches_brute_force_over_a_long_span():
     )
     s = TracerSettings(pressure_half_life_hours=1.0, pressure_count_half_lives=6.0)
     t_hours = np.concatenate([rng.uniform(0, 24 * 121, 300), hours[:20]])
-    out = narrative_pressure(sc, at("X", *t_hours), s)
+    out = narrative_pressure(sc, at("X", *t_hours), s.sentiment)
     w = (sc["polarity"] * sc["confidence"] * sc["novelty"]).to_numpy()
     lam = math.log(2) / 1.0
     for t, got, count in zip(t_hours, out["pressure"], out["n_narratives"], strict=True):
@@ -120,20 +122,20 @@ def test_datetime_index_applies_to_every_symbol_and_hourly_grid():
     s = TracerSettings()
     sc = scores([("X", 0, 1.0, 1.0, 1.0), ("Y", 2, -1.0, 1.0, 1.0)])
     times = pd.date_range(T0, periods=4, freq="h")
-    out = narrative_pressure(sc, times, s)
+    out = narrative_pressure(sc, times, s.sentiment)
     assert len(out) == 8 and set(out["symbol"]) == {"X", "Y"}
     grid = hourly_decision_times(["Y", "X"], T0 + pd.Timedelta(minutes=30), T0 + pd.Timedelta(hours=3))
     assert grid["decision_ts"].min() == T0 + pd.Timedelta(hours=1)
     assert len(grid) == 4  # hours 1 and 2, two symbols
-    out2 = narrative_pressure(sc, grid, s)
+    out2 = narrative_pressure(sc, grid, s.sentiment)
     assert out2.loc[out2["symbol"] == "Y", "pressure"].tolist() == [0.0, -1.0]
 
 
 def test_symbols_without_narratives_get_zero_and_empty_scores_are_fine():
     s = TracerSettings()
-    out = narrative_pressure(scores([("X", 0, 1.0, 1.0, 1.0)]), at("Z", 1, 2), s)
+    out = narrative_pressure(scores([("X", 0, 1.0, 1.0, 1.0)]), at("Z", 1, 2), s.sentiment)
     assert out["pressure"].tolist() == [0.0, 0.0] and out["n_narratives"].tolist() == [0, 0]
-    empty = narrative_pressure(scores([]), at("X", 1), s)
+    empty = narrative_pressure(scores([]), at("X", 1), s.sentiment)
     assert empty["pressure"].tolist() == [0.0]
 
 
@@ -142,16 +144,16 @@ def test_naive_decision_times_are_rejected():
         narrative_pressure(
             scores([("X", 0, 1.0, 1.0, 1.0)]),
             pd.date_range("2024-03-01", periods=2, freq="h"),
-            TracerSettings(),
+            TracerSettings().sentiment,
         )
 
 
 def test_lookback_covers_the_count_window_and_bounds_truncation_error():
     s = TracerSettings(pressure_half_life_hours=6.0, pressure_lookback_half_lives=10.0)
-    assert pressure_lookback(s) == pd.Timedelta(hours=60)
+    assert pressure_lookback(s.sentiment) == pd.Timedelta(hours=60)
     # a narrative just beyond the lookback weighs under 2^-10
     assert decay_weight(60.0, 6.0) <= 2**-10
     wide = TracerSettings(
         pressure_half_life_hours=6.0, pressure_lookback_half_lives=2.0, pressure_count_half_lives=4.0
     )
-    assert pressure_lookback(wide) == pd.Timedelta(hours=24)
+    assert pressure_lookback(wide.sentiment) == pd.Timedelta(hours=24)

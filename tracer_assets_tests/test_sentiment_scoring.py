@@ -71,7 +71,7 @@ def hashing_settings(**kw) -> TracerSettings:
 
 def test_contract_columns_and_point_in_time_copy(tmp_path):
     src = narratives()
-    out = score_narratives(src, hashing_settings(), tmp_path)
+    out = score_narratives(src, hashing_settings().sentiment, tmp_path)
     assert list(out.columns) == SCORE_COLUMNS
     assert set(contract_columns("narrative_scores")) <= set(out.columns)
     assert out["narrative_id"].tolist() == src["narrative_id"].tolist()
@@ -90,11 +90,15 @@ def test_contract_columns_and_point_in_time_copy(tmp_path):
 
 def test_cache_hit_on_rerun_runs_no_model(tmp_path):
     scorer, embedder = CountingScorer(LexiconScorer()), CountingEmbedder()
-    first = score_narratives(narratives(), hashing_settings(), tmp_path, scorer=scorer, embedder=embedder)
+    first = score_narratives(
+        narratives(), hashing_settings().sentiment, tmp_path, scorer=scorer, embedder=embedder
+    )
     assert (scorer.texts_scored, embedder.texts_embedded) == (4, 4)
     assert first.attrs["sentiment"]["score_cache"] == {"hits": 0, "misses": 4}
     scorer2, embedder2 = CountingScorer(LexiconScorer()), CountingEmbedder()
-    second = score_narratives(narratives(), hashing_settings(), tmp_path, scorer=scorer2, embedder=embedder2)
+    second = score_narratives(
+        narratives(), hashing_settings().sentiment, tmp_path, scorer=scorer2, embedder=embedder2
+    )
     assert (scorer2.texts_scored, embedder2.texts_embedded) == (0, 0)
     assert second.attrs["sentiment"]["score_cache"] == {"hits": 4, "misses": 0}
     assert second.attrs["sentiment"]["embedding_cache"] == {"hits": 4, "misses": 0}
@@ -102,29 +106,31 @@ def test_cache_hit_on_rerun_runs_no_model(tmp_path):
 
 
 def test_one_new_narrative_scores_only_that_one(tmp_path):
-    score_narratives(narratives(), hashing_settings(), tmp_path)
+    score_narratives(narratives(), hashing_settings().sentiment, tmp_path)
     more = pd.concat([narratives(), narratives([("AAPL", "Apple slashes outlook as demand slumps")], 10)])
     scorer, embedder = CountingScorer(LexiconScorer()), CountingEmbedder()
-    score_narratives(more, hashing_settings(), tmp_path, scorer=scorer, embedder=embedder)
+    score_narratives(more, hashing_settings().sentiment, tmp_path, scorer=scorer, embedder=embedder)
     assert (scorer.texts_scored, embedder.texts_embedded) == (1, 1)
 
 
 def test_identical_texts_are_scored_once(tmp_path):
     scorer = CountingScorer(LexiconScorer())
     dup = narratives([("X", "Same story"), ("Y", "Same story"), ("X", "Same  story ")])
-    score_narratives(dup, hashing_settings(), tmp_path, scorer=scorer, embedder=CountingEmbedder())
+    score_narratives(dup, hashing_settings().sentiment, tmp_path, scorer=scorer, embedder=CountingEmbedder())
     assert scorer.texts_scored == 1
 
 
 def test_switching_model_rescores(tmp_path):
-    score_narratives(narratives(), hashing_settings(), tmp_path)
+    score_narratives(narratives(), hashing_settings().sentiment, tmp_path)
     other = CountingScorer(LexiconScorer(neutral_band=0.1))  # another revision of the lexicon
-    score_narratives(narratives(), hashing_settings(), tmp_path, scorer=other)
+    score_narratives(narratives(), hashing_settings().sentiment, tmp_path, scorer=other)
     assert other.texts_scored == 4
     renamed = CountingScorer(LexiconScorer(), model_id="lexicon-copy")
-    out = score_narratives(narratives(), hashing_settings(), tmp_path, scorer=renamed)
+    out = score_narratives(narratives(), hashing_settings().sentiment, tmp_path, scorer=renamed)
     assert renamed.texts_scored == 4 and out["model"].unique().tolist() == ["lexicon-copy"]
-    files = sorted(p.name for p in (cache_root(hashing_settings(), tmp_path) / "scores").glob("*.sqlite"))
+    files = sorted(
+        p.name for p in (cache_root(hashing_settings().sentiment, tmp_path) / "scores").glob("*.sqlite")
+    )
     assert len(files) == 3
 
 
@@ -135,48 +141,50 @@ def test_cached_values_are_what_is_returned(tmp_path):
         def score(self, texts):
             return [Polarity("positive", 0.25, 0.75) for _ in texts]
 
-    score_narratives(narratives(), hashing_settings(), tmp_path, scorer=Fixed())
-    cache = KeyValueCache.for_model(cache_root(hashing_settings(), tmp_path), "scores", "fixed", "r1")
+    score_narratives(narratives(), hashing_settings().sentiment, tmp_path, scorer=Fixed())
+    cache = KeyValueCache.for_model(
+        cache_root(hashing_settings().sentiment, tmp_path), "scores", "fixed", "r1"
+    )
     assert len(cache) == 4
     assert content_hash(HEADLINES[0][1]) in cache.get_many([content_hash(HEADLINES[0][1])])
-    out = score_narratives(narratives(), hashing_settings(), tmp_path, scorer=Fixed())
+    out = score_narratives(narratives(), hashing_settings().sentiment, tmp_path, scorer=Fixed())
     assert out["polarity"].tolist() == [0.25] * 4 and out["label"].tolist() == ["positive"] * 4
 
 
 def test_no_lake_root_means_no_cache(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     scorer = CountingScorer(LexiconScorer())
-    score_narratives(narratives(), hashing_settings(), None, scorer=scorer)
-    score_narratives(narratives(), hashing_settings(), None, scorer=scorer)
+    score_narratives(narratives(), hashing_settings().sentiment, None, scorer=scorer)
+    score_narratives(narratives(), hashing_settings().sentiment, None, scorer=scorer)
     assert scorer.texts_scored == 8
     assert not any(tmp_path.rglob("*.sqlite"))
 
 
 def test_cache_dir_setting(tmp_path):
     absolute = TracerSettings(novelty_model="hashing", sentiment_cache_dir=str(tmp_path / "elsewhere"))
-    score_narratives(narratives(), absolute, tmp_path / "lake")
+    score_narratives(narratives(), absolute.sentiment, tmp_path / "lake")
     assert list((tmp_path / "elsewhere" / "scores").glob("*.sqlite"))
     assert not (tmp_path / "lake").exists()
 
 
 def test_empty_input_gives_typed_empty_frame(tmp_path):
-    out = score_narratives(narratives().iloc[0:0], hashing_settings(), tmp_path)
+    out = score_narratives(narratives().iloc[0:0], hashing_settings().sentiment, tmp_path)
     assert list(out.columns) == SCORE_COLUMNS and out.empty
     assert str(out["available_ts"].dtype).startswith("datetime64") and out["available_ts"].dt.tz is not None
 
 
 def test_bad_input_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="headline"):
-        score_narratives(narratives().drop(columns=["headline"]), hashing_settings(), tmp_path)
+        score_narratives(narratives().drop(columns=["headline"]), hashing_settings().sentiment, tmp_path)
     naive = narratives()
     naive["available_ts"] = naive["available_ts"].dt.tz_localize(None)
     with pytest.raises(ValueError, match="naive"):
-        score_narratives(naive, hashing_settings(), tmp_path)
+        score_narratives(naive, hashing_settings().sentiment, tmp_path)
 
 
 def test_empty_headline_is_kept_and_noted(tmp_path):
     df = narratives([("X", "Exchange hacked"), ("X", None), ("X", "   ")])
-    out = score_narratives(df, hashing_settings(), tmp_path)
+    out = score_narratives(df, hashing_settings().sentiment, tmp_path)
     assert len(out) == 3
     assert out["note"].tolist() == ["", "empty text: scored neutral", "empty text: scored neutral"]
     assert out["label"].tolist()[1:] == ["neutral", "neutral"]
@@ -185,7 +193,9 @@ def test_empty_headline_is_kept_and_noted(tmp_path):
 def test_history_feeds_novelty_but_is_not_scored_into_output(tmp_path):
     history = narratives([("BTC/USD", "Exchange halts withdrawals citing liquidity crunch")], start_hour=-5)
     overlap = narratives()  # a history row sharing an id with today's is ignored
-    out = score_narratives(narratives(), hashing_settings(), tmp_path, history=pd.concat([history, overlap]))
+    out = score_narratives(
+        narratives(), hashing_settings().sentiment, tmp_path, history=pd.concat([history, overlap])
+    )
     assert len(out) == 4
     assert out.loc[0, "is_duplicate"] and out.loc[0, "dup_group_id"] == history.loc[0, "narrative_id"]
     assert out.loc[0, "novelty"] == 0.0
@@ -195,13 +205,13 @@ def test_history_feeds_novelty_but_is_not_scored_into_output(tmp_path):
 def test_use_summary_setting_changes_the_scored_text(tmp_path):
     df = narratives([("X", "Company update")])
     df["summary"] = "Shares plunge after the company slashes guidance"
-    plain = score_narratives(df, hashing_settings(), tmp_path)
-    with_summary = score_narratives(df, hashing_settings(sentiment_use_summary=True), tmp_path)
+    plain = score_narratives(df, hashing_settings().sentiment, tmp_path)
+    with_summary = score_narratives(df, hashing_settings(sentiment_use_summary=True).sentiment, tmp_path)
     assert plain["label"][0] == "neutral" and with_summary["label"][0] == "negative"
 
 
 def test_novelty_none_switches_it_off(tmp_path):
-    out = score_narratives(narratives(), TracerSettings(novelty_model="none"), tmp_path)
+    out = score_narratives(narratives(), TracerSettings(novelty_model="none").sentiment, tmp_path)
     assert (out["novelty"] == 1.0).all() and not out["is_duplicate"].any()
     assert (out["dup_group_id"] == out["narrative_id"]).all() and out["novelty_model"].unique().tolist() == [
         "none"
@@ -211,12 +221,12 @@ def test_novelty_none_switches_it_off(tmp_path):
 def test_transformer_scores_narratives_and_records_its_revision(tmp_path):
     folder = build_tiny_classifier(tmp_path / "tiny", texts=[h for _, h in HEADLINES])
     settings = TracerSettings(polarity_model=str(folder), novelty_model="hashing", sentiment_device="cpu")
-    out = score_narratives(narratives(), settings, tmp_path / "lake")
+    out = score_narratives(narratives(), settings.sentiment, tmp_path / "lake")
     assert out["model"].unique().tolist() == [str(folder)]
     assert out["model_revision"].str.startswith("local-").all()
     assert set(out["label"]) <= {"positive", "negative", "neutral"}
-    scorer = build_scorer(settings)
-    again = score_narratives(narratives(), settings, tmp_path / "lake", scorer=scorer)
+    scorer = build_scorer(settings.sentiment)
+    again = score_narratives(narratives(), settings.sentiment, tmp_path / "lake", scorer=scorer)
     assert again.attrs["sentiment"]["score_cache"]["misses"] == 0
     assert not scorer.loaded  # every text cached: the weights were never even loaded
     assert np.allclose(again["polarity"], out["polarity"])

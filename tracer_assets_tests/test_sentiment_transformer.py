@@ -50,7 +50,7 @@ def settings_for(model: str, **kw) -> TracerSettings:
 
 
 def test_tiny_bert_loads_and_scores_through_build_scorer(three_label_model):
-    scorer = build_scorer(settings_for(str(three_label_model)))
+    scorer = build_scorer(settings_for(str(three_label_model)).sentiment)
     assert isinstance(scorer, TransformerScorer)
     assert scorer.model_id == str(three_label_model)
     assert scorer.model_revision.startswith("local-") and scorer.model_revision.endswith("-L64")
@@ -72,9 +72,9 @@ def test_generated_vocab_is_used_by_the_saved_tokenizer(three_label_model):
 
 
 def test_model_argument_overrides_the_setting(three_label_model):
-    scorer = build_scorer(settings_for("lexicon"), model=str(three_label_model))
+    scorer = build_scorer(settings_for("lexicon").sentiment, model=str(three_label_model))
     assert isinstance(scorer, TransformerScorer)
-    assert build_scorer(settings_for(str(three_label_model)), model="lexicon").model_id == "lexicon"
+    assert build_scorer(settings_for(str(three_label_model)).sentiment, model="lexicon").model_id == "lexicon"
 
 
 def test_hub_name_loads_from_the_local_cache_and_records_the_commit(tmp_path, monkeypatch):
@@ -88,7 +88,7 @@ def test_hub_name_loads_from_the_local_cache_and_records_the_commit(tmp_path, mo
     build_tiny_classifier(repo / "snapshots" / commit, texts=TEXTS)
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text(commit)
-    scorer = build_scorer(settings_for("acme/tiny-finbert"))
+    scorer = build_scorer(settings_for("acme/tiny-finbert").sentiment)
     assert scorer.model_revision == "0123456789ab-L64"
     assert len(scorer.score(TEXTS)) == 3
 
@@ -96,7 +96,7 @@ def test_hub_name_loads_from_the_local_cache_and_records_the_commit(tmp_path, mo
 def test_long_text_is_truncated_not_fatal(three_label_model):
     # 64 positions in the tiny model; this text has far more tokens
     scorer = build_scorer(
-        settings_for(str(three_label_model), sentiment_max_length=512, sentiment_batch_size=2)
+        settings_for(str(three_label_model), sentiment_max_length=512, sentiment_batch_size=2).sentiment
     )
     assert scorer.max_length == 64
     out = scorer.score([" ".join(TEXTS * 40), "", TEXTS[0]])
@@ -104,8 +104,8 @@ def test_long_text_is_truncated_not_fatal(three_label_model):
 
 
 def test_batching_does_not_change_scores(three_label_model):
-    one = build_scorer(settings_for(str(three_label_model), sentiment_batch_size=1)).score(TEXTS)
-    many = build_scorer(settings_for(str(three_label_model), sentiment_batch_size=8)).score(TEXTS)
+    one = build_scorer(settings_for(str(three_label_model), sentiment_batch_size=1).sentiment).score(TEXTS)
+    many = build_scorer(settings_for(str(three_label_model), sentiment_batch_size=8).sentiment).score(TEXTS)
     for a, b in zip(one, many, strict=True):
         assert a.label == b.label
         assert a.polarity == pytest.approx(b.polarity, abs=1e-5)
@@ -114,18 +114,18 @@ def test_batching_does_not_change_scores(three_label_model):
 def test_revision_changes_with_the_weights(tmp_path):
     a = build_tiny_classifier(tmp_path / "a", texts=TEXTS, seed=1)
     b = build_tiny_classifier(tmp_path / "b", texts=TEXTS, seed=2)
-    ra = build_scorer(settings_for(str(a))).model_revision
-    rb = build_scorer(settings_for(str(b))).model_revision
+    ra = build_scorer(settings_for(str(a)).sentiment).model_revision
+    rb = build_scorer(settings_for(str(b)).sentiment).model_revision
     assert ra != rb
 
 
 def test_two_label_model_through_the_pipeline(two_label_model):
-    scorer = build_scorer(settings_for(str(two_label_model), binary_model_neutral_band=0.0))
+    scorer = build_scorer(settings_for(str(two_label_model), binary_model_neutral_band=0.0).sentiment)
     assert set(scorer.label_map.values()) == {"positive", "negative"}
     for p in scorer.score(TEXTS):
         assert p.label in {"positive", "negative"}  # no neutral class, band 0
         assert (p.polarity > 0) == (p.label == "positive")
-    wide = build_scorer(settings_for(str(two_label_model), binary_model_neutral_band=0.99))
+    wide = build_scorer(settings_for(str(two_label_model), binary_model_neutral_band=0.99).sentiment)
     assert {p.label for p in wide.score(TEXTS)} == {"neutral"}
 
 
@@ -195,15 +195,15 @@ def test_opaque_labels_need_a_map():
 def test_opaque_model_with_label_map_setting(tmp_path):
     folder = build_tiny_classifier(tmp_path / "opaque", ("LABEL_0", "LABEL_1", "LABEL_2"), TEXTS)
     with pytest.raises(PolarityModelError):
-        build_scorer(settings_for(str(folder)))
+        build_scorer(settings_for(str(folder)).sentiment)
     label_map = {"LABEL_0": "negative", "LABEL_1": "neutral", "LABEL_2": "positive"}
-    scorer = build_scorer(settings_for(str(folder), polarity_label_map=label_map))
+    scorer = build_scorer(settings_for(str(folder), polarity_label_map=label_map).sentiment)
     assert {p.label for p in scorer.score(TEXTS)} <= {"positive", "negative", "neutral"}
 
 
 def test_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(PolarityModelError, match="cannot load polarity model"):
-        build_scorer(settings_for(str(tmp_path / "no-such-model")))
+        build_scorer(settings_for(str(tmp_path / "no-such-model")).sentiment)
 
 
 def test_auto_device_picks_cpu_without_gpu():

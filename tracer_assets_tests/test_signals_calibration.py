@@ -45,7 +45,9 @@ def outcomes(n, resolved_before=DAY, seed=0, informative=True):
 
 def test_prior_until_enough_outcomes():
     s = settings()
-    probs, infos = internal_probabilities(decisions([0.0, 0.5, 1.0]), prepare_outcomes(outcomes(10)), s)
+    probs, infos = internal_probabilities(
+        decisions([0.0, 0.5, 1.0]), prepare_outcomes(outcomes(10)), s.signals
+    )
     assert probs.tolist() == pytest.approx([0.5, 0.55, 0.6])
     assert {i.method for i in infos} == {"prior"} and infos.iloc[0].n_outcomes == 10
 
@@ -53,7 +55,7 @@ def test_prior_until_enough_outcomes():
 @pytest.mark.parametrize("method", ["isotonic", "logistic"])
 def test_fitted_map_tracks_the_hit_rate(method):
     s = settings(calibration_method=method)
-    probs, infos = internal_probabilities(decisions([0.05, 0.95]), prepare_outcomes(outcomes(400)), s)
+    probs, infos = internal_probabilities(decisions([0.05, 0.95]), prepare_outcomes(outcomes(400)), s.signals)
     assert infos.iloc[0].method == method
     weak, strong = probs.tolist()
     assert weak < 0.4 and strong > 0.65  # truth: 0.23 and 0.77; the prior would say 0.505 and 0.595
@@ -65,11 +67,11 @@ def test_only_outcomes_resolved_before_the_decision_day_are_used():
     future = outcomes(300, resolved_before=DAY + pd.Timedelta(hours=9), seed=2)
     future = future[future["resolved_ts"] > DAY]  # resolved the same day, before the decision
     assert len(future) > 0
-    base, info = internal_probabilities(decisions([0.2, 0.8]), prepare_outcomes(known), s)
+    base, info = internal_probabilities(decisions([0.2, 0.8]), prepare_outcomes(known), s.signals)
     flipped = future.assign(outcome=1 - future["outcome"])
     for extra in (future, flipped):
         probs, _ = internal_probabilities(
-            decisions([0.2, 0.8]), prepare_outcomes(pd.concat([known, extra])), s
+            decisions([0.2, 0.8]), prepare_outcomes(pd.concat([known, extra])), s.signals
         )
         assert probs.tolist() == base.tolist()
     assert info.iloc[0].n_outcomes == 100 and info.iloc[0].cutoff_ts == DAY
@@ -77,8 +79,8 @@ def test_only_outcomes_resolved_before_the_decision_day_are_used():
 
 def test_prior_weight_blends_toward_the_prior():
     o = prepare_outcomes(outcomes(100, informative=False, seed=3))
-    pure, _ = internal_probabilities(decisions([1.0]), o, settings(calibration_prior_weight=0.0))
-    blended, _ = internal_probabilities(decisions([1.0]), o, settings(calibration_prior_weight=100.0))
+    pure, _ = internal_probabilities(decisions([1.0]), o, settings(calibration_prior_weight=0.0).signals)
+    blended, _ = internal_probabilities(decisions([1.0]), o, settings(calibration_prior_weight=100.0).signals)
     assert abs(blended.iloc[0] - 0.6) < abs(pure.iloc[0] - 0.6)
 
 
@@ -101,6 +103,6 @@ def test_market_observations_are_not_signal_outcomes():
 def test_probabilities_are_clipped():
     o = outcomes(200, seed=4).assign(outcome=1)
     probs, _ = internal_probabilities(
-        decisions([0.5]), prepare_outcomes(o), settings(calibration_prob_clip=0.05)
+        decisions([0.5]), prepare_outcomes(o), settings(calibration_prob_clip=0.05).signals
     )
     assert probs.iloc[0] == pytest.approx(0.95)

@@ -43,7 +43,7 @@ def _decisions(strengths) -> pd.DataFrame:
 def test_a_map_fitted_on_noise_loses_to_the_prior_and_is_not_used():
     s = _settings()
     probs, infos = internal_probabilities(
-        _decisions([0.1, 0.5, 0.9]), prepare_outcomes(_outcomes(80, informative=False)), s
+        _decisions([0.1, 0.5, 0.9]), prepare_outcomes(_outcomes(80, informative=False)), s.signals
     )
     info = infos.iloc[0]
     assert info.method == PRIOR_KEPT
@@ -54,7 +54,7 @@ def test_a_map_fitted_on_noise_loses_to_the_prior_and_is_not_used():
 def test_a_map_that_beats_the_prior_on_held_out_outcomes_is_used():
     s = _settings()
     probs, infos = internal_probabilities(
-        _decisions([0.05, 0.95]), prepare_outcomes(_outcomes(400, informative=True)), s
+        _decisions([0.05, 0.95]), prepare_outcomes(_outcomes(400, informative=True)), s.signals
     )
     info = infos.iloc[0]
     assert info.method == "isotonic"

@@ -32,7 +32,7 @@ def world(symbol="BTC/USD", asset_class="crypto", start="2024-03-04", step=-0.00
 
 
 def run(f, p, s=None, degraded=None):
-    return compute_signals(f, p, None, None, s or settings(), degraded)
+    return compute_signals(f, p, None, None, (s or settings()).signals, degraded)
 
 
 def test_stock_signal_is_suppressed_on_a_holiday_while_crypto_passes():
@@ -74,7 +74,7 @@ def test_stale_narrative_and_stale_pressure_are_held_back():
     # the latest pressure reading is three hours old at the decision
     late = p.iloc[[-4]].assign(pressure=1.5)
     last = f["available_ts"].iloc[-1]
-    res = compute_signals(f, late, None, None, settings(signal_max_pressure_age_hours=2), start=last)
+    res = compute_signals(f, late, None, None, settings(signal_max_pressure_age_hours=2).signals, start=last)
     assert res.signals.empty and set(res.held_back["reason"]) == {"stale"}
 
 

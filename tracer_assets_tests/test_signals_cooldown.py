@@ -38,26 +38,26 @@ def world(sign: float = 1.0):
 def test_cooldown_holds_across_a_partition_boundary():
     f, p = world()
     s = settings()
-    day1 = compute_signals(f, p, None, None, s, start=DAY1, end=DAY2)
+    day1 = compute_signals(f, p, None, None, s.signals, start=DAY1, end=DAY2)
     assert day1.signals["decision_ts"].tolist() == [PRESSURE_FROM]
-    day2 = compute_signals(f, p, day1.signals, None, s, start=DAY2, end=DAY3)
+    day2 = compute_signals(f, p, day1.signals, None, s.signals, start=DAY2, end=DAY3)
     assert day2.signals["decision_ts"].tolist() == [PRESSURE_FROM + pd.Timedelta(hours=24)]
     # every other hour of day two is held back: ten before the signal, thirteen after it
     assert day2.held_back_counts["cooldown"] == 23
     # without the lake's state the boundary would leak a second signal at midnight
-    blind = compute_signals(f, p, None, None, s, start=DAY2, end=DAY3)
+    blind = compute_signals(f, p, None, None, s.signals, start=DAY2, end=DAY3)
     assert blind.signals["decision_ts"].iloc[0] == DAY2
     # one range-aware run over both days agrees with the two partitioned runs
-    both = compute_signals(f, p, None, None, s, start=DAY1, end=DAY3)
+    both = compute_signals(f, p, None, None, s.signals, start=DAY1, end=DAY3)
     pdt.assert_frame_equal(both.signals, pd.concat([day1.signals, day2.signals], ignore_index=True))
 
 
 def test_rerunning_a_partition_is_idempotent():
     f, p = world()
     s = settings()
-    day1 = compute_signals(f, p, None, None, s, start=DAY1, end=DAY2).signals
-    day2 = compute_signals(f, p, day1, None, s, start=DAY2, end=DAY3).signals
-    again = compute_signals(f, p, pd.concat([day1, day2]), None, s, start=DAY2, end=DAY3).signals
+    day1 = compute_signals(f, p, None, None, s.signals, start=DAY1, end=DAY2).signals
+    day2 = compute_signals(f, p, day1, None, s.signals, start=DAY2, end=DAY3).signals
+    again = compute_signals(f, p, pd.concat([day1, day2]), None, s.signals, start=DAY2, end=DAY3).signals
     pdt.assert_frame_equal(day2, again)
 
 
@@ -74,13 +74,13 @@ def test_opposite_direction_inside_the_window_is_a_reversal_allowed_only_if_set(
     )
     start = PRESSURE_FROM - pd.Timedelta(hours=2)  # the prior long is from before this run's range
     allowed = compute_signals(
-        f, p, prior, None, settings(cooldown_allow_reversal=True), start=start, end=DAY3
+        f, p, prior, None, settings(cooldown_allow_reversal=True).signals, start=start, end=DAY3
     )
     assert allowed.signals["decision_ts"].iloc[0] == PRESSURE_FROM
     assert '"flip": true' in allowed.signals["checks"].iloc[0]
     assert "reverses the previous call" in allowed.signals["evidence"].iloc[0]
     blocked = compute_signals(
-        f, p, prior, None, settings(cooldown_allow_reversal=False), start=start, end=DAY3
+        f, p, prior, None, settings(cooldown_allow_reversal=False).signals, start=start, end=DAY3
     )
     # blocked until the long's window ends, 21 hours after the first short candidate
     assert blocked.signals["decision_ts"].iloc[0] == PRESSURE_FROM + pd.Timedelta(hours=21)

@@ -33,7 +33,7 @@ def world(step: float, pressure_last: float, vol: float = 0.01, symbol: str = "B
 
 
 def run(f, p, s):
-    return compute_signals(f, p, None, None, s)
+    return compute_signals(f, p, None, None, s.signals)
 
 
 def test_bullish_divergence_when_pressure_positive_and_price_fell():
@@ -97,7 +97,7 @@ def test_strength_grows_with_pressure_and_with_lag_and_stays_in_unit_interval():
 def test_strength_formula_matches_the_documented_one():
     s = settings(signal_pressure_scale=2.0, signal_lag_weight=0.3)
     d = pd.DataFrame({"pressure": [1.5], "price_move_z": [-1.0]})
-    c = divergence_candidates(d, s)
+    c = divergence_candidates(d, s.signals)
     expected = 1 - np.exp(-((1.5 - 0.5) / 2.0 + 0.3 * (0.5 + 1.0)))
     assert c["strength"].iloc[0] == pytest.approx(expected)
 
@@ -141,9 +141,9 @@ def test_decision_range_uses_earlier_rows_only_as_lookback():
     f, p = world(step=-0.002, pressure_last=1.5)
     s = settings()
     start = f["available_ts"].iloc[-1]
-    d = decision_frame(f, p, s, start=start)
+    d = decision_frame(f, p, s.signals, start=start)
     assert len(d) == 1 and np.isfinite(d["price_move_z"].iloc[0])
-    res = compute_signals(f, p, None, None, s, start=start)
+    res = compute_signals(f, p, None, None, s.signals, start=start)
     assert res.n_decisions == 1 and len(res.signals) == 1
 
 

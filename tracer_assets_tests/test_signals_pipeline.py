@@ -31,7 +31,9 @@ settings = settings_factory(cooldown_hours=12)
 
 def test_output_meets_the_lake_contract_and_round_trips(universe, tmp_path):
     features, pressure = universe
-    res = compute_signals(features, pressure, None, None, settings(), start=START + pd.Timedelta(days=4))
+    res = compute_signals(
+        features, pressure, None, None, settings().signals, start=START + pd.Timedelta(days=4)
+    )
     sig = res.signals
     assert len(sig) > 5
     assert list(sig.columns) == SIGNAL_COLUMNS
@@ -50,15 +52,17 @@ def test_output_meets_the_lake_contract_and_round_trips(universe, tmp_path):
 
 def test_same_inputs_give_the_same_rows(universe):
     features, pressure = universe
-    a = compute_signals(features, pressure, None, None, settings())
-    b = compute_signals(features.sample(frac=1, random_state=3), pressure.iloc[::-1], None, None, settings())
+    a = compute_signals(features, pressure, None, None, settings().signals)
+    b = compute_signals(
+        features.sample(frac=1, random_state=3), pressure.iloc[::-1], None, None, settings().signals
+    )
     pdt.assert_frame_equal(a.signals, b.signals)
     pdt.assert_frame_equal(a.held_back, b.held_back)
 
 
 def test_held_back_rows_and_counts_agree(universe):
     features, pressure = universe
-    res = compute_signals(features, pressure, None, None, settings(signal_min_volume_z=0.0))
+    res = compute_signals(features, pressure, None, None, settings(signal_min_volume_z=0.0).signals)
     assert sum(res.held_back_counts.values()) == len(res.held_back)
     assert res.held_back_counts["participation"] > 0
     assert res.held_back_counts["cooldown"] > 0
@@ -67,7 +71,7 @@ def test_held_back_rows_and_counts_agree(universe):
 
 def test_every_evidence_line_is_digit_free_and_there_are_two_to_four(universe):
     features, pressure = universe
-    sig = compute_signals(features, pressure, None, None, settings()).signals
+    sig = compute_signals(features, pressure, None, None, settings().signals).signals
     for raw in sig["evidence"]:
         lines = json.loads(raw)
         assert 2 <= len(lines) <= 4
@@ -86,13 +90,13 @@ def test_evidence_words_follow_the_facts():
         "reversal": False,
         "n_narratives": 1,
     }
-    lines = evidence_lines(row, s)
+    lines = evidence_lines(row, s.signals)
     assert (
         lines[0] == "Coverage turned sharply positive while price drifted lower over the last twelve hours."
     )
     assert "well above its usual level" in lines[1]
     assert lines[-1] == "A single fresh story drives the reading."
-    short = evidence_lines(row | {"direction": "short", "pressure": -0.6, "price_move_z": 0.1}, s)
+    short = evidence_lines(row | {"direction": "short", "pressure": -0.6, "price_move_z": 0.1}, s.signals)
     assert short[0].startswith("Coverage turned mildly negative while price barely moved")
 
 
@@ -100,7 +104,7 @@ def test_rationale_records_every_number_and_the_narratives():
     closes = 100 * np.exp(-0.002 * np.arange(30))
     f = hourly_features("ETH/USD", "crypto", closes, START, realized_vol=0.01, volume_z=0.8)
     p = pressure_at(f, np.r_[np.zeros(29), 1.5], n_narratives=2, narrative_ids="n-1,n-2")
-    sig = compute_signals(f, p, None, None, settings()).signals
+    sig = compute_signals(f, p, None, None, settings().signals).signals
     r = json.loads(sig["rationale"].iloc[0])
     for key in (
         "pressure",
@@ -119,13 +123,13 @@ def test_rationale_records_every_number_and_the_narratives():
     assert r["size"]["final"] == pytest.approx(sig["size"].iloc[0])
     assert r["internal_prob"] == pytest.approx(sig["internal_prob"].iloc[0])
     assert r["calibration"]["method"] == "prior"
-    assert r["thresholds"]["min_pressure"] == settings().signal_min_pressure
+    assert r["thresholds"]["min_pressure"] == settings().signals.signal_min_pressure
     assert sig["size_bucket"].iloc[0] in {"none", "small", "medium", "large"}
 
 
 def test_empty_inputs_give_empty_frames_with_the_columns():
     f = hourly_features("ETH/USD", "crypto", [100.0] * 20, START)
-    res = compute_signals(f, pressure_at(f, 0.0), None, None, settings())
+    res = compute_signals(f, pressure_at(f, 0.0), None, None, settings().signals)
     assert res.signals.empty and list(res.signals.columns) == SIGNAL_COLUMNS
     assert res.held_back.empty and res.n_decisions == 20
     assert res.held_back_counts["stale"] == 0
@@ -138,16 +142,16 @@ def test_lake_typed_inputs_give_the_same_rows(universe):
     def micro(df):
         return df.astype({c: "datetime64[us, UTC]" for c in df.columns if c == "ts" or c.endswith("_ts")})
 
-    a = compute_signals(features, pressure, None, None, settings())
-    b = compute_signals(micro(features), micro(pressure), None, None, settings())
+    a = compute_signals(features, pressure, None, None, settings().signals)
+    b = compute_signals(micro(features), micro(pressure), None, None, settings().signals)
     pdt.assert_frame_equal(a.signals, b.signals)
 
 
 def test_trend_words_name_one_agreeing_timeframe():
     s = settings()
     row = {"direction": "short", "pressure": -1.0, "price_move_z": 0.0, "volume_z": 0.0}
-    lines = evidence_lines(row | {"trend_1h": -1.0, "trend_1d": 0.0, "reversal": False}, s)
+    lines = evidence_lines(row | {"trend_1h": -1.0, "trend_1d": 0.0, "reversal": False}, s.signals)
     assert "already leans the same way as the call, the other is flat" in lines[2]
-    lines = evidence_lines(row | {"trend_1h": 1.0, "trend_1d": -1.0, "reversal": False}, s)
+    lines = evidence_lines(row | {"trend_1h": 1.0, "trend_1d": -1.0, "reversal": False}, s.signals)
     assert "leans against the call" in lines[2]
     assert len(lines) == 3  # no narrative count known: no story line

@@ -74,7 +74,7 @@ def test_demo_skips_a_stage_only_when_every_asset_is_unchanged(tracer_env, insta
     # a different range was never recorded
     assert unchanged_since([bars], range_tags(FIRST, "2024-03-05"), settings) is None
     # settings are part of the input: another lookback recomputes the features
-    other = settings.model_copy(update={"feature_lookback_days": settings.feature_lookback_days + 1})
+    other = settings.model_copy(update={"feature_lookback_days": settings.market.feature_lookback_days + 1})
     assert not decide("price_features", other, DAYS).skip
 
 

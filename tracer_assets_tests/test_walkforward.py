@@ -59,7 +59,7 @@ def world(tmp_path_factory):
     )
     with isolated_session(tmp, TRACER_UNIVERSE=str(universe), **ENV):
         settings = TracerSettings()
-        lake = Lake(settings.lake_root)
+        lake = Lake(settings.lake.lake_root)
         stages = (
             "bars",
             "narratives",

@@ -102,5 +102,5 @@ def price_only_signals(
     out = []
     for _ in range(settings.backtest.backtest_price_only_draws):
         shuffled = inputs._replace(pressure=shuffle_pressure(inputs.pressure, rng))
-        out.append(compute_signals(*shuffled, settings, start=start, end=end).signals)
+        out.append(compute_signals(*shuffled, settings.signals, start=start, end=end).signals)
     return out

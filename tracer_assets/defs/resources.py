@@ -34,7 +34,7 @@ class TracerResource(dg.ConfigurableResource):
     @cached_property
     def lake(self) -> Lake:
         try:
-            lake = Lake(self.settings.lake_root).check_root(writable=True)
+            lake = Lake(self.settings.lake.lake_root).check_root(writable=True)
         except (LakeConfigError, LakeRootError) as exc:
             raise config_failure(str(exc)) from None
         # on start: a writer killed mid-write left its temp file; live writers' files are kept
@@ -44,7 +44,7 @@ class TracerResource(dg.ConfigurableResource):
     @cached_property
     def universe(self) -> Universe:
         try:
-            return load_universe(self.settings.universe)
+            return load_universe(self.settings.market.universe)
         except UniverseError as exc:
             raise config_failure(str(exc)) from None
 
@@ -55,7 +55,7 @@ class TracerResource(dg.ConfigurableResource):
 
             build = getattr(registry, f"build_{kind}")
             try:
-                self._cache[kind] = build(self.settings, self.settings.lake_root)
+                self._cache[kind] = build(self.settings, self.settings.lake.lake_root)
             except (ProviderConfigError, UniverseError) as exc:
                 raise config_failure(str(exc)) from None
         return self._cache[kind]

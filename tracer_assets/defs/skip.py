@@ -72,7 +72,7 @@ class Decision:
 
 def decide(asset: str, settings, partitions: list[str]) -> Decision:
     """May ``asset`` skip ``partitions`` (same inputs, code and outputs as when they were recorded)?"""
-    root = settings.lake_root
+    root = settings.lake.lake_root
     forced = never_skips(asset, settings, partitions)
     if forced:
         return Decision(False, "", "", forced)
@@ -88,8 +88,8 @@ def decide(asset: str, settings, partitions: list[str]) -> Decision:
 
 def record(asset: str, settings, partitions: list[str], key: str, run_id: str) -> str:
     """Record ``key`` and the hash of what the asset wrote for ``partitions``; returns that hash."""
-    output = output_hash(settings.lake_root, asset, partitions)
-    Manifest(settings.lake_root).record(
+    output = output_hash(settings.lake.lake_root, asset, partitions)
+    Manifest(settings.lake.lake_root).record(
         asset,
         partitions,
         {"input": key, "output": output, "run_id": run_id, "at": pd.Timestamp.now(tz="UTC").isoformat()},
@@ -129,7 +129,7 @@ def skip_unchanged(fn: Callable) -> Callable:
         if decision.skip:
             context.log.info(f"{asset}: {decision.reason}; skipped")
             return skipped_result(decision)
-        manifest = Manifest(settings.lake_root)
+        manifest = Manifest(settings.lake.lake_root)
         manifest.forget(asset, partitions)  # a failed run leaves nothing that claims to be current
         result = fn(context, tracer)
         if not decision.key:  # never skips: nothing to record

@@ -14,7 +14,7 @@ from tracer_assets.digest.ranking import RANKED_FIELDS, live_signals, matching_m
 from tracer_assets.digest.render import digest_artifact, market_entry, render_chat
 from tracer_assets.digest.split import split_message
 from tracer_assets.lake import new_id
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import DigestSettings
 
 # a ranked signal's columns, carried as they are into its digest row
 SIGNAL_ROW_COLUMNS = ["section", "signal_id", "symbol", *RANKED_FIELDS, "evidence"]
@@ -44,7 +44,7 @@ class Digest:
 def build_digest(
     signals: pd.DataFrame,
     markets: pd.DataFrame | None,
-    settings: TracerSettings,
+    settings: DigestSettings,
     as_of: pd.Timestamp,
     degraded_reasons: Sequence[str] = (),
     paper_book: dict | None = None,
@@ -77,7 +77,7 @@ def _rows(
     entries: dict[int, str],
     as_of: pd.Timestamp,
     degraded: bool,
-    settings: TracerSettings,
+    settings: DigestSettings,
     text: str,
 ) -> pd.DataFrame:
     """Lake rows: a rank-0 ``section='digest'`` row with the whole chat text (so a quiet or degraded

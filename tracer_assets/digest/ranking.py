@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import DigestSettings
 
 COIN_FLIP = 0.5
 RANK_REQUIRED = [
@@ -28,7 +28,7 @@ RANK_REQUIRED = [
 RANKED_FIELDS = ("direction", "strength", "internal_prob", "edge", "score", "size", "size_bucket")
 
 
-def live_signals(signals: pd.DataFrame, settings: TracerSettings, as_of: pd.Timestamp) -> pd.DataFrame:
+def live_signals(signals: pd.DataFrame, settings: DigestSettings, as_of: pd.Timestamp) -> pd.DataFrame:
     """Signals known at ``as_of``, decided within the digest window, the latest per symbol."""
     missing = [c for c in RANK_REQUIRED if c not in signals.columns]
     if missing:
@@ -44,7 +44,7 @@ def live_signals(signals: pd.DataFrame, settings: TracerSettings, as_of: pd.Time
     return s.sort_values(["decision_ts", "signal_id"]).drop_duplicates("symbol", keep="last")
 
 
-def rank_signals(signals: pd.DataFrame, settings: TracerSettings, as_of: pd.Timestamp) -> pd.DataFrame:
+def rank_signals(signals: pd.DataFrame, settings: DigestSettings, as_of: pd.Timestamp) -> pd.DataFrame:
     """Ranked rows with ``edge``, ``score``, ``rank`` (1-based) and ``section`` ('top' / 'alternate')."""
     s = live_signals(signals, settings, as_of)
     s["edge"] = s["internal_prob"].astype(float) - COIN_FLIP
@@ -59,7 +59,7 @@ def rank_signals(signals: pd.DataFrame, settings: TracerSettings, as_of: pd.Time
 
 
 def matching_markets(
-    markets: pd.DataFrame | None, ranked: pd.DataFrame, settings: TracerSettings, as_of: pd.Timestamp
+    markets: pd.DataFrame | None, ranked: pd.DataFrame, settings: DigestSettings, as_of: pd.Timestamp
 ) -> pd.DataFrame:
     """Open Polymarket questions on the ranked symbols, known at ``as_of``, biggest disagreement first."""
     if markets is None or markets.empty or ranked.empty or settings.digest_max_markets == 0:

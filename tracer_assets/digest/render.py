@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from tracer_assets.digest.ranking import RANKED_FIELDS
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import DigestSettings
 from tracer_assets.signals.evidence import clean
 from tracer_assets.signals.words import date_words, has_digit, hours_words, probability_words, spell_numbers
 
@@ -44,7 +44,7 @@ def parse_list(value: object) -> list[str]:
     return []
 
 
-def _headline(row: dict[str, Any], settings: TracerSettings) -> str:
+def _headline(row: dict[str, Any], settings: DigestSettings) -> str:
     direction = str(row["direction"]).capitalize()
     reversal = ", a reversal call" if bool(row.get("reversal")) else ""
     size = SIZE_WORDS.get(str(row.get("size_bucket")), "size unknown")
@@ -52,14 +52,14 @@ def _headline(row: dict[str, Any], settings: TracerSettings) -> str:
     return f"• <b>{words(row['symbol'])}</b> — {words(direction + reversal)}. Size: {words(size)}. Odds: {words(odds)}."
 
 
-def signal_entry(row: dict[str, Any], settings: TracerSettings) -> str:
+def signal_entry(row: dict[str, Any], settings: DigestSettings) -> str:
     """One signal as chat lines: a headline (direction, size, odds), then its evidence lines."""
     lines = [_headline(row, settings)]
     lines += [f"   – {words(e)}" for e in parse_list(row.get("evidence"))]
     return "\n".join(lines)
 
 
-def market_entry(row: dict[str, Any], settings: TracerSettings) -> str:
+def market_entry(row: dict[str, Any], settings: DigestSettings) -> str:
     edges = list(settings.digest_prob_word_edges)
     text = f"• {words(row['question'])} The market sees yes as {probability_words(float(row['yes_price']), edges)}"
     internal = row.get("internal_prob")
@@ -79,7 +79,7 @@ def render_chat(
     markets: pd.DataFrame,
     as_of: pd.Timestamp,
     degraded_reasons: Sequence[str],
-    settings: TracerSettings,
+    settings: DigestSettings,
 ) -> tuple[str, dict[int, str]]:
     """(whole chat text, {row position in ranked: that signal's entry text})."""
     lines = ["<b>Tracer digest</b>", words(date_words(as_of))]
@@ -118,7 +118,7 @@ def digest_artifact(
     markets: pd.DataFrame,
     as_of: pd.Timestamp,
     degraded_reasons: Sequence[str],
-    settings: TracerSettings,
+    settings: DigestSettings,
     n_live: int,
 ) -> dict[str, Any]:
     """The digest with every number, JSON-ready."""

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import EvaluationSettings
 
 FROZEN_COLUMNS = ["question_id", "lead_hours", "end_ts", "freeze_ts", "frozen_ts", "frozen_price"]
 
 _ONE_TICK = pd.Timedelta(1, unit="us")
 
 
-def lead_hours_list(settings: TracerSettings) -> list[int]:
+def lead_hours_list(settings: EvaluationSettings) -> list[int]:
     """``settings.eval_lead_hours`` ("24,168") as sorted distinct positive hours."""
     try:
         hours = sorted({int(part) for part in settings.eval_lead_hours.split(",") if part.strip()})

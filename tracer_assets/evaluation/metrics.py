@@ -40,7 +40,7 @@ from tracer_assets.evaluation.calibration_bins import (
     calibration_bins,
 )
 from tracer_assets.evaluation.hits import direction_hits, prob_hits
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import EvaluationSettings
 
 REQUIRED_COLUMNS = ("kind", "predicted_prob", "outcome", "resolved_ts")
 STRING_DIMENSIONS = ("cohort", "asset_class", "direction", "source_model")
@@ -115,9 +115,9 @@ CALIBRATION_TABLE_COLUMNS = ["week", "kind", "predictor", *BIN_COLUMNS, "event_t
 ROLLING_LABEL = "all-time"
 
 
-def default_settings() -> TracerSettings:
+def default_settings() -> EvaluationSettings:
     """Field defaults only (no environment, no .env): what a pure call without settings uses."""
-    return TracerSettings.model_construct()
+    return EvaluationSettings.model_construct()
 
 
 # ---- input normalisation -------------------------------------------------------------------------
@@ -172,7 +172,7 @@ def _as_utc(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, utc=True)
 
 
-def prepare_observations(obs: pd.DataFrame, settings: TracerSettings) -> pd.DataFrame:
+def prepare_observations(obs: pd.DataFrame, settings: EvaluationSettings) -> pd.DataFrame:
     """Observations in canonical form: optional columns present, labels derived, canonical row order.
 
     Missing ``predictor`` is 'internal' for signals and 'unknown' otherwise; missing ``available_ts``
@@ -319,7 +319,7 @@ def score_arrays(
 
 def score_frame(
     obs: pd.DataFrame,
-    settings: TracerSettings | None = None,
+    settings: EvaluationSettings | None = None,
     *,
     bins: int | Literal["unique"] | None = None,
     reference_brier: float | None = None,
@@ -395,13 +395,13 @@ def cluster_days(frame: pd.DataFrame) -> pd.Series:
     return decided.fillna(resolved).dt.floor("D")
 
 
-def skill_interval(pairs: pd.DataFrame, settings: TracerSettings, seed) -> tuple[float, float]:
+def skill_interval(pairs: pd.DataFrame, settings: EvaluationSettings, seed) -> tuple[float, float]:
     """Block-bootstrap interval of ``bss_vs_market`` over paired questions (blocks of decision days)."""
     if pairs.empty:
         return float("nan"), float("nan")
     err_int = (pairs["predicted_prob_int"].astype(float) - pairs["outcome_int"].astype(float)) ** 2
     err_mkt = (pairs["predicted_prob_mkt"].astype(float) - pairs["outcome_mkt"].astype(float)) ** 2
-    blocks = block_ids(pairs["cluster_day"], settings.evidence.eval_block_days)
+    blocks = block_ids(pairs["cluster_day"], settings.eval_block_days)
     return block_bootstrap_ratio_ci(
         err_int.to_numpy(),
         err_mkt.to_numpy(),
@@ -441,7 +441,7 @@ def _typed(
 
 
 def _metrics_table(
-    frame: pd.DataFrame, settings: TracerSettings, label: str, stamp: pd.Timestamp
+    frame: pd.DataFrame, settings: EvaluationSettings, label: str, stamp: pd.Timestamp
 ) -> pd.DataFrame:
     n_bins = settings.eval_calibration_bins
     rows = []
@@ -453,7 +453,7 @@ def _metrics_table(
         scores = score_arrays(y, p, settings.eval_prob_clip, n_bins, kind=kind)
         hits = direction_hits(kind, p, y)
         seed = group_seed(settings.eval_bootstrap_seed, kind, predictor, dim, cohort)
-        blocks = block_ids(cluster_days(ok), settings.evidence.eval_block_days)
+        blocks = block_ids(cluster_days(ok), settings.eval_block_days)
         block_cis = block_bootstrap_mean_cis(
             {"brier": (p - y) ** 2, "hit_rate": hits},
             blocks,
@@ -504,7 +504,7 @@ def _metrics_table(
     return _typed(pd.DataFrame(rows, columns=METRIC_COLUMNS), METRIC_COLUMNS, _INT_COLUMNS, _STR_COLUMNS)
 
 
-def weekly_metrics(obs: pd.DataFrame, week: str, settings: TracerSettings) -> pd.DataFrame:
+def weekly_metrics(obs: pd.DataFrame, week: str, settings: EvaluationSettings) -> pd.DataFrame:
     """The ``eval_metrics`` partition for ``week`` (a Monday, YYYY-MM-DD).
 
     Observations belong to the week of their ``resolved_ts`` (rows of other weeks are ignored).
@@ -520,7 +520,7 @@ def weekly_metrics(obs: pd.DataFrame, week: str, settings: TracerSettings) -> pd
 
 
 def rolling_metrics(
-    obs: pd.DataFrame, as_of: pd.Timestamp | str, settings: TracerSettings, prepared: bool = False
+    obs: pd.DataFrame, as_of: pd.Timestamp | str, settings: EvaluationSettings, prepared: bool = False
 ) -> pd.DataFrame:
     """All-time metrics from what was known at ``as_of`` (resolved and available by then).
 
@@ -555,7 +555,7 @@ def hit_rate_interval(outcomes: pd.Series, level: float = 0.95) -> tuple[float, 
     return float(np.mean(outcomes)), low, high, n
 
 
-def win_rates_by_cohort(obs: pd.DataFrame, settings: TracerSettings | None = None) -> pd.DataFrame:
+def win_rates_by_cohort(obs: pd.DataFrame, settings: EvaluationSettings | None = None) -> pd.DataFrame:
     """Win rate (share of predictions whose predicted event happened) per kind, predictor and cohort,
     with a Wilson interval at ``eval_ci_level``, the hit rate and the mean predicted probability.
 
@@ -595,7 +595,7 @@ def win_rates_by_cohort(obs: pd.DataFrame, settings: TracerSettings | None = Non
     return _typed(table, WIN_RATE_COLUMNS, ("n", "wins"), ("kind", "predictor", "cohort_dim", "cohort"))
 
 
-def weekly_calibration_bins(obs: pd.DataFrame, week: str, settings: TracerSettings) -> pd.DataFrame:
+def weekly_calibration_bins(obs: pd.DataFrame, week: str, settings: EvaluationSettings) -> pd.DataFrame:
     """The ``calibration_bins`` partition for ``week``: uniform and quantile bins per kind and predictor
     (``settings.eval_calibration_bins`` bins each). Columns: ``CALIBRATION_TABLE_COLUMNS``."""
     monday = parse_week(week)

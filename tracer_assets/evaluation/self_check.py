@@ -16,7 +16,7 @@ import pandas as pd
 from tracer_assets.clock import utc
 from tracer_assets.evaluation.hits import direction_hits
 from tracer_assets.evaluation.metrics import default_settings, prepare_observations
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import EvaluationSettings
 
 TREND_COLUMNS = [
     "as_of",
@@ -108,7 +108,7 @@ def _json_number(value: object) -> object:
     return value
 
 
-def self_check(trend: pd.DataFrame, settings: TracerSettings) -> tuple[bool, str, dict]:
+def self_check(trend: pd.DataFrame, settings: EvaluationSettings) -> tuple[bool, str, dict]:
     """(passed, explanation, metadata) for a ``hit_rate_trend`` table; never raises on thin data.
 
     Fails when a group with enough data in both windows dropped more than ``eval_selfcheck_max_drop``.

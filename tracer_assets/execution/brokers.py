@@ -103,10 +103,10 @@ class AlpacaBroker:
             )
         self.name = "alpaca_live" if live else "alpaca_paper"
         self.execution = settings.execution
-        self.retry_after_max_s = settings.retry_after_max_s
+        self.retry_after_max_s = settings.providers.retry_after_max_s
         self.redactor = Redactor.from_settings(settings)
         self.sleep = sleep
-        base = LIVE_URL if live else settings.alpaca_trading_url
+        base = LIVE_URL if live else settings.providers.alpaca_trading_url
         self.client = httpx.Client(
             base_url=base.rstrip("/"),
             timeout=httpx.Timeout(settings.execution.execution_timeout_s),

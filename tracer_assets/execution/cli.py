@@ -20,7 +20,7 @@ from tracer_assets.settings import TracerSettings
 
 
 def _lake(args: argparse.Namespace) -> Lake:
-    return Lake(args.lake or TracerSettings().lake_root)
+    return Lake(args.lake or TracerSettings().lake.lake_root)
 
 
 def positions_main(args: argparse.Namespace) -> int:

@@ -36,8 +36,8 @@ def recover(settings, instance, echo=print) -> tuple[int, int]:
     from tracer_assets.lake import Lake
 
     ops = settings.ops
-    removed = Lake(settings.lake_root).sweep_temp_files(
-        ops.ops_temp_file_max_age_seconds, [settings.outbox_dir]
+    removed = Lake(settings.lake.lake_root).sweep_temp_files(
+        ops.ops_temp_file_max_age_seconds, [settings.lake.outbox_dir]
     )
     orphans = fail_orphaned_runs(instance, ops.ops_orphan_run_grace_seconds)
     for path in removed:
@@ -58,7 +58,7 @@ def _pause(args: argparse.Namespace) -> int:
     from tracer_assets.ops.pause import pause
 
     settings = _settings(args)
-    state = pause(settings.lake_root, why=args.why, who=args.who)
+    state = pause(settings.lake.lake_root, why=args.why, who=args.who)
     stopped = set_instigators(_instance(), running=False)
     print(f"tracer pause: paused by {state.who} at {state.when}: {state.why}")
     print(f"  stopped: {', '.join(stopped) or 'nothing (already stopped)'}")
@@ -71,7 +71,7 @@ def _resume(args: argparse.Namespace) -> int:
     from tracer_assets.ops.pause import resume
 
     settings = _settings(args)
-    cleared = resume(settings.lake_root)
+    cleared = resume(settings.lake.lake_root)
     started = set_instigators(_instance(), running=True)
     was = f"was paused by {cleared.who} at {cleared.when}: {cleared.why}" if cleared else "was not paused"
     print(f"tracer resume: {was}")
@@ -93,7 +93,7 @@ def collect_status(settings, instance, now: float | None = None) -> dict:
     from tracer_assets.ops.status import lake_status
 
     now = time.time() if now is None else now
-    lake = lake_status(Lake(settings.lake_root))
+    lake = lake_status(Lake(settings.lake.lake_root))
     repo = defs.get_repository_def()
     # plus the ad-hoc job of `tracer demo` and `dg.materialize` runs
     jobs = sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) + [AD_HOC_JOB]

@@ -21,10 +21,10 @@ def price_only_inputs(
     """What the signal chain reads for [start, end): features with lookback, pressure, prior signals and
     outcomes known before the range (as the signals stage's first pass)."""
     last_day = (end - pd.Timedelta(microseconds=1)).floor("D")
-    feats = store.read("price_features", start - DAY * settings.signal_lookback_days, last_day)
+    feats = store.read("price_features", start - DAY * settings.signals.signal_lookback_days, last_day)
     pressure = stored_pressure(store, start, end)
-    horizon_days = math.ceil(settings.signal_horizon_hours / 24) + 1
-    back = max(math.ceil(settings.cooldown_hours / 24 + 1), horizon_days)
+    horizon_days = math.ceil(settings.signals.signal_horizon_hours / 24) + 1
+    back = max(math.ceil(settings.signals.cooldown_hours / 24 + 1), horizon_days)
     prior = store.read("signals", start - DAY * back, start - DAY)
     return SignalInputs(feats, pressure, prior, prior_outcomes(store, start))
 

@@ -61,13 +61,17 @@ class Providers:
         """The providers the settings select (the sim world by default, one world for all three)."""
         from tracer_assets.providers import registry
 
-        if {settings.bars_provider, settings.news_provider, settings.markets_provider} == {"sim"}:
-            world = registry.build_bars_provider(settings, settings.lake_root, universe)
+        if {
+            settings.providers.bars_provider,
+            settings.providers.news_provider,
+            settings.providers.markets_provider,
+        } == {"sim"}:
+            world = registry.build_bars_provider(settings, settings.lake.lake_root, universe)
             return cls(world, world, world)
         return cls(
-            registry.build_bars_provider(settings, settings.lake_root, universe),
-            registry.build_news_provider(settings, settings.lake_root, universe),
-            registry.build_markets_provider(settings, settings.lake_root, universe),
+            registry.build_bars_provider(settings, settings.lake.lake_root, universe),
+            registry.build_news_provider(settings, settings.lake.lake_root, universe),
+            registry.build_markets_provider(settings, settings.lake.lake_root, universe),
         )
 
 
@@ -129,7 +133,7 @@ def run_chain(
     if unknown:
         raise ValueError(f"run_chain: unknown stages {sorted(unknown)}; known: {', '.join(DAILY_STAGES)}")
     s = settings
-    universe = universe if universe is not None else load_universe(s.universe)
+    universe = universe if universe is not None else load_universe(s.market.universe)
     w0, w1 = pd.Timestamp(days[0], tz="UTC"), pd.Timestamp(days[-1], tz="UTC") + DAY
     fetching = wanted & {"bars", "narratives", "polymarket_markets"}
     if fetching and providers is None:

@@ -39,10 +39,15 @@ def daily_digest(store: Store, settings: TracerSettings, day: str, now: pd.Times
     """The digest of ``day`` as of its end (clipped to now), with the paper book's day when it traded."""
     start = pd.Timestamp(day, tz="UTC")
     # the ranking looks back digest_window_hours, which reaches into earlier days' signals
-    sigs = store.read("signals", start - DAY * math.ceil(settings.digest_window_hours / 24), day)
+    sigs = store.read("signals", start - DAY * math.ceil(settings.digest.digest_window_hours / 24), day)
     markets = store.read("polymarket_markets", day, day)
     return build_digest(
-        sigs, markets, settings, digest_time(day, now), degraded_inputs(store, day), book_day(store, day)
+        sigs,
+        markets,
+        settings.digest,
+        digest_time(day, now),
+        degraded_inputs(store, day),
+        book_day(store, day),
     )
 
 

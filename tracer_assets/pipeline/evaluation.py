@@ -46,17 +46,17 @@ def eval_observations(
     alone scores what a range scores."""
     s = settings
     classes = {i.symbol: i.asset_class for i in universe.instruments}
-    sig_lookback = DAY * (math.ceil(s.signal_horizon_hours / 24) + 1)
+    sig_lookback = DAY * (math.ceil(s.signals.signal_horizon_hours / 24) + 1)
     sigs = store.read("signals", start - sig_lookback, last_day(end))
     bars_df = store.read("bars", start - sig_lookback, last_day(end))
     obs_sig = signal_observations(
-        sigs, bars_df, source_model=s.polarity_model, as_of=clip_to_now(end, now=now)
+        sigs, bars_df, source_model=s.sentiment.polarity_model, as_of=clip_to_now(end, now=now)
     )
-    leads = lead_hours_list(s)
+    leads = lead_hours_list(s.evaluation)
     # the frozen price may be the longest lead (plus the day cut-off) before the end
     mkt_lookback = DAY * (math.ceil(max(leads) / 24) + 2)
     snaps = store.read("polymarket_markets", start - mkt_lookback, last_day(end))
-    obs_mkt, stats = market_observations(snaps, leads, classes, s.eval_score_rejected_markets)
+    obs_mkt, stats = market_observations(snaps, leads, classes, s.evaluation.eval_score_rejected_markets)
     obs = combine_observations(obs_sig, obs_mkt)
     obs = obs[(obs["available_ts"] >= start) & (obs["available_ts"] < end)].reset_index(drop=True)
     return obs, stats
@@ -67,7 +67,7 @@ def hit_rate_trend(
 ) -> dict[str, pd.DataFrame]:
     """Each night's hit-rate trend (last window against its baseline), by day key."""
     s = settings
-    span = DAY * (s.eval_selfcheck_window_days + s.eval_selfcheck_baseline_days + 1)
+    span = DAY * (s.evaluation.eval_selfcheck_window_days + s.evaluation.eval_selfcheck_baseline_days + 1)
     # one read for the whole range, then each night's window of partition days (= available_ts days)
     history = store.read("eval_observations", pd.Timestamp(days[0], tz="UTC") - span, days[-1])
     if len(history):
@@ -85,7 +85,11 @@ def hit_rate_trend(
         else:
             obs, prepared = history, False
         out[day] = compute_hit_rate_trend(
-            obs, as_of, s.eval_selfcheck_window_days, s.eval_selfcheck_baseline_days, prepared=prepared
+            obs,
+            as_of,
+            s.evaluation.eval_selfcheck_window_days,
+            s.evaluation.eval_selfcheck_baseline_days,
+            prepared=prepared,
         )
     return out
 
@@ -95,25 +99,27 @@ def week_observations(store: Store, settings: TracerSettings, week: str) -> pd.D
     can become known days later, so read ``eval_week_slack_days`` past the week's end; the weekly
     functions drop other weeks' rows."""
     monday = parse_week(week)
-    return store.read("eval_observations", monday, monday + DAY * (6 + settings.eval_week_slack_days))
+    return store.read(
+        "eval_observations", monday, monday + DAY * (6 + settings.evaluation.eval_week_slack_days)
+    )
 
 
 def eval_metrics(store: Store, settings: TracerSettings, week: str) -> pd.DataFrame:
     """The week's scores per kind, predictor and cohort."""
-    return weekly_metrics(week_observations(store, settings, week), week, settings)
+    return weekly_metrics(week_observations(store, settings, week), week, settings.evaluation)
 
 
 def calibration_bins(store: Store, settings: TracerSettings, week: str) -> pd.DataFrame:
     """The week's reliability bins (uniform and quantile) per kind and predictor."""
-    return weekly_calibration_bins(week_observations(store, settings, week), week, settings)
+    return weekly_calibration_bins(week_observations(store, settings, week), week, settings.evaluation)
 
 
 def eval_win_rates(store: Store, settings: TracerSettings, week: str) -> pd.DataFrame:
     """The week's win rate per cohort, over observations resolved inside the week."""
     monday = parse_week(week)
-    obs = prepare_observations(week_observations(store, settings, week), settings)
+    obs = prepare_observations(week_observations(store, settings, week), settings.evaluation)
     obs = obs[(obs["resolved_ts"] >= monday) & (obs["resolved_ts"] < monday + DAY * 7)]
-    rates = win_rates_by_cohort(obs, settings)
+    rates = win_rates_by_cohort(obs, settings.evaluation)
     rates.insert(0, "week", week)
     return rates
 
@@ -124,11 +130,11 @@ def eval_metrics_all_time(
     """All-time metrics as of each week's end (every observation known by then), by week key."""
     # one read for the whole range: rolling_metrics keeps only what was known by each week's end
     history = prepare_observations(
-        store.read("eval_observations", None, parse_week(weeks[-1]) + DAY * 7), settings
+        store.read("eval_observations", None, parse_week(weeks[-1]) + DAY * 7), settings.evaluation
     )
     out = {}
     for week in weeks:
-        metrics = rolling_metrics(history, parse_week(week) + DAY * 7, settings, prepared=True)
+        metrics = rolling_metrics(history, parse_week(week) + DAY * 7, settings.evaluation, prepared=True)
         metrics.insert(1, "through_week", week)
         out[week] = metrics
     return out

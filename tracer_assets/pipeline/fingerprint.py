@@ -199,14 +199,14 @@ def never_skips(asset: str, settings, partitions: list[str]) -> str | None:
     """Why ``asset`` must run whatever the manifest says (None: it may skip)."""
     if os.environ.get("TRACER_SKIP_UNCHANGED", "1") == "0":
         return "TRACER_SKIP_UNCHANGED=0"
-    if "://" in str(settings.lake_root):
+    if "://" in str(settings.lake.lake_root):
         return "the lake is remote (fingerprints read local files)"
-    if asset in FETCHERS and getattr(settings, FETCHERS[asset]) != "sim":
-        return f"{getattr(settings, FETCHERS[asset])} is an outside source"
+    if asset in FETCHERS and getattr(settings.providers, FETCHERS[asset]) != "sim":
+        return f"{getattr(settings.providers, FETCHERS[asset])} is an outside source"
     if asset == "orders" and settings.execution.trading_mode != "paper_sim":
         return f"trading mode {settings.execution.trading_mode}"
     if asset == "digest":  # a digest in its delivery window is delivered (or retried) by its run
-        hours = settings.digest_deliver_max_age_hours
+        hours = settings.digest.digest_deliver_max_age_hours
         newest = pd.Timestamp(max(partitions), tz="UTC") + pd.Timedelta(days=1)
         if partitions[-1] != WHOLE and pd.Timestamp.now(tz="UTC") - newest <= pd.Timedelta(hours=hours):
             return "the digest is inside its delivery window"

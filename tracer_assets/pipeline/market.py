@@ -31,6 +31,6 @@ def price_features(
     store: Store, settings: TracerSettings, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
     """Features of the bars opening in [start, end); lookbacks read earlier bars partitions."""
-    lookback = DAY * settings.feature_lookback_days
+    lookback = DAY * settings.market.feature_lookback_days
     bars_df = store.read("bars", start - lookback, last_day(end))
-    return features_by_day(bars_df, days_of(start, end), lookback, settings.vol_window_hours)
+    return features_by_day(bars_df, days_of(start, end), lookback, settings.market.vol_window_hours)

@@ -37,13 +37,13 @@ def market_board(
     s = settings
     if snap.empty:
         return snap, dict(EMPTY_GATE)
-    lookback = DAY * int(-(-s.pm_max_feature_age_hours // 24))
+    lookback = DAY * int(-(-s.polymarket.pm_max_feature_age_hours // 24))
     feats = store.read("price_features", pd.Timestamp(day) - lookback, day)
     classes = {i.symbol: i.asset_class for i in universe.instruments}
     priced = snapshot_internal_probs(
-        snap, feats, as_of, classes, s.pm_max_feature_age_hours, universe.calendar
+        snap, feats, as_of, classes, s.polymarket.pm_max_feature_age_hours, universe.calendar
     )
-    return gate_snapshot(priced, s, as_of)
+    return gate_snapshot(priced, s.polymarket, as_of)
 
 
 def add_gate(total: dict[str, int], day_gate: dict[str, int]) -> dict[str, int]:

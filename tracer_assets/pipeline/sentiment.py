@@ -23,12 +23,18 @@ def narrative_scores(
 ) -> pd.DataFrame:
     """Scores of the narratives published in [start, end); novelty compares with ``novelty_days`` of
     earlier narratives. ``cache_root`` is the lake root the model caches live under (None: no cache)."""
-    from tracer_assets.sentiment.scoring import score_narratives
+    from tracer_assets.sentiment.scoring import build_llm_scorer, score_narratives
 
     todays = store.read("narratives", start, last_day(end))
     # one day more than the window: a story published before midnight may be ingested after it
-    history = store.read("narratives", start - DAY * (settings.novelty_days + 1), start - DAY)
-    return score_narratives(todays, settings, cache_root, history=history)
+    history = store.read("narratives", start - DAY * (settings.sentiment.novelty_days + 1), start - DAY)
+    providers = settings.providers
+    llm = build_llm_scorer(settings.sentiment, providers.perplexity_api_key, providers.perplexity_url)
+    try:
+        return score_narratives(todays, settings.sentiment, cache_root, history=history, llm=llm)
+    finally:
+        if llm is not None:
+            llm.close()
 
 
 def decision_times(store: Store, symbols: list[str], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
@@ -52,9 +58,9 @@ def pressure_by_day(store: Store, settings: TracerSettings, decisions: pd.DataFr
     day computed alone equals the same day inside a range (identical inputs, identical floats)."""
     if decisions.empty:
         return pressure_model.narrative_pressure(
-            decisions.iloc[:0], decisions[["symbol", "decision_ts"]], settings
+            decisions.iloc[:0], decisions[["symbol", "decision_ts"]], settings.sentiment
         ).assign(narrative_ids=pd.Series(dtype=object))
-    lookback = pressure_model.pressure_lookback(settings)
+    lookback = pressure_model.pressure_lookback(settings.sentiment)
     days = pd.to_datetime(decisions["decision_ts"], utc=True).dt.floor("D")
     first, last = days.min(), days.max()
     # scores are partitioned by publication day but counted by availability: one day earlier holds the
@@ -67,7 +73,11 @@ def pressure_by_day(store: Store, settings: TracerSettings, decisions: pd.DataFr
             if len(scores)
             else scores
         )
-        out.append(pressure_model.narrative_pressure(window_scores, dec[["symbol", "decision_ts"]], settings))
+        out.append(
+            pressure_model.narrative_pressure(
+                window_scores, dec[["symbol", "decision_ts"]], settings.sentiment
+            )
+        )
     pressure = pd.concat(out, ignore_index=True)
     pressure["narrative_ids"] = counted_narrative_ids(scores, pressure, settings)
     # LLM answers obtained after a decision time are left out of it (sentiment.pressure): count them
@@ -82,7 +92,9 @@ def counted_narrative_ids(
     ids = [""] * len(pressure)
     if scores.empty or pressure.empty:
         return ids
-    window_h = pd.Timedelta(hours=settings.pressure_count_half_lives * settings.pressure_half_life_hours)
+    window_h = pd.Timedelta(
+        hours=settings.sentiment.pressure_count_half_lives * settings.sentiment.pressure_half_life_hours
+    )
     sc = scores.sort_values(["available_ts", "narrative_id"], kind="stable")  # ties: same order in any run
     by_symbol = {
         sym: (g["available_ts"].to_numpy("datetime64[ns]"), g["narrative_id"].astype(str).to_numpy())

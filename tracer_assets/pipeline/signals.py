@@ -104,17 +104,19 @@ def _window_signals(
     """``signals`` for one window under one parameter set. Stored signals decided before ``run_start``
     and ``earlier`` (this run's signals of earlier governed segments) are the cooldown state."""
     s = settings
-    lookback = DAY * s.signal_lookback_days
+    lookback = DAY * s.signals.signal_lookback_days
     last = last_day(end)  # end is exclusive, maybe mid-day
     feats = store.read("price_features", start - lookback, last)
     pressure = stored_pressure(store, start, end)
-    horizon_days = math.ceil(s.signal_horizon_hours / 24) + 1
-    back = DAY * max(math.ceil(s.cooldown_hours / 24 + 1), horizon_days)
+    horizon_days = math.ceil(s.signals.signal_horizon_hours / 24) + 1
+    back = DAY * max(math.ceil(s.signals.cooldown_hours / 24 + 1), horizon_days)
     prior = store.read("signals", start - back, min(start, run_start) - DAY)
     if earlier is not None and len(earlier):
         prior = pd.concat([p for p in (prior, earlier) if len(p)], ignore_index=True)
     earlier_outcomes = prior_outcomes(store, start)
-    first = compute_signals(feats, pressure, prior, earlier_outcomes, s, degraded, start=start, end=end)
+    first = compute_signals(
+        feats, pressure, prior, earlier_outcomes, s.signals, degraded, start=start, end=end
+    )
     if first.signals.empty or not calibrate:
         return first
     # outcomes that resolve inside the range: of this range's signals, and of signals decided just
@@ -131,4 +133,4 @@ def _window_signals(
         if len(fresh)
         else earlier_outcomes
     )
-    return compute_signals(feats, pressure, prior, outcomes, s, degraded, start=start, end=end)
+    return compute_signals(feats, pressure, prior, outcomes, s.signals, degraded, start=start, end=end)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tracer_assets.clock import utc
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import PolymarketSettings
 
 # Canonical column -> the names a snapshot may carry it under (snake_case first, then Gamma's).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -44,7 +44,7 @@ def _append(reasons: pd.Series, mask: pd.Series, text: pd.Series | str, sep: str
 
 
 def quality_gate(
-    markets: pd.DataFrame, settings: TracerSettings, as_of: pd.Timestamp | str
+    markets: pd.DataFrame, settings: PolymarketSettings, as_of: pd.Timestamp | str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split ``markets`` into (kept, rejected) as of ``as_of``.
 
@@ -85,9 +85,24 @@ def quality_gate(
     )
 
     checks = [
-        ("liquidity", liquidity, liquidity < settings.pm_min_liquidity, f"< {settings.pm_min_liquidity:g}"),
-        ("volume", volume, volume < settings.pm_min_volume, f"< {settings.pm_min_volume:g}"),
-        ("spread", df["spread"], df["spread"] > settings.pm_max_spread, f"> {settings.pm_max_spread:g}"),
+        (
+            "liquidity",
+            liquidity,
+            liquidity < settings.pm_min_liquidity,
+            f"< {settings.pm_min_liquidity:g}",
+        ),
+        (
+            "volume",
+            volume,
+            volume < settings.pm_min_volume,
+            f"< {settings.pm_min_volume:g}",
+        ),
+        (
+            "spread",
+            df["spread"],
+            df["spread"] > settings.pm_max_spread,
+            f"> {settings.pm_max_spread:g}",
+        ),
     ]
     for name, values, fails, limit in checks:
         missing = open_ & values.isna()
@@ -109,7 +124,7 @@ def quality_gate(
 
 
 def gate_snapshot(
-    markets: pd.DataFrame, settings: TracerSettings, as_of: pd.Timestamp | str
+    markets: pd.DataFrame, settings: PolymarketSettings, as_of: pd.Timestamp | str
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Every row of ``markets`` with the gate's verdict on it, in the input order, and counts.
 

@@ -156,8 +156,8 @@ class AlpacaBarsProvider(BarsFrame, LiveProvider):
 
     def __init__(self, settings: TracerSettings, lake_root: str | Path, **parts: Any):
         super().__init__(settings, lake_root, **parts)
-        self.timeframe = settings.bar_timeframe
-        self._tf = parse_timeframe(settings.bar_timeframe)
+        self.timeframe = settings.market.bar_timeframe
+        self._tf = parse_timeframe(settings.market.bar_timeframe)
         self._pagers: dict[str, AlpacaPager] = {}
 
     def _pager(self, asset_class: str) -> AlpacaPager:
@@ -178,13 +178,16 @@ class AlpacaBarsProvider(BarsFrame, LiveProvider):
                 start=start,
                 end=end,
             )
-            return f"/crypto/{CryptoFeed(self.settings.alpaca_crypto_feed).value}/bars", request_params(req)
+            return (
+                f"/crypto/{CryptoFeed(self.settings.providers.alpaca_crypto_feed).value}/bars",
+                request_params(req),
+            )
         req = StockBarsRequest(
             symbol_or_symbols=[i.symbol.upper() for i in group],
             timeframe=self._tf,
             start=start,
             end=end,
-            feed=DataFeed(self.settings.alpaca_stock_feed),
+            feed=DataFeed(self.settings.providers.alpaca_stock_feed),
         )
         return "/stocks/bars", request_params(req)
 
@@ -200,7 +203,7 @@ class AlpacaBarsProvider(BarsFrame, LiveProvider):
             if not group:
                 continue
             path, params = self._request(asset_class, group, start, end)
-            params["limit"] = self.settings.alpaca_page_limit
+            params["limit"] = self.settings.providers.alpaca_page_limit
             context = window_context(
                 start,
                 end,
@@ -216,7 +219,7 @@ class AlpacaBarsProvider(BarsFrame, LiveProvider):
                     fetch_id=new_fetch_id(),
                     what=f"{asset_class} bars",
                     context=context,
-                    max_pages=self.settings.alpaca_max_pages,
+                    max_pages=self.settings.providers.alpaca_max_pages,
                 )
             )
             stats["pages"] += len([r for r in records if r.ok])

@@ -26,8 +26,12 @@ CRYPTO_API, STOCK_API, NEWS_API = "v1beta3", "v2", "v1beta1"
 
 
 def alpaca_keys(settings) -> tuple[str | None, str | None]:
-    key = settings.alpaca_key_id.get_secret_value() if settings.alpaca_key_id else None
-    secret = settings.alpaca_secret_key.get_secret_value() if settings.alpaca_secret_key else None
+    key = settings.providers.alpaca_key_id.get_secret_value() if settings.providers.alpaca_key_id else None
+    secret = (
+        settings.providers.alpaca_secret_key.get_secret_value()
+        if settings.providers.alpaca_secret_key
+        else None
+    )
     return key or None, secret or None
 
 
@@ -45,7 +49,7 @@ class AlpacaPager:
         self.raw_provider = provider.raw_provider
         self.caller = provider.http_caller(
             ALPACA_SERVICE,
-            f"{provider.settings.alpaca_data_url.rstrip('/')}/{api_version}",
+            f"{provider.settings.providers.alpaca_data_url.rstrip('/')}/{api_version}",
             headers=alpaca_headers(provider.settings),
             **caller,
         )

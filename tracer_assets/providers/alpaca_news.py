@@ -129,7 +129,7 @@ class AlpacaNewsProvider(NarrativesFrame, LiveProvider):
         start, end = utc(start), utc(end)
         fetch = self.start_fetch((start, end))
         params = request_params(NewsRequest(symbols=news_symbols(instruments), start=start, end=end))
-        params["limit"] = self.settings.alpaca_news_page_limit
+        params["limit"] = self.settings.providers.alpaca_news_page_limit
         records = fetch.collect(
             self.pager.pages(
                 "/news",
@@ -138,11 +138,11 @@ class AlpacaNewsProvider(NarrativesFrame, LiveProvider):
                 fetch_id=new_fetch_id(),
                 what="news",
                 context=window_context(start, end, symbols=[i.symbol for i in instruments]),
-                max_pages=self.settings.alpaca_max_pages,
+                max_pages=self.settings.providers.alpaca_max_pages,
             )
         )
         frame, stats = parse_news_records(
-            records, instruments, start, end, self.settings.news_available_delay_s, fetch.quarantine
+            records, instruments, start, end, self.settings.providers.news_available_delay_s, fetch.quarantine
         )
         stats["pages"] = len([r for r in records if r.ok])
         self.last_result = fetch.result(frame, stats)

@@ -54,7 +54,7 @@ class LiveProvider:
         self.transport = transport
         self.redactor = redactor or Redactor.from_settings(settings)
         self.resilience = resilience or Resilience(settings, redactor=self.redactor)
-        self.raw_zone = raw_zone or RawZone(lake_root, settings.raw_zone_enabled, self.redactor)
+        self.raw_zone = raw_zone or RawZone(lake_root, settings.providers.raw_zone_enabled, self.redactor)
         self.now = now
         self.last_result: FetchResult | None = None
 
@@ -184,7 +184,7 @@ class HttpCaller:
     ) -> HttpCaller:
         """A caller with the settings' per-read timeout (unless ``timeout_s``) and overall deadline."""
         return cls(
-            timeout_s=settings.http_timeout_s if timeout_s is None else timeout_s,
+            timeout_s=settings.providers.http_timeout_s if timeout_s is None else timeout_s,
             deadline_s=settings.safety.http_deadline_s,
             **parts,
         )

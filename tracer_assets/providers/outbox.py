@@ -31,7 +31,7 @@ class OutboxNotifier:
     name = "outbox"
 
     def __init__(self, settings: TracerSettings, lake_root: str | Path | None = None):
-        self.folder = Path(settings.outbox_dir)
+        self.folder = Path(settings.lake.outbox_dir)
 
     def path_for(self, key: str) -> Path:
         return self.folder / f"{safe_key(key)}.txt"

@@ -70,7 +70,11 @@ def answer_sources(payload: Any) -> list[dict[str, Any]]:
 
 
 def perplexity_key(settings: TracerSettings) -> str:
-    key = settings.perplexity_api_key.get_secret_value() if settings.perplexity_api_key else ""
+    key = (
+        settings.providers.perplexity_api_key.get_secret_value()
+        if settings.providers.perplexity_api_key
+        else ""
+    )
     if not key:
         raise ProviderConfigError("Perplexity needs TRACER_PERPLEXITY_API_KEY")
     return key
@@ -83,8 +87,8 @@ class PerplexityClient:
         self.settings = provider.settings
         self.caller = provider.http_caller(
             PERPLEXITY_SERVICE,
-            self.settings.perplexity_url,
-            timeout_s=self.settings.perplexity_timeout_s,
+            self.settings.providers.perplexity_url,
+            timeout_s=self.settings.providers.perplexity_timeout_s,
             headers={
                 "Authorization": f"Bearer {perplexity_key(self.settings)}",
                 "Accept": "application/json",
@@ -106,14 +110,14 @@ class PerplexityClient:
         context: dict[str, Any],
     ) -> RawRecord:
         body: dict[str, Any] = {
-            "model": self.settings.perplexity_model,
+            "model": self.settings.providers.perplexity_model,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
-            "max_tokens": self.settings.perplexity_max_tokens,
+            "max_tokens": self.settings.providers.perplexity_max_tokens,
             "temperature": 0.0,
             "response_format": {"type": "json_schema", "json_schema": {"schema": schema}},
         }
-        if self.settings.perplexity_recency_filter:
-            body["search_recency_filter"] = self.settings.perplexity_recency_filter
+        if self.settings.providers.perplexity_recency_filter:
+            body["search_recency_filter"] = self.settings.providers.perplexity_recency_filter
         # The prompt is part of what a re-parse needs to judge the answer: keep it with the response.
         request_meta = {"model": body["model"], "user": user, "recency": body.get("search_recency_filter")}
         return self.caller.request(

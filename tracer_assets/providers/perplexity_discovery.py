@@ -210,7 +210,7 @@ class PerplexityDiscoveryProvider(MarketsFrame, LiveProvider):
             else:
                 confirmed.append(record)
         frame, parsed = parse_gamma_records(
-            confirmed, instruments, as_of, quarantine, self.settings.market_resolved_price_min
+            confirmed, instruments, as_of, quarantine, self.settings.providers.market_resolved_price_min
         )
         stats.update(parsed)
         self.last_result = fetch.result(frame, stats)

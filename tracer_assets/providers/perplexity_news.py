@@ -165,7 +165,7 @@ class PerplexityNewsProvider(NarrativesFrame, LiveProvider):
     ) -> FetchResult:
         start, end = utc(start), utc(end)
         fetch = self.start_fetch((start, end))
-        size = self.settings.perplexity_symbols_per_request
+        size = self.settings.providers.perplexity_symbols_per_request
         records: list[RawRecord] = []
         for seq, first in enumerate(range(0, len(instruments), size)):
             group = instruments[first : first + size]
@@ -174,7 +174,7 @@ class PerplexityNewsProvider(NarrativesFrame, LiveProvider):
                     self.client.ask(
                         RAW_PROVIDER,
                         SYSTEM_PROMPT,
-                        news_prompt(group, start, end, self.settings.perplexity_max_items),
+                        news_prompt(group, start, end, self.settings.providers.perplexity_max_items),
                         NEWS_SCHEMA,
                         day=start.strftime("%Y-%m-%d"),
                         fetch_id=new_fetch_id(),

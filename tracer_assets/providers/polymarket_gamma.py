@@ -101,7 +101,7 @@ class GammaClient:
         self.settings = provider.settings
         self.caller = provider.http_caller(
             GAMMA_SERVICE,
-            self.settings.polymarket_gamma_url,
+            self.settings.providers.polymarket_gamma_url,
             headers={"Accept": "application/json"},
             transport=transport,
         )
@@ -110,10 +110,10 @@ class GammaClient:
         self, params: dict[str, Any], *, day: str, what: str, context: dict[str, Any]
     ) -> tuple[list[RawRecord], str | None]:
         """All pages of ``/markets`` with ``params``: (records, reason it stopped early or None)."""
-        size = self.settings.gamma_page_size
+        size = self.settings.providers.gamma_page_size
         fetch_id = new_fetch_id()
         records: list[RawRecord] = []
-        for page in range(self.settings.gamma_max_pages):
+        for page in range(self.settings.providers.gamma_max_pages):
             try:
                 record = self.caller.request(
                     RAW_PROVIDER,
@@ -135,7 +135,10 @@ class GammaClient:
             items = markets_in(body, "markets")
             if items is None or len(items) < size:
                 return records, None
-        return records, f"{GAMMA_SERVICE}: {what}: stopped at gamma_max_pages={self.settings.gamma_max_pages}"
+        return (
+            records,
+            f"{GAMMA_SERVICE}: {what}: stopped at gamma_max_pages={self.settings.providers.gamma_max_pages}",
+        )
 
     def lookup(
         self, path: str, params: dict[str, Any], *, day: str, what: str, context: dict[str, Any]
@@ -166,10 +169,10 @@ class PolymarketGammaProvider(MarketsFrame, LiveProvider):
     def queries(self, as_of: pd.Timestamp) -> list[tuple[str, dict[str, Any]]]:
         day = as_of.normalize()
         open_params: dict[str, Any] = {"active": "true", "closed": "false"}
-        if self.settings.gamma_volume_min > 0:
-            open_params["volume_num_min"] = self.settings.gamma_volume_min
-        if self.settings.gamma_tag_id is not None:
-            open_params["tag_id"] = self.settings.gamma_tag_id
+        if self.settings.providers.gamma_volume_min > 0:
+            open_params["volume_num_min"] = self.settings.providers.gamma_volume_min
+        if self.settings.providers.gamma_tag_id is not None:
+            open_params["tag_id"] = self.settings.providers.gamma_tag_id
         closed_params = {
             "closed": "true",
             "end_date_min": day.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -188,7 +191,7 @@ class PolymarketGammaProvider(MarketsFrame, LiveProvider):
             if stopped:
                 fetch.reasons.append(stopped)
         frame, stats = parse_gamma_records(
-            records, instruments, as_of, fetch.quarantine, self.settings.market_resolved_price_min
+            records, instruments, as_of, fetch.quarantine, self.settings.providers.market_resolved_price_min
         )
         stats["pages"] = len([r for r in records if r.ok])
         self.last_result = fetch.result(frame, stats)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import FIELD_SECTION, TracerSettings
 
 MASK = "***"
 
@@ -48,7 +48,7 @@ def secret_values(settings: TracerSettings) -> list[str]:
     """Plain values of the secret settings that are set."""
     values = []
     for name in SECRET_SETTINGS:
-        value = getattr(settings, name, None)
+        value = getattr(getattr(settings, FIELD_SECTION[name]), name)
         if value is None:
             continue
         plain = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)

@@ -38,7 +38,7 @@ def _set(value: Any) -> bool:
 def _alpaca_problems(
     settings: TracerSettings, selector: str, keys_required: bool, why: str = ""
 ) -> list[str]:
-    has_key, has_secret = _set(settings.alpaca_key_id), _set(settings.alpaca_secret_key)
+    has_key, has_secret = _set(settings.providers.alpaca_key_id), _set(settings.providers.alpaca_secret_key)
     if has_key != has_secret:
         missing = "TRACER_ALPACA_SECRET_KEY" if has_key else "TRACER_ALPACA_KEY_ID"
         return [f"{selector}=alpaca: {missing} is missing (Alpaca keys come in pairs)"]
@@ -48,27 +48,31 @@ def _alpaca_problems(
 
 
 def _problems(kind: str, settings: TracerSettings, universe: Universe | None) -> list[str]:
-    if kind == "bars" and settings.bars_provider == "alpaca":
+    if kind == "bars" and settings.providers.bars_provider == "alpaca":
         # Crypto bars need no keys; stock bars do.
         has_stocks = universe is None or bool(universe.of_class("stock"))
         why = " (the universe holds stocks)" if universe is not None else ""
         return _alpaca_problems(settings, "TRACER_BARS_PROVIDER", keys_required=has_stocks, why=why)
-    if kind == "news" and settings.news_provider == "alpaca":
+    if kind == "news" and settings.providers.news_provider == "alpaca":
         return _alpaca_problems(settings, "TRACER_NEWS_PROVIDER", keys_required=True)
-    if kind == "news" and settings.news_provider == "perplexity" and not _set(settings.perplexity_api_key):
+    if (
+        kind == "news"
+        and settings.providers.news_provider == "perplexity"
+        and not _set(settings.providers.perplexity_api_key)
+    ):
         return ["TRACER_NEWS_PROVIDER=perplexity needs TRACER_PERPLEXITY_API_KEY"]
     if (
         kind == "markets"
-        and settings.markets_provider == "perplexity"
-        and not _set(settings.perplexity_api_key)
+        and settings.providers.markets_provider == "perplexity"
+        and not _set(settings.providers.perplexity_api_key)
     ):
         return ["TRACER_MARKETS_PROVIDER=perplexity needs TRACER_PERPLEXITY_API_KEY"]
-    if kind == "notifier" and settings.notifier == "telegram":
+    if kind == "notifier" and settings.providers.notifier == "telegram":
         missing = [
             name
             for name, value in (
-                ("TRACER_TELEGRAM_BOT_TOKEN", settings.telegram_bot_token),
-                ("TRACER_TELEGRAM_CHAT_ID", settings.telegram_chat_id),
+                ("TRACER_TELEGRAM_BOT_TOKEN", settings.providers.telegram_bot_token),
+                ("TRACER_TELEGRAM_CHAT_ID", settings.providers.telegram_chat_id),
             )
             if not _set(value)
         ]
@@ -79,7 +83,7 @@ def _problems(kind: str, settings: TracerSettings, universe: Universe | None) ->
 
 def _universe_or_none(settings: TracerSettings) -> Universe | None:
     try:
-        return load_universe(settings.universe)
+        return load_universe(settings.market.universe)
     except (OSError, ValueError):
         return None  # then keys are required as if the universe held stocks
 
@@ -110,7 +114,7 @@ def _live(provider_cls: Callable[..., Any], settings: TracerSettings, lake_root:
 def _sim(settings: TracerSettings, universe: Universe | None):
     from tracer_assets.providers.sim import SimWorld  # written apart; imported only when selected
 
-    return SimWorld(settings, universe if universe is not None else load_universe(settings.universe))
+    return SimWorld(settings, universe if universe is not None else load_universe(settings.market.universe))
 
 
 # (kind, choice) -> "module:class" of the provider, imported only when selected
@@ -129,7 +133,7 @@ _CLASSES = {
 def _build(kind: str, settings: TracerSettings, lake_root: str | Path, universe: Universe | None):
     """The provider ``TRACER_<KIND>_PROVIDER`` selects: the sim world, a replay of the raw zone, or a
     real client (its keys checked first)."""
-    choice = getattr(settings, f"{kind}_provider")
+    choice = getattr(settings.providers, f"{kind}_provider")
     if choice == "sim":
         return _sim(settings, universe)
     module, name = _CLASSES[(kind, choice)].split(":")
@@ -159,11 +163,11 @@ def build_markets_provider(settings: TracerSettings, lake_root: str | Path, univ
 
 def build_notifier(settings: TracerSettings, lake_root: str | Path | None = None):
     """The ``Notifier`` that ``TRACER_NOTIFIER`` selects (the file outbox by default)."""
-    if settings.notifier == "outbox":
+    if settings.providers.notifier == "outbox":
         from tracer_assets.providers.outbox import OutboxNotifier
 
         return OutboxNotifier(settings, lake_root)
     _require("notifier", settings, None)
     from tracer_assets.providers.telegram import TelegramNotifier
 
-    return _live(TelegramNotifier, settings, lake_root or settings.lake_root)
+    return _live(TelegramNotifier, settings, lake_root or settings.lake.lake_root)

@@ -57,7 +57,7 @@ class _Replay:
         self, provider: str, window: tuple[pd.Timestamp, pd.Timestamp] | None = None
     ) -> Quarantine:
         return Quarantine(
-            f"replay:{provider}", self.settings.quarantine_payload_max_chars, self.redactor, window
+            f"replay:{provider}", self.settings.providers.quarantine_payload_max_chars, self.redactor, window
         )
 
     def _finish(
@@ -79,7 +79,7 @@ class ReplayBarsProvider(BarsFrame, _Replay):
         self, instruments: list[Instrument], start: pd.Timestamp, end: pd.Timestamp
     ) -> FetchResult:
         start, end = utc(start), utc(end)
-        timeframe = self.settings.bar_timeframe
+        timeframe = self.settings.market.bar_timeframe
         records = [
             r
             for r in self.zone.records(alpaca_bars.RAW_PROVIDER, last_day=end.strftime("%Y-%m-%d"))
@@ -120,7 +120,12 @@ class ReplayNewsProvider(NarrativesFrame, _Replay):
             for group in _by_fetch(records):
                 if provider == alpaca_news.RAW_PROVIDER:
                     frame, _ = alpaca_news.parse_news_records(
-                        group, instruments, start, end, self.settings.news_available_delay_s, quarantine
+                        group,
+                        instruments,
+                        start,
+                        end,
+                        self.settings.providers.news_available_delay_s,
+                        quarantine,
                     )
                 else:
                     frame, _ = perplexity_news.parse_perplexity_news_records(
@@ -147,6 +152,6 @@ class ReplayMarketsProvider(MarketsFrame, _Replay):
         records = list(self.zone.records(polymarket_gamma.RAW_PROVIDER, first_day=day, last_day=day))
         quarantine = self._quarantine(polymarket_gamma.RAW_PROVIDER)
         frame, stats = polymarket_gamma.parse_gamma_records(
-            records, instruments, as_of, quarantine, self.settings.market_resolved_price_min
+            records, instruments, as_of, quarantine, self.settings.providers.market_resolved_price_min
         )
         return self._finish(frame, [quarantine], len(records), f"markets on {day}", dict(stats))

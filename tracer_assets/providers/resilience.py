@@ -446,8 +446,8 @@ def breaker_store_path(settings: TracerSettings) -> Path | None:
         return None
     if choice != "auto":
         return Path(choice)
-    if "://" not in settings.lake_root or settings.lake_root.startswith("file://"):
-        return Path(settings.lake_root.removeprefix("file://")) / "_control" / "breakers.sqlite"
+    if "://" not in settings.lake.lake_root or settings.lake.lake_root.startswith("file://"):
+        return Path(settings.lake.lake_root.removeprefix("file://")) / "_control" / "breakers.sqlite"
     if os.environ.get("DAGSTER_HOME"):
         return Path(os.environ["DAGSTER_HOME"]) / "tracer" / "breakers.sqlite"
     return Path(".tracer_cache") / "breakers.sqlite"
@@ -492,16 +492,22 @@ class Resilience:
 
     def breaker(self, service: str) -> CircuitBreaker:
         return self.breakers.get(
-            service, self.settings.breaker_failure_threshold, self.settings.breaker_cooldown_s, self.clock
+            service,
+            self.settings.providers.breaker_failure_threshold,
+            self.settings.providers.breaker_cooldown_s,
+            self.clock,
         )
 
     def wait_seconds(self, attempt: int, error: BaseException | None) -> float:
         """How long to wait before attempt ``attempt + 1``: the server's wish if any, else backoff."""
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
-            return min(float(retry_after), self.settings.retry_after_max_s)
+            return min(float(retry_after), self.settings.providers.retry_after_max_s)
         return backoff_seconds(
-            attempt, self.settings.retry_backoff_base_s, self.settings.retry_backoff_max_s, self.rng
+            attempt,
+            self.settings.providers.retry_backoff_base_s,
+            self.settings.providers.retry_backoff_max_s,
+            self.rng,
         )
 
     def call(self, service: str, attempt: Callable[[], T], what: str, *, idempotent: bool = False) -> T:
@@ -513,8 +519,10 @@ class Resilience:
         call failed for good; the message names the service and what was being fetched.
         """
         breaker = self.breaker(service)
-        max_attempts = self.settings.retry_max_attempts
-        malformed_attempts = min(self.settings.retry_malformed_attempts, max_attempts) if idempotent else 1
+        max_attempts = self.settings.providers.retry_max_attempts
+        malformed_attempts = (
+            min(self.settings.providers.retry_malformed_attempts, max_attempts) if idempotent else 1
+        )
 
         def worth_another(state: tenacity.RetryCallState) -> bool:
             exc = state.outcome.exception() if state.outcome else None

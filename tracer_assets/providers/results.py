@@ -89,7 +89,7 @@ class LiveFetch:
     ):
         self.provider = provider
         self.quarantine = Quarantine(
-            raw_provider, settings.quarantine_payload_max_chars, redactor, window=window
+            raw_provider, settings.providers.quarantine_payload_max_chars, redactor, window=window
         )
         self.reasons: list[str] = []
         self._resilience = resilience

@@ -62,13 +62,17 @@ class TelegramNotifier(LiveProvider):
     raw_provider = RAW_PROVIDER
 
     def __init__(self, settings: TracerSettings, lake_root: str | Path, **parts: Any):
-        token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-        if not token or not settings.telegram_chat_id:
+        token = (
+            settings.providers.telegram_bot_token.get_secret_value()
+            if settings.providers.telegram_bot_token
+            else ""
+        )
+        if not token or not settings.providers.telegram_chat_id:
             raise ProviderConfigError("Telegram needs TRACER_TELEGRAM_BOT_TOKEN and TRACER_TELEGRAM_CHAT_ID")
         super().__init__(settings, lake_root, **parts)
         self._path = f"/bot{token}/sendMessage"
-        self.caller = self.http_caller(TELEGRAM_SERVICE, settings.telegram_url)
-        self.ledger_dir = Path(settings.outbox_dir) / ".telegram_ledger"
+        self.caller = self.http_caller(TELEGRAM_SERVICE, settings.providers.telegram_url)
+        self.ledger_dir = Path(settings.lake.outbox_dir) / ".telegram_ledger"
 
     # ---- ledger (idempotency per key) ---------------------------------------------------------
     def _ledger_path(self, key: str) -> Path:
@@ -84,12 +88,12 @@ class TelegramNotifier(LiveProvider):
     # ---- sending ------------------------------------------------------------------------------
     def _post(self, chunk: str, *, key: str, index: int, fetch_id: str, plain: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "chat_id": self.settings.telegram_chat_id,
+            "chat_id": self.settings.providers.telegram_chat_id,
             "text": strip_html(chunk) if plain else chunk,
             "link_preview_options": {"is_disabled": True},
         }
-        if not plain and self.settings.telegram_parse_mode:
-            body["parse_mode"] = self.settings.telegram_parse_mode
+        if not plain and self.settings.providers.telegram_parse_mode:
+            body["parse_mode"] = self.settings.providers.telegram_parse_mode
         record = self.caller.request(
             RAW_PROVIDER,
             "POST",
@@ -109,7 +113,7 @@ class TelegramNotifier(LiveProvider):
 
     def send(self, text: str, key: str) -> Delivery:
         """Deliver ``text`` once per ``key``; a failure is reported in the Delivery, never raised."""
-        chunks, split_note = message_chunks(text, self.settings.telegram_chunk_chars)
+        chunks, split_note = message_chunks(text, self.settings.digest.telegram_chunk_chars)
         ledger = self._load(key)
         sent: dict[str, Any] = ledger.setdefault("sent", {})
         ledger["chunks"] = len(chunks)

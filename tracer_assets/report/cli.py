@@ -26,7 +26,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.start and args.end and args.start > args.end:
         print(f"tracer report: --start {args.start} is after --end {args.end}", file=sys.stderr)
         return 2
-    lake = Lake(args.lake or settings.lake_root)
+    lake = Lake(args.lake or settings.lake.lake_root)
     out = args.out or settings.report.report_path
     with Reporter() as rep, rep.steps("report", total=len(SECTIONS)) as steps:
         page, sections = build_report(

@@ -18,14 +18,14 @@ def _placebo(args: argparse.Namespace) -> int:
     if args.effect is not None:
         overrides["sim_effect_strength"] = args.effect
     settings = TracerSettings(**overrides)
-    universe = load_universe(settings.universe)
+    universe = load_universe(settings.market.universe)
     if args.sim:
         base = sim_base_store(settings, universe, args.first, args.last)
     else:
-        lake = Lake(settings.lake_root)
+        lake = Lake(settings.lake.lake_root)
         if not lake.partitions("narrative_pressure"):
             print(
-                f"tracer placebo: lake {settings.lake_root} holds no narrative_pressure (run a replay, or --sim)",
+                f"tracer placebo: lake {settings.lake.lake_root} holds no narrative_pressure (run a replay, or --sim)",
                 file=sys.stderr,
             )
             return 2

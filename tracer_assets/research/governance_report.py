@@ -24,7 +24,7 @@ from tracer_assets.lake import Lake
 from tracer_assets.pipeline.governed import read_governed
 from tracer_assets.pipeline.store import Store
 from tracer_assets.research.governance import in_force
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import FIELD_SECTION, TracerSettings
 
 DRIFT_FEATURES = ("ret_1h", "realized_vol", "volume_z")
 DAY = pd.Timedelta(days=1)
@@ -87,7 +87,10 @@ def frame_hash(df: pd.DataFrame) -> str:
 
 def settings_hash(settings: TracerSettings) -> str:
     """A hash of every setting that changes results (paths and secrets left out)."""
-    dump = settings.model_dump(mode="json", exclude=set(PATH_SETTINGS))
+    excluded: dict[str, set[str]] = {}
+    for name in PATH_SETTINGS:
+        excluded.setdefault(FIELD_SECTION[name], set()).add(name)
+    dump = settings.model_dump(mode="json", exclude=excluded)
     blob = json.dumps(dump, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import FIELD_SECTION, TracerSettings
 
 
 def expand_grid(grid: Mapping[str, list]) -> list[dict[str, object]]:
@@ -21,7 +21,7 @@ def expand_grid(grid: Mapping[str, list]) -> list[dict[str, object]]:
 
 def with_params(settings: TracerSettings, params: Mapping[str, object]) -> TracerSettings:
     """``settings`` with ``params`` applied and validated (an unknown name is an error naming it)."""
-    known = set(type(settings).model_fields)
+    known = set(FIELD_SECTION)
     unknown = sorted(set(params) - known)
     if unknown:
         raise ValueError(f"walkforward_grid names unknown settings {unknown}")

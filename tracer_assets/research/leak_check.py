@@ -159,8 +159,8 @@ def compare_tables(
 def _rebuild_days(settings: TracerSettings) -> int:
     """Days of derived tables a decision day reads back (features for the signal windows, scores for the
     pressure lookback): at least these are rebuilt before a sampled day, never copied."""
-    pressure_days = math.ceil(pressure_lookback(settings) / DAY)
-    return max(settings.signal_lookback_days, pressure_days) + 1
+    pressure_days = math.ceil(pressure_lookback(settings.sentiment) / DAY)
+    return max(settings.signals.signal_lookback_days, pressure_days) + 1
 
 
 def leak_check(
@@ -176,7 +176,12 @@ def leak_check(
         first = day - DAY * max(ev.leak_check_history_days, _rebuild_days(settings))
         first = max(first, pd.Timestamp(first_part, tz="UTC")) if first_part else day
         lookback = (
-            max(settings.feature_lookback_days, settings.signal_lookback_days, settings.novelty_days) + 2
+            max(
+                settings.market.feature_lookback_days,
+                settings.signals.signal_lookback_days,
+                settings.sentiment.novelty_days,
+            )
+            + 2
         )
         mem = _truncated_store(lake, t, first, lookback)
         run_chain(

@@ -111,7 +111,7 @@ def _measure(
 ) -> dict:
     result = run_chain(store, settings, first, last, universe=universe, stages=stages)
     start, end = pd.Timestamp(first, tz="UTC"), pd.Timestamp(last, tz="UTC") + DAY
-    bars = store.read("bars", start - DAY * settings.signal_lookback_days, end - DAY)
+    bars = store.read("bars", start - DAY * settings.signals.signal_lookback_days, end - DAY)
     return summarize(signal_trades(result.signals, bars, end), start, end)
 
 
@@ -212,7 +212,7 @@ def window_store(lake, settings: TracerSettings, first_day: str, last_day: str) 
     """The upstream tables of ``first_day..last_day`` (plus the lookbacks the signal stages read)
     copied from a lake into a ``MemoryStore``, so placebos never write the lake."""
     mem = MemoryStore()
-    lookback = max(settings.signal_lookback_days, settings.feature_lookback_days) + 2
+    lookback = max(settings.signals.signal_lookback_days, settings.market.feature_lookback_days) + 2
     lo = (pd.Timestamp(first_day) - DAY * lookback).strftime("%Y-%m-%d")
     for table in UPSTREAM_TABLES:
         for day in [d for d in lake.partitions(table) if lo <= d <= last_day]:
@@ -227,7 +227,7 @@ def sim_base_store(
     from tracer_assets.pipeline import UPSTREAM_STAGES
 
     # warm-up: the signal stage's lookback (earlier features only lengthen the first days' windows)
-    warm = (pd.Timestamp(first_day) - DAY * (settings.signal_lookback_days + 2)).strftime("%Y-%m-%d")
+    warm = (pd.Timestamp(first_day) - DAY * (settings.signals.signal_lookback_days + 2)).strftime("%Y-%m-%d")
     base = MemoryStore()
     run_chain(base, settings, warm, last_day, universe=universe, stages=UPSTREAM_STAGES)
     return base

@@ -108,12 +108,12 @@ def research_store(
 ) -> MemoryStore:
     """A fresh ``MemoryStore`` holding only the upstream tables the signal stages read for [start, end)."""
     grid = settings.walkforward.walkforward_grid
-    longest = max([settings.pressure_half_life_hours, *grid.get("pressure_half_life_hours", [])])
+    longest = max([settings.sentiment.pressure_half_life_hours, *grid.get("pressure_half_life_hours", [])])
     lookback = max(
-        pressure_lookback(with_params(settings, {"pressure_half_life_hours": longest})),
-        DAY * settings.signal_lookback_days,
+        pressure_lookback(with_params(settings, {"pressure_half_life_hours": longest}).sentiment),
+        DAY * settings.signals.signal_lookback_days,
     )
-    horizon = DAY * (math.ceil(settings.signal_horizon_hours / 24) + 2)
+    horizon = DAY * (math.ceil(settings.signals.signal_horizon_hours / 24) + 2)
     lo, hi = (start - lookback).floor("D"), (end + horizon).floor("D")
     store = MemoryStore()
     for table in UPSTREAM_TABLES:
@@ -148,7 +148,7 @@ def grid_signals(
     which fire and their sizes; calibration changes neither) once per point on a fork of that.
     ``walkforward_workers`` > 1 spreads the points over forked processes."""
     days = _days(start, end)
-    default_hl = settings.pressure_half_life_hours
+    default_hl = settings.sentiment.pressure_half_life_hours
     half_life_of = [float(p.get("pressure_half_life_hours", default_hl)) for p in points]
     forks: dict[float, MemoryStore] = {}
     for half_life in sorted(set(half_life_of)):
@@ -202,7 +202,7 @@ def book_returns(
     """Each signal set traded as its own book by the backtest engine (costs, fills and sizing of the
     backtest settings), bars from ``start`` to its signals' last exit; daily returns from ``start``."""
     bt = settings.backtest
-    horizon = pd.Timedelta(hours=settings.signal_horizon_hours) + DAY
+    horizon = pd.Timedelta(hours=settings.signals.signal_horizon_hours) + DAY
     panel = bar_panel(bars, start, end + horizon)
     empty = [pd.DatetimeIndex([], tz="UTC") for _ in signal_sets]
     if not panel.n_bars or not signal_sets:

@@ -29,7 +29,7 @@ def _lake(args: argparse.Namespace):
     from tracer_assets.lake import Lake
     from tracer_assets.settings import TracerSettings
 
-    return Lake(args.lake or TracerSettings().lake_root)
+    return Lake(args.lake or TracerSettings().lake.lake_root)
 
 
 def _walkforward(args: argparse.Namespace) -> int:

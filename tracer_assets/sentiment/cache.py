@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import SentimentSettings
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 _SPACE = re.compile(r"\s+")
@@ -48,7 +48,7 @@ def model_slug(model_id: str, revision: str) -> str:
     return f"{slug}__{hashlib.sha256(model_id.encode()).hexdigest()[:8]}__{rev}"
 
 
-def cache_root(settings: TracerSettings, lake_root: str | Path) -> Path:
+def cache_root(settings: SentimentSettings, lake_root: str | Path) -> Path:
     """Where caches live: ``sentiment_cache_dir`` if absolute, else under the lake root.
 
     A remote lake root (``s3://...``) cannot hold SQLite files, so the cache then goes to a local

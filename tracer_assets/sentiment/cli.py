@@ -56,7 +56,7 @@ def sentiment_main(argv: list[str] | None = None) -> int:
     from tracer_assets.sentiment.transformer import PolarityModelError
 
     try:
-        scorer = build_scorer(settings, args.model)
+        scorer = build_scorer(settings.sentiment, args.model)
     except PolarityModelError as exc:
         print(f"tracer sentiment: {exc}", file=sys.stderr)
         return 2
@@ -66,7 +66,7 @@ def sentiment_main(argv: list[str] | None = None) -> int:
         print(f"tracer sentiment: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
     try:
-        for batch in _batches(_lines(stream), settings.sentiment_batch_size):
+        for batch in _batches(_lines(stream), settings.sentiment.sentiment_batch_size):
             for text, p in zip(batch, scorer.score(batch), strict=True):
                 row = {
                     "text": text,

@@ -28,7 +28,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import SentimentSettings
 
 PRESSURE_COLUMNS = [
     "symbol",
@@ -179,7 +179,7 @@ def _to_hours(ts: pd.Series | pd.DatetimeIndex) -> np.ndarray:
 
 
 def narrative_pressure(
-    scores: pd.DataFrame, decision_times: pd.DataFrame | pd.DatetimeIndex, settings: TracerSettings
+    scores: pd.DataFrame, decision_times: pd.DataFrame | pd.DatetimeIndex, settings: SentimentSettings
 ) -> pd.DataFrame:
     """Decayed narrative pressure per (symbol, decision_ts); see the module docstring.
 
@@ -223,7 +223,7 @@ def narrative_pressure(
     return out[PRESSURE_COLUMNS]
 
 
-def pressure_lookback(settings: TracerSettings) -> pd.Timedelta:
+def pressure_lookback(settings: SentimentSettings) -> pd.Timedelta:
     """How far before the first decision time scores must be read: narratives older than this weigh
     less than 2^-pressure_lookback_half_lives each, so truncating there changes pressure negligibly."""
     half_lives = max(settings.pressure_lookback_half_lives, settings.pressure_count_half_lives)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pydantic import SecretStr
 
 from tracer_assets.providers.protocols import Polarity, PolarityScorer
 from tracer_assets.sentiment.cache import KeyValueCache, cache_root, cached_compute, content_hash
@@ -28,7 +29,7 @@ from tracer_assets.sentiment.novelty import (
     release_models,
 )
 from tracer_assets.sentiment.pressure import hourly_decision_times, narrative_pressure, pressure_lookback
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import SentimentSettings
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -70,7 +71,7 @@ SCORE_COLUMNS = [
 ]
 
 
-def build_scorer(settings: TracerSettings, model: str | None = None) -> PolarityScorer:
+def build_scorer(settings: SentimentSettings, model: str | None = None) -> PolarityScorer:
     """The lexicon for ``"lexicon"``, else a transformer loaded by hub name or folder path."""
     name = (model or settings.polarity_model).strip()
     if name.lower() == "lexicon":
@@ -87,15 +88,16 @@ def build_scorer(settings: TracerSettings, model: str | None = None) -> Polarity
     )
 
 
-def build_llm_scorer(settings: TracerSettings, transport=None) -> PerplexityPolarityScorer | None:
-    """The Perplexity scorer when enabled and a key is set, else None."""
-    if not settings.llm_polarity_enabled or settings.perplexity_api_key is None:
-        return None
-    if not settings.perplexity_api_key.get_secret_value():
+def build_llm_scorer(
+    settings: SentimentSettings, api_key: SecretStr | None, base_url: str, transport=None
+) -> PerplexityPolarityScorer | None:
+    """The Perplexity scorer when enabled and a key is set, else None (the key and URL are the
+    providers' settings: the pipeline stage hands them over)."""
+    if not settings.llm_polarity_enabled or api_key is None or not api_key.get_secret_value():
         return None
     return PerplexityPolarityScorer(
-        settings.perplexity_api_key,
-        base_url=settings.perplexity_url,
+        api_key,
+        base_url=base_url,
         model=settings.llm_model,
         timeout_s=settings.llm_timeout_s,
         max_tokens=settings.llm_max_tokens,
@@ -214,7 +216,7 @@ def _empty_scores() -> pd.DataFrame:
 # ---- the entry point ------------------------------------------------------------------------------
 def score_narratives(
     narratives: pd.DataFrame,
-    settings: TracerSettings,
+    settings: SentimentSettings,
     lake_root: str | Path | None,
     history: pd.DataFrame | None = None,
     *,
@@ -227,7 +229,8 @@ def score_narratives(
     ``history``: the same symbols' earlier narratives (the previous ``novelty_days`` days) for novelty;
     rows whose narrative_id is in ``narratives`` are ignored. Novelty is point-in-time: each narrative
     is compared only with narratives (from either frame) available before it. ``lake_root=None``
-    disables the caches. ``scorer`` / ``embedder`` / ``llm`` override the ones the settings build.
+    disables the caches. ``scorer`` / ``embedder`` override the ones the settings build; ``llm`` is the
+    LLM polarity scorer (``build_llm_scorer``; the caller closes it), None for none.
     Scores are available when their narrative is: event_ts and available_ts are copied.
     """
     _check_narratives(narratives, "narratives")
@@ -315,8 +318,6 @@ def score_narratives(
             stats["embedding_cache"] = emb_cache.stats.as_dict()
 
     # 3. LLM polarity beside the model (optional, degrades to nulls with a reason)
-    own_llm = llm is None
-    llm = llm if llm is not None else build_llm_scorer(settings)
     if llm is None:
         reason = "disabled" if not settings.llm_polarity_enabled else "no Perplexity key"
         results = [LlmPolarity(status="skipped", detail=reason)] * len(out)
@@ -334,17 +335,13 @@ def score_narratives(
             i for i, (t, dup) in enumerate(zip(texts, out["is_duplicate"], strict=True)) if t and not dup
         ]
         days = [ts.date() for ts in out["available_ts"]]
-        try:
-            answers = llm_polarity(
-                llm,
-                [texts[i] for i in wanted],
-                [symbols[i] for i in wanted],
-                llm_cache,
-                [days[i] for i in wanted],
-            )
-        finally:
-            if own_llm:
-                llm.close()
+        answers = llm_polarity(
+            llm,
+            [texts[i] for i in wanted],
+            [symbols[i] for i in wanted],
+            llm_cache,
+            [days[i] for i in wanted],
+        )
         for i, answer in zip(wanted, answers, strict=True):
             results[i] = answer
         out["llm_model"] = llm.model_id
@@ -364,7 +361,9 @@ def score_narratives(
     stats["llm_errors"] = int(sum(r.status == "error" for r in results))
 
     out = combine_polarity(
-        out, llm_weight=settings.llm_weight, disagreement_threshold=settings.disagreement_threshold
+        out,
+        llm_weight=settings.llm_weight,
+        disagreement_threshold=settings.disagreement_threshold,
     )
     out = out[SCORE_COLUMNS]
     out.attrs["sentiment"] = stats

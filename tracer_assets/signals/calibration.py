@@ -28,7 +28,7 @@ import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import SignalSettings
 
 PRIOR_KEPT = "prior_held_out"  # enough outcomes, but the map lost to the prior on held-out ones
 
@@ -42,7 +42,7 @@ class CalibrationInfo:
     held_out_brier_prior: float | None = None
 
 
-def prior_prob(strength: np.ndarray, settings: TracerSettings) -> np.ndarray:
+def prior_prob(strength: np.ndarray, settings: SignalSettings) -> np.ndarray:
     return settings.signal_prior_prob + settings.signal_prob_slope * np.asarray(strength, dtype=float)
 
 
@@ -104,11 +104,11 @@ def _fit(x: np.ndarray, y: np.ndarray, method: str):
     return lambda s: iso.predict(np.asarray(s, dtype=float))
 
 
-def held_out_briers(x: np.ndarray, y: np.ndarray, settings: TracerSettings) -> tuple[float, float]:
+def held_out_briers(x: np.ndarray, y: np.ndarray, settings: SignalSettings) -> tuple[float, float]:
     """(Brier of the blended map, Brier of the prior) on the latest held-out share of (x, y), the map
     fitted on the earlier rest. ``x``/``y`` are sorted by resolution time."""
     n = len(y)
-    n_test = max(1, int(round(n * settings.evidence.calibration_holdout_fraction)))
+    n_test = max(1, int(round(n * settings.calibration_holdout_fraction)))
     n_fit = n - n_test
     if n_fit < 1:
         return float("nan"), float("nan")
@@ -124,7 +124,7 @@ def held_out_briers(x: np.ndarray, y: np.ndarray, settings: TracerSettings) -> t
 
 
 def internal_probabilities(
-    decisions: pd.DataFrame, outcomes: pd.DataFrame, settings: TracerSettings
+    decisions: pd.DataFrame, outcomes: pd.DataFrame, settings: SignalSettings
 ) -> tuple[pd.Series, pd.Series]:
     """(internal_prob, CalibrationInfo) per row of ``decisions`` (needs decision_ts, strength).
 
@@ -157,7 +157,8 @@ def internal_probabilities(
         prob[rows] = (n * fitted + k * prob[rows]) / (n + k)
         method[rows] = s.calibration_method
     probs = pd.Series(
-        np.clip(prob, s.calibration_prob_clip, 1 - s.calibration_prob_clip), index=decisions.index
+        np.clip(prob, s.calibration_prob_clip, 1 - s.calibration_prob_clip),
+        index=decisions.index,
     )
     infos = pd.Series(
         [

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import SignalSettings
 from tracer_assets.universe import is_market_open
 
 # held-back reasons, in the order a candidate's first (primary) reason is chosen
@@ -92,7 +92,7 @@ def flags_reaching(candidates: pd.DataFrame, degraded: Degraded, symbols: set[st
 
 def confirm(
     candidates: pd.DataFrame,
-    settings: TracerSettings,
+    settings: SignalSettings,
     degraded: Degraded = None,
     symbols: set[str] | None = None,
     calendar: str = "XNYS",

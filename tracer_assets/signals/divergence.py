@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import SignalSettings
 from tracer_assets.universe import exchange_calendar
 
 FEATURE_REQUIRED = [
@@ -83,7 +83,7 @@ def _trend(z: pd.Series, flat_z: float) -> pd.Series:
 def decision_frame(
     features: pd.DataFrame,
     pressure: pd.DataFrame,
-    settings: TracerSettings,
+    settings: SignalSettings,
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
     calendar: str = "XNYS",
@@ -199,7 +199,7 @@ def attach_pressure(decisions: pd.DataFrame, pressure: pd.DataFrame) -> pd.DataF
     return m
 
 
-def divergence_candidates(decisions: pd.DataFrame, settings: TracerSettings) -> pd.DataFrame:
+def divergence_candidates(decisions: pd.DataFrame, settings: SignalSettings) -> pd.DataFrame:
     """Rows where pressure and price diverge, with ``direction``, ``lag_z`` and ``strength``.
 
     Rows with enough pressure but no measurable move (too little history, zero volatility) are kept

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import SignalSettings
 from tracer_assets.signals.words import has_digit, hours_words
 
 RULE_NAME = "divergence"
@@ -92,7 +92,7 @@ def scale_word(value: float, scale: tuple[tuple[float, str], ...]) -> str:
     return scale[-1][1]
 
 
-def _pressure_phrase(pressure: float, settings: TracerSettings) -> str:
+def _pressure_phrase(pressure: float, settings: SignalSettings) -> str:
     tone = "positive" if pressure > 0 else "negative"
     excess = (abs(pressure) - settings.signal_min_pressure) / settings.signal_pressure_scale
     return f"{scale_word(excess, PRESSURE_WORDS)} {tone}"
@@ -114,7 +114,7 @@ def _trend_phrase(row: dict[str, Any]) -> str:
     return "The hourly and daily trends are flat and do not contradict the call"
 
 
-def evidence_lines(row: dict[str, Any], settings: TracerSettings) -> list[str]:
+def evidence_lines(row: dict[str, Any], settings: SignalSettings) -> list[str]:
     """Two to four sentences in words about one signal; guaranteed digit-free."""
     window = hours_words(settings.signal_window_hours)
     lines = [
@@ -134,7 +134,7 @@ def evidence_lines(row: dict[str, Any], settings: TracerSettings) -> list[str]:
     return lines
 
 
-def rationale(row: dict[str, Any], settings: TracerSettings) -> dict[str, Any]:
+def rationale(row: dict[str, Any], settings: SignalSettings) -> dict[str, Any]:
     """Every number behind a signal, as a JSON-ready dict."""
     s = settings
     cal = row.get("calibration")
@@ -204,7 +204,7 @@ def rationale(row: dict[str, Any], settings: TracerSettings) -> dict[str, Any]:
     ) | {"checks": row["checks"]}  # already clean
 
 
-def checks(row: dict[str, Any], settings: TracerSettings) -> dict[str, Any]:
+def checks(row: dict[str, Any], settings: SignalSettings) -> dict[str, Any]:
     """The confirmation checks a signal passed, with the facts each one read."""
     s = settings
     return clean(

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tracer_assets.lake import new_id
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import SignalSettings
 from tracer_assets.signals.calibration import internal_probabilities, prepare_outcomes
 from tracer_assets.signals.confirmation import REASONS, Degraded, confirm
 from tracer_assets.signals.cooldown_filter import apply_cooldown, prior_state
@@ -93,7 +93,7 @@ def compute_signals(
     pressure: pd.DataFrame,
     prior_signals: pd.DataFrame | None,
     outcomes: pd.DataFrame | None,
-    settings: TracerSettings,
+    settings: SignalSettings,
     degraded: Degraded = None,
     *,
     start: pd.Timestamp | None = None,
@@ -151,7 +151,7 @@ def compute_signals(
 
 
 def _finish_signals(
-    passed: pd.DataFrame, outcomes: pd.DataFrame | None, prior_signals: pd.DataFrame | None, s: TracerSettings
+    passed: pd.DataFrame, outcomes: pd.DataFrame | None, prior_signals: pd.DataFrame | None, s: SignalSettings
 ) -> pd.DataFrame:
     if passed.empty:
         return _empty(SIGNAL_COLUMNS)

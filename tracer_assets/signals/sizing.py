@@ -15,12 +15,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import SignalSettings
 
 BUCKETS = ("small", "medium", "large")
 
 
-def position_sizes(candidates: pd.DataFrame, settings: TracerSettings) -> pd.DataFrame:
+def position_sizes(candidates: pd.DataFrame, settings: SignalSettings) -> pd.DataFrame:
     """``size_raw`` and ``size`` for each row (needs realized_vol, strength, asset_class, decision_ts)."""
     s = settings
     horizon_vol = candidates["realized_vol"].astype(float) * np.sqrt(s.signal_horizon_hours)
@@ -34,7 +34,7 @@ def position_sizes(candidates: pd.DataFrame, settings: TracerSettings) -> pd.Dat
     return pd.DataFrame({"size_raw": raw, "size_class_scale": scale, "size": size}, index=candidates.index)
 
 
-def size_bucket(size: pd.Series, settings: TracerSettings) -> pd.Series:
+def size_bucket(size: pd.Series, settings: SignalSettings) -> pd.Series:
     """'none' for zero, else 'small' / 'medium' / 'large' by size as a share of the per-signal cap."""
     edges = list(settings.sizing_bucket_edges)
     if len(edges) != len(BUCKETS) - 1 or edges != sorted(edges):

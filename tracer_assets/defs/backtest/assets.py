@@ -32,7 +32,7 @@ _REPORTS: dict[tuple, BacktestReport] = {}
 def report_for_run(context: dg.AssetExecutionContext, tracer: TracerResource) -> BacktestReport:
     """The range's backtest, computed once per run (the three assets of a run share it)."""
     start, end = window(context)
-    key = (context.run_id, tracer.settings.lake_root, start, end)
+    key = (context.run_id, tracer.settings.lake.lake_root, start, end)
     if key not in _REPORTS:
         _REPORTS.clear()  # one run's report at a time: a later run reads the lake afresh
         _REPORTS[key] = backtest_report(tracer.lake, tracer.settings, start, end)

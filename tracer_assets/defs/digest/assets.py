@@ -49,7 +49,7 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
             skipped = "self-check failed: " + "; ".join(problems)
             context.log.error(f"digest {day} not delivered: {skipped}")
         # a backfill of old days rebuilds their digests but does not push a year of stale messages
-        elif now - digest_time(day, now) <= pd.Timedelta(hours=s.digest_deliver_max_age_hours):
+        elif now - digest_time(day, now) <= pd.Timedelta(hours=s.digest.digest_deliver_max_age_hours):
             delivery = notifier.send(built.text, key=delivery_key(day, built.rows))
             sent, chunks = newly_delivered(delivery), delivery.chunks
             why = record_delivery(

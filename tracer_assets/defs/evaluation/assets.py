@@ -69,7 +69,7 @@ def weekly_tables(
         folder = week_dir(tracer.lake, week)
         paths = {"csv": write_csv(rows, folder / f"{table}.csv")}
         if plots is not None:
-            paths |= plots(rows, folder, week, tracer.settings.eval_plotlyjs)
+            paths |= plots(rows, folder, week, tracer.settings.evaluation.eval_plotlyjs)
         frames.append(rows)
     return concat(frames), paths
 

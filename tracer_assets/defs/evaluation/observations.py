@@ -35,7 +35,7 @@ def eval_observations(context: dg.AssetExecutionContext, tracer: TracerResource)
         obs,
         counts,
         signals=int((obs["kind"] == "signal").sum()) if len(obs) else 0,
-        lead_hours=tracer.settings.eval_lead_hours,
+        lead_hours=tracer.settings.evaluation.eval_lead_hours,
         markets_resolved=stats["resolved"],
         markets_void=stats["void"],
         markets_scored=stats["scored_questions"],

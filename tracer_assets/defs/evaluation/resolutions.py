@@ -21,7 +21,7 @@ from tracer_assets.clock import utc, utc_now
 from tracer_assets.defs.partitions import daily_partitions
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.evaluation.observations import resolved_markets
-from tracer_assets.settings import TracerSettings
+from tracer_assets.settings import EvaluationSettings
 
 resolution_eval_job = dg.define_asset_job(
     "resolution_eval_job",
@@ -71,7 +71,7 @@ def resolution_tick(
 
     ``lookback`` defaults to the ``resolution_lookback_hours`` setting's default."""
     if lookback is None:
-        lookback = pd.Timedelta(hours=TracerSettings.model_fields["resolution_lookback_hours"].default)
+        lookback = pd.Timedelta(hours=EvaluationSettings.model_fields["resolution_lookback_hours"].default)
     now = utc(str(pd.Timestamp(now)))
     since, seen = read_cursor(cursor, now)
     try:
@@ -116,5 +116,5 @@ def market_resolution_sensor(context: dg.SensorEvaluationContext, tracer: Tracer
             skip_reason=f"markets provider unavailable: {exc}"[:500], cursor=context.cursor
         )
     instruments = list(tracer.universe.instruments)
-    lookback = pd.Timedelta(hours=tracer.settings.resolution_lookback_hours)
+    lookback = pd.Timedelta(hours=tracer.settings.evaluation.resolution_lookback_hours)
     return resolution_tick(provider, instruments, context.cursor, utc_now(), lookback)

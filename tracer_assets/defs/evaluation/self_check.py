@@ -28,7 +28,7 @@ def hit_rate_trend(context: dg.AssetExecutionContext, tracer: TracerResource) ->
         tracer.lake.write_partition("hit_rate_trend", day, trend)
     frames = list(trends.values())
     df = concat(frames)
-    _, explanation, _ = self_check(frames[-1] if frames else df, tracer.settings)
+    _, explanation, _ = self_check(frames[-1] if frames else df, tracer.settings.evaluation)
     return table_result("hit_rate_trend", df, {d: len(t) for d, t in trends.items()}, last_night=explanation)
 
 
@@ -47,7 +47,7 @@ def hit_rate_self_check(tracer: TracerResource) -> dg.AssetCheckResult:
         )
     latest = parts[-1]
     passed, explanation, meta = self_check(
-        tracer.lake.read("hit_rate_trend", latest, latest), tracer.settings
+        tracer.lake.read("hit_rate_trend", latest, latest), tracer.settings.evaluation
     )
     return dg.AssetCheckResult(
         passed=passed,

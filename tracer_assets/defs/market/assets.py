@@ -32,4 +32,6 @@ def bars(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Materi
 def price_features(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     feats = market.price_features(tracer.lake, tracer.settings, *window(context))
     counts = tracer.lake.write_partitions("price_features", feats, partition_days(context), by="ts")
-    return table_result("price_features", feats, counts, lookback_days=tracer.settings.feature_lookback_days)
+    return table_result(
+        "price_features", feats, counts, lookback_days=tracer.settings.market.feature_lookback_days
+    )

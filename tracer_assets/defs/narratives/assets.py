@@ -22,7 +22,7 @@ def narratives(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.
 
         start, end = window(context)
         truth_df = truth(list(tracer.universe.instruments), start, fetch_end("narratives", end))
-        Lake(tracer.settings.sim_truth_root).write_partitions(
+        Lake(tracer.settings.lake.sim_truth_root).write_partitions(
             "narrative_truth", truth_df.assign(available_ts=truth_df["event_ts"]), partition_days(context)
         )
     return table_result("narratives", result.frame, counts, **metadata)

@@ -23,7 +23,7 @@ from tracer_assets.pipeline import sentiment
 @skip_unchanged
 def narrative_scores(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     s = tracer.settings
-    scores = sentiment.narrative_scores(tracer.lake, s, *window(context), cache_root=s.lake_root)
+    scores = sentiment.narrative_scores(tracer.lake, s, *window(context), cache_root=s.lake.lake_root)
     counts = tracer.lake.write_partitions("narrative_scores", scores, partition_days(context), by="event_ts")
     models = sorted(scores["model"].dropna().unique().tolist()) if len(scores) else []
     stats = scores.attrs.get("sentiment", {})
@@ -53,6 +53,6 @@ def narrative_pressure(context: dg.AssetExecutionContext, tracer: TracerResource
         "narrative_pressure",
         pressure,
         counts,
-        half_life_hours=s.pressure_half_life_hours,
+        half_life_hours=s.sentiment.pressure_half_life_hours,
         **pressure.attrs.get("llm", {}),
     )

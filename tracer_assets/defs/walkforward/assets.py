@@ -16,7 +16,7 @@ _RESULTS: dict[tuple, WalkForwardResult] = {}
 def result_for_run(context: dg.AssetExecutionContext, tracer: TracerResource) -> WalkForwardResult:
     """The run's walk-forward over its fold partitions, computed once (both tables read it)."""
     months = months_of(context)
-    key = (context.run_id, tracer.settings.lake_root, tuple(months))
+    key = (context.run_id, tracer.settings.lake.lake_root, tuple(months))
     if key not in _RESULTS:
         _RESULTS.clear()
         try:

@@ -76,17 +76,19 @@ TRUTH_COLUMNS = [
 
 def narrative_params(settings: TracerSettings) -> NarrativeParams:
     return NarrativeParams(
-        per_day=settings.sim_narratives_per_day,
-        neutral_share=settings.sim_neutral_share,
-        hard_share=settings.sim_hard_phrasing_share,
-        follow_up_share=settings.sim_follow_up_share,
-        follow_up_effect=settings.sim_follow_up_effect,
-        magnitude_sigma=settings.sim_effect_magnitude_sigma,
-        ingest_delay_min_s=settings.sim_ingest_delay_min_seconds,
-        ingest_delay_max_s=max(settings.sim_ingest_delay_max_seconds, settings.sim_ingest_delay_min_seconds),
-        lag_h=settings.sim_effect_lag_hours,
-        ramp_h=settings.sim_effect_ramp_hours,
-        decay_h=settings.sim_effect_decay_hours,
+        per_day=settings.sim.sim_narratives_per_day,
+        neutral_share=settings.sim.sim_neutral_share,
+        hard_share=settings.sim.sim_hard_phrasing_share,
+        follow_up_share=settings.sim.sim_follow_up_share,
+        follow_up_effect=settings.sim.sim_follow_up_effect,
+        magnitude_sigma=settings.sim.sim_effect_magnitude_sigma,
+        ingest_delay_min_s=settings.sim.sim_ingest_delay_min_seconds,
+        ingest_delay_max_s=max(
+            settings.sim.sim_ingest_delay_max_seconds, settings.sim.sim_ingest_delay_min_seconds
+        ),
+        lag_h=settings.sim.sim_effect_lag_hours,
+        ramp_h=settings.sim.sim_effect_ramp_hours,
+        decay_h=settings.sim.sim_effect_decay_hours,
     )
 
 
@@ -98,8 +100,8 @@ class SimWorld:
     def __init__(self, settings: TracerSettings, universe: Universe) -> None:
         self.settings = settings
         self.universe = universe
-        self.seed = int(settings.sim_seed)
-        self.strength = float(settings.sim_effect_strength)
+        self.seed = int(settings.sim.sim_seed)
+        self.strength = float(settings.sim.sim_effect_strength)
         self.params = narrative_params(settings)
         self._narratives: dict[tuple[Instrument, int], DayNarratives] = {}
         self._grids: dict[tuple[Instrument, int], DayGrid] = {}
@@ -161,8 +163,8 @@ class SimWorld:
                 inst.symbol,
                 float(inst.sim_vol_annual),
                 ordinal,
-                self.settings.sim_markets_per_day,
-                self.settings.sim_market_max_days,
+                self.settings.sim.sim_markets_per_day,
+                self.settings.sim.sim_market_max_days,
                 lambda s: self.log_price_at(inst, s),
             )
             self._remember(self._markets, key, found)
@@ -327,8 +329,8 @@ class SimWorld:
         day0 = as_of.floor("D").date().toordinal()
         day0_s = day_start_seconds(day0)
         price_s = as_of_s - as_of_s % HOUR_SECONDS  # last hourly close known at as_of
-        noise_sd = self.settings.sim_market_price_noise
-        first = max(day0 - self.settings.sim_market_max_days - 1, SIM_FIRST_DAY.toordinal())
+        noise_sd = self.settings.sim.sim_market_price_noise
+        first = max(day0 - self.settings.sim.sim_market_max_days - 1, SIM_FIRST_DAY.toordinal())
         rows: list[dict] = []
         for inst in instruments:
             if inst.asset_class != "crypto":
