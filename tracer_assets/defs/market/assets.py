@@ -35,7 +35,7 @@ def bars(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Materi
         start,
         end,
         partition_days(context),
-        tracer.settings.safety.fetch_min_kept_ratio,
+        tracer.settings.safety,
     )
     health = record_result(context, tracer, result)
     counts, kept = write_fetched(tracer.lake, "bars", partition_days(context), result, by="ts")

@@ -33,7 +33,7 @@ def narratives(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.
         start,
         end,
         partition_days(context),
-        tracer.settings.safety.fetch_min_kept_ratio,
+        tracer.settings.safety,
     )
     health = record_result(context, tracer, result)
     counts, kept = write_fetched(tracer.lake, "narratives", partition_days(context), result, by="event_ts")
