@@ -248,3 +248,34 @@ def test_a_markets_snapshot_short_on_every_read_keeps_the_stored_board(tracer_en
     latest = latest[latest["run_id"] == out.run_id]
     assert latest["degraded"].tolist() == [True]
     assert f"brought 0 rows where the lake holds {len(before)}" in latest["reason"].iloc[0]
+
+
+def test_the_single_run_chain_keeps_a_stored_day_a_short_answer_would_shrink(tracer_env):
+    """``run_chain`` (research, backfills) writes through the same guard as the assets."""
+    from tracer_assets.pipeline.chain import Providers, run_chain
+    from tracer_assets.pipeline.store import MemoryStore
+    from tracer_assets.settings import TracerSettings
+
+    settings = TracerSettings()
+    sim = TracerResource().bars_provider()
+    store = MemoryStore()
+
+    class ShortAfterFirst:
+        name, reads = "scripted", 0
+
+        def fetch_bars(self, *args):
+            self.reads += 1
+            frame = sim.fetch_bars(*args)
+            return frame if self.reads == 1 else frame.iloc[:2]
+
+    provider = ShortAfterFirst()
+    chain = Providers(bars=provider, news=None, markets=None)
+    run_chain(store, settings, DAY, DAY, providers=chain, stages=["bars"])
+    before = store.read("bars", DAY, DAY)
+    assert len(before) > 4
+    run_chain(store, settings, DAY, DAY, providers=chain, stages=["bars"], run_id="second")
+    assert provider.reads == 2 + settings.safety.fetch_short_rereads
+    after = store.read("bars", DAY, DAY)
+    assert len(after) == len(before)
+    health = store.read("run_health", DAY, DAY)
+    assert health.loc[health["run_id"] == "second", "degraded"].tolist() == [True]

@@ -11,7 +11,13 @@ import pandas as pd
 
 from tracer_assets.pipeline.store import Store
 from tracer_assets.pipeline.window import clip_to_now
-from tracer_assets.providers.health import GUARDED_TABLES, record_fetch, shrinking_days, write_fetched
+from tracer_assets.providers.health import (
+    GUARDED_TABLES,
+    mark_suspect,
+    record_fetch,
+    shrinking_days,
+    write_fetched,
+)
 from tracer_assets.providers.results import FetchResult, fetch_result
 from tracer_assets.settings import SafetySettings
 
@@ -50,8 +56,8 @@ def read_guarded(
     """``read()``; while its answer would shrink a day the store already holds (an empty or cut-off 200,
     only quarantined rows: a provider often heals that on the next read), read again, at most
     ``safety.fetch_short_rereads`` more times, and keep the fullest answer. Every read's quarantined
-    rows stay with the result; an answer still short after the last read is marked degraded later
-    (``record_fetch``) and the stored rows are kept."""
+    rows stay with the result; an answer still short after the last read is marked degraded for those
+    days (``mark_suspect``), so every writer keeps their stored rows."""
     by = GUARDED_TABLES[table][0]
     result = read()
     quarantines, rereads = [result.quarantine], 0
@@ -70,6 +76,7 @@ def read_guarded(
             **result.stats,
             "short_answers_read_again": result.stats.get("short_answers_read_again", 0) + rereads,
         }
+    mark_suspect(store, table, days, result, safety.fetch_min_kept_ratio, by)
     return result
 
 

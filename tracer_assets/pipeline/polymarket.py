@@ -13,7 +13,7 @@ from tracer_assets.pipeline.store import Store
 from tracer_assets.pipeline.window import DAY, clip_to_now
 from tracer_assets.polymarket.internal_prob import snapshot_internal_probs
 from tracer_assets.polymarket.quality_gate import gate_snapshot
-from tracer_assets.providers.health import keeps_earlier, mark_suspect
+from tracer_assets.providers.health import keeps_earlier
 from tracer_assets.providers.results import FetchResult, fetch_result
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import Universe
@@ -85,12 +85,11 @@ def polymarket_markets(
 
     A snapshot that would shrink the stored one (empty, only quarantined rows, far fewer markets) is
     read again (``read_guarded``); one still short keeps the stored board and is marked degraded."""
-    out, safety = [], settings.safety
+    out = []
     for day in days:
         as_of = snapshot_time(day, now)
         read = partial(fetch_result, provider, "fetch_markets", list(universe.instruments), as_of)
-        fetched = read_guarded(store, TABLE, read, [day], safety)
-        mark_suspect(store, TABLE, [day], fetched, safety.fetch_min_kept_ratio, None)
+        fetched = read_guarded(store, TABLE, read, [day], settings.safety)
         if keeps_earlier(store, TABLE, day, fetched):
             out.append(MarketDay(day, fetched, None, dict(EMPTY_GATE)))
             continue
