@@ -30,6 +30,25 @@ def test_every_contract_column_has_a_description():
             assert COLUMN_DOCS[table][name].strip(), f"{table}.{name} has no description"
 
 
+def test_a_column_spec_keeps_its_order_and_refuses_what_it_cannot_read():
+    import pyarrow as pa
+    import pytest
+
+    from tracer_assets.lake.schemas import TS, _columns
+
+    assert _columns("b: string, a: int64") == [
+        ("b", pa.string()),
+        ("a", pa.int64()),
+        ("event_ts", TS),
+        ("available_ts", TS),
+    ]
+    placed = _columns("a: bool, event_ts: timestamp, available_ts: timestamp, z: float64")
+    assert [name for name, _ in placed] == ["a", "event_ts", "available_ts", "z"]
+    for bad in ("a: float", "a string", "a: string, a: int64", "a: string,"):
+        with pytest.raises(ValueError):
+            _columns(bad)
+
+
 def test_every_asset_tells_its_story():
     specs = list(defs.resolve_all_asset_specs())
     assert len(specs) >= 17

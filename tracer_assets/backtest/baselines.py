@@ -14,7 +14,7 @@ import pandas as pd
 
 from tracer_assets.backtest.signal_pnl import BarPanel
 from tracer_assets.settings import TracerSettings
-from tracer_assets.signals import compute_signals
+from tracer_assets.signals import SignalInputs, compute_signals
 
 PRESSURE_STATE = ("pressure", "n_narratives")
 
@@ -95,22 +95,12 @@ def shuffle_pressure(pressure: pd.DataFrame, rng: np.random.Generator) -> pd.Dat
 
 
 def price_only_signals(
-    features: pd.DataFrame,
-    pressure: pd.DataFrame,
-    prior_signals: pd.DataFrame | None,
-    outcomes: pd.DataFrame | None,
-    settings: TracerSettings,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
+    inputs: SignalInputs, settings: TracerSettings, start: pd.Timestamp, end: pd.Timestamp
 ) -> list[pd.DataFrame]:
     """The signal chain (``compute_signals``) re-run once per draw on shuffled pressure."""
     rng = np.random.default_rng(settings.backtest.backtest_seed)
     out = []
     for _ in range(settings.backtest.backtest_price_only_draws):
-        shuffled = shuffle_pressure(pressure, rng)
-        out.append(
-            compute_signals(
-                features, shuffled, prior_signals, outcomes, settings, start=start, end=end
-            ).signals
-        )
+        shuffled = inputs._replace(pressure=shuffle_pressure(inputs.pressure, rng))
+        out.append(compute_signals(*shuffled, settings, start=start, end=end).signals)
     return out

@@ -4,14 +4,20 @@ A provider that is down never fails the asset: ``fetch_recorded`` returns what c
 writes the quarantined rows and one ``run_health`` row per partition (the asset's own part file),
 and gives the metadata (``degraded``, ``degraded_reason``, ``quarantined_rows``, fetch counters) to
 put on the asset's ``MaterializeResult``. A degraded fetch also logs one warning with the reason.
+``fetch_and_write`` does the same for ``bars`` and ``narratives`` and writes their day partitions;
+``fetching_asset`` is the decorator every fetching asset carries (daily, retried, skipped when unchanged).
 """
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dagster as dg
 
-from tracer_assets.defs.common import partition_days
+from tracer_assets.defs.common import DAILY_FRESHNESS, partition_days, window
+from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
+from tracer_assets.defs.skip import skip_unchanged
+from tracer_assets.pipeline.fetch import FETCH_DAY_COLUMN, fetch_guarded
 from tracer_assets.providers.health import (
     combine_results,
     keeps_earlier,
@@ -24,12 +30,38 @@ from tracer_assets.providers.results import FetchResult, fetch_result
 
 __all__ = [
     "combine_results",
+    "fetch_and_write",
     "fetch_recorded",
+    "fetching_asset",
     "health_metadata",
     "keeps_earlier",
     "record_result",
     "write_fetched",
 ]
+
+OUTSIDE_CALL_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+def fetching_asset(
+    *, group_name: str, description: str, deps: Sequence[Any] | None = None
+) -> Callable[[Callable[..., dg.MaterializeResult]], dg.AssetsDefinition]:
+    """``@dg.asset`` for a daily asset that calls an outside system: daily partitions and freshness,
+    retried with backoff (``OUTSIDE_CALL_RETRY``), skipped when unchanged (``skip_unchanged``)."""
+
+    def decorate(fn: Callable[..., dg.MaterializeResult]) -> dg.AssetsDefinition:
+        return dg.asset(
+            **DAILY,
+            group_name=group_name,
+            kinds={"python", "parquet"},
+            retry_policy=OUTSIDE_CALL_RETRY,
+            freshness_policy=DAILY_FRESHNESS,
+            deps=deps,
+            description=description,
+        )(skip_unchanged(fn))
+
+    return decorate
 
 
 def health_metadata(tracer: TracerResource, result: FetchResult) -> dict[str, Any]:
@@ -82,3 +114,27 @@ def fetch_recorded(
     """
     result = fetch_result(provider, method, *args)
     return result, record_result(context, tracer, result, days)
+
+
+def fetch_and_write(
+    context: dg.AssetExecutionContext, tracer: TracerResource, table: str, provider: Any
+) -> tuple[FetchResult, dict[str, int], dict[str, Any]]:
+    """Fetch ``table`` (``bars`` or ``narratives``) for the run's window, read again when short,
+    record it and write its day partitions without losing what earlier runs kept.
+
+    Returns the result, the rows per day, and the metadata for the asset (``kept_from_earlier_runs``
+    and the health metadata of ``record_result``).
+    """
+    days = partition_days(context)
+    result = fetch_guarded(
+        tracer.lake,
+        table,
+        provider,
+        list(tracer.universe.instruments),
+        *window(context),
+        days,
+        tracer.settings.safety,
+    )
+    health = record_result(context, tracer, result)
+    counts, kept = write_fetched(tracer.lake, table, days, result, by=FETCH_DAY_COLUMN[table])
+    return result, counts, {"kept_from_earlier_runs": kept, **health}

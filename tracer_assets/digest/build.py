@@ -10,26 +10,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tracer_assets.digest.ranking import live_signals, matching_markets, rank_signals
+from tracer_assets.digest.ranking import RANKED_FIELDS, live_signals, matching_markets, rank_signals
 from tracer_assets.digest.render import digest_artifact, market_entry, render_chat
 from tracer_assets.digest.split import split_message
 from tracer_assets.lake import new_id
 from tracer_assets.settings import TracerSettings
 
+# a ranked signal's columns, carried as they are into its digest row
+SIGNAL_ROW_COLUMNS = ["section", "signal_id", "symbol", *RANKED_FIELDS, "evidence"]
 DIGEST_COLUMNS = [
     "digest_id",
     "rank",
-    "section",
-    "signal_id",
-    "symbol",
-    "direction",
-    "strength",
-    "internal_prob",
-    "edge",
-    "score",
-    "size",
-    "size_bucket",
-    "evidence",
+    *SIGNAL_ROW_COLUMNS,
     "market_id",
     "question",
     "yes_price",
@@ -94,17 +86,7 @@ def _rows(
     sig = pd.DataFrame(
         {
             "rank": ranked["rank"].astype(np.int64) if len(ranked) else pd.Series(dtype=np.int64),
-            "section": ranked.get("section"),
-            "signal_id": ranked.get("signal_id"),
-            "symbol": ranked.get("symbol"),
-            "direction": ranked.get("direction"),
-            "strength": ranked.get("strength"),
-            "internal_prob": ranked.get("internal_prob"),
-            "edge": ranked.get("edge"),
-            "score": ranked.get("score"),
-            "size": ranked.get("size"),
-            "size_bucket": ranked.get("size_bucket"),
-            "evidence": ranked.get("evidence"),
+            **{col: ranked.get(col) for col in SIGNAL_ROW_COLUMNS},
             "text": [entries.get(i, "") for i in ranked.index],
         }
     )

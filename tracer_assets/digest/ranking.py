@@ -24,6 +24,8 @@ RANK_REQUIRED = [
     "decision_ts",
     "available_ts",
 ]
+# a ranked signal's call, its ranking (edge, score) and its size, as every view of the digest shows them
+RANKED_FIELDS = ("direction", "strength", "internal_prob", "edge", "score", "size", "size_bucket")
 
 
 def live_signals(signals: pd.DataFrame, settings: TracerSettings, as_of: pd.Timestamp) -> pd.DataFrame:

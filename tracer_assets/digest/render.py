@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from tracer_assets.digest.ranking import RANKED_FIELDS
 from tracer_assets.settings import TracerSettings
 from tracer_assets.signals.evidence import clean
 from tracer_assets.signals.words import date_words, has_digit, hours_words, probability_words, spell_numbers
@@ -127,13 +128,7 @@ def digest_artifact(
         "signal_id",
         "symbol",
         "asset_class",
-        "direction",
-        "strength",
-        "internal_prob",
-        "edge",
-        "score",
-        "size",
-        "size_bucket",
+        *RANKED_FIELDS,
         "reversal",
         "horizon_hours",
         "decision_ts",

@@ -11,375 +11,165 @@ import pyarrow as pa
 TS = pa.timestamp("us", tz="UTC")
 
 _PIT = [("event_ts", TS), ("available_ts", TS)]
+_TYPES = {
+    "string": pa.string(),
+    "float64": pa.float64(),
+    "int64": pa.int64(),
+    "bool": pa.bool_(),
+    "timestamp": TS,
+}
+
+
+def _columns(spec: str) -> list[tuple[str, pa.DataType]]:
+    """A table's columns from ``"name: type, name: type, ..."`` (types: string, float64, int64, bool,
+    timestamp), in order; ``event_ts`` and ``available_ts`` close the list unless the spec places them."""
+    columns = []
+    for pair in spec.split(","):
+        name, sep, type_name = (part.strip() for part in pair.partition(":"))
+        if not sep or not name or type_name not in _TYPES:
+            raise ValueError(
+                f"bad column spec {pair.strip()!r}: want 'name: type', type one of {sorted(_TYPES)}"
+            )
+        columns.append((name, _TYPES[type_name]))
+    names = [name for name, _ in columns]
+    if len(set(names)) != len(names):
+        raise ValueError(f"column spec names a column twice: {spec!r}")
+    return columns if "event_ts" in names else [*columns, *_PIT]
+
 
 CONTRACT: dict[str, list[tuple[str, pa.DataType]]] = {
-    "bars": [
-        ("symbol", pa.string()),
-        ("asset_class", pa.string()),
-        ("ts", TS),
-        ("open", pa.float64()),
-        ("high", pa.float64()),
-        ("low", pa.float64()),
-        ("close", pa.float64()),
-        ("volume", pa.float64()),
-        *_PIT,
-        ("source", pa.string()),
-    ],
-    "narratives": [
-        ("narrative_id", pa.string()),
-        ("symbol", pa.string()),
-        ("headline", pa.string()),
-        ("summary", pa.string()),
-        ("source", pa.string()),
-        ("url", pa.string()),
-        *_PIT,
-    ],
-    "narrative_scores": [
-        ("narrative_id", pa.string()),
-        ("symbol", pa.string()),
-        ("model", pa.string()),
-        ("polarity", pa.float64()),
-        ("confidence", pa.float64()),
-        ("label", pa.string()),
-        *_PIT,
-    ],
-    "price_features": [
-        ("symbol", pa.string()),
-        ("asset_class", pa.string()),
-        ("ts", TS),
-        ("close", pa.float64()),
-        ("ret_1h", pa.float64()),
-        ("realized_vol", pa.float64()),
-        ("volume_z", pa.float64()),
-        *_PIT,
-    ],
-    "signals": [
-        ("signal_id", pa.string()),
-        ("symbol", pa.string()),
-        ("asset_class", pa.string()),
-        ("decision_ts", TS),
-        ("direction", pa.string()),
-        ("strength", pa.float64()),
-        ("internal_prob", pa.float64()),
-        ("horizon_hours", pa.int64()),
-        ("rationale", pa.string()),
-        *_PIT,
-    ],
-    "digest": [
-        ("digest_id", pa.string()),
-        ("rank", pa.int64()),
-        ("signal_id", pa.string()),
-        ("symbol", pa.string()),
-        ("direction", pa.string()),
-        ("strength", pa.float64()),
-        ("internal_prob", pa.float64()),
-        ("text", pa.string()),
-        *_PIT,
-    ],
-    "polymarket_markets": [
-        ("market_id", pa.string()),
-        ("question", pa.string()),
-        ("symbol", pa.string()),
-        ("yes_price", pa.float64()),
-        ("end_ts", TS),
-        ("closed", pa.bool_()),
-        ("resolved_outcome", pa.float64()),
-        *_PIT,
-    ],
-    "eval_observations": [
-        ("kind", pa.string()),
-        ("observation_id", pa.string()),
-        ("cohort", pa.string()),
-        ("decision_ts", TS),
-        ("resolved_ts", TS),
-        ("predicted_prob", pa.float64()),
-        ("outcome", pa.int64()),
-        *_PIT,
-    ],
-    "eval_metrics": [
-        ("week", pa.string()),
-        ("kind", pa.string()),
-        ("cohort", pa.string()),
-        ("n", pa.int64()),
-        ("brier", pa.float64()),
-        ("log_loss", pa.float64()),
-        ("hit_rate", pa.float64()),
-        *_PIT,
-    ],
+    "bars": _columns(
+        "symbol: string, asset_class: string, ts: timestamp, open: float64, high: float64, low: float64, "
+        "close: float64, volume: float64, event_ts: timestamp, available_ts: timestamp, source: string"
+    ),
+    "narratives": _columns(
+        "narrative_id: string, symbol: string, headline: string, summary: string, source: string, url: string"
+    ),
+    "narrative_scores": _columns(
+        "narrative_id: string, symbol: string, model: string, polarity: float64, confidence: float64, "
+        "label: string"
+    ),
+    "price_features": _columns(
+        "symbol: string, asset_class: string, ts: timestamp, close: float64, ret_1h: float64, "
+        "realized_vol: float64, volume_z: float64"
+    ),
+    "signals": _columns(
+        "signal_id: string, symbol: string, asset_class: string, decision_ts: timestamp, direction: string, "
+        "strength: float64, internal_prob: float64, horizon_hours: int64, rationale: string"
+    ),
+    "digest": _columns(
+        "digest_id: string, rank: int64, signal_id: string, symbol: string, direction: string, "
+        "strength: float64, internal_prob: float64, text: string"
+    ),
+    "polymarket_markets": _columns(
+        "market_id: string, question: string, symbol: string, yes_price: float64, end_ts: timestamp, "
+        "closed: bool, resolved_outcome: float64"
+    ),
+    "eval_observations": _columns(
+        "kind: string, observation_id: string, cohort: string, decision_ts: timestamp, "
+        "resolved_ts: timestamp, predicted_prob: float64, outcome: int64"
+    ),
+    "eval_metrics": _columns(
+        "week: string, kind: string, cohort: string, n: int64, brier: float64, log_loss: float64, "
+        "hit_rate: float64"
+    ),
     # Issue 3: rows that failed validation (written by the fetching assets, one part file each).
-    "quarantine": [
-        ("quarantine_id", pa.string()),
-        ("table", pa.string()),
-        ("reason", pa.string()),
-        ("payload", pa.string()),
-        ("provider", pa.string()),
-        ("raw_ref", pa.string()),
-        *_PIT,
-    ],
+    "quarantine": _columns(
+        "quarantine_id: string, table: string, reason: string, payload: string, provider: string, "
+        "raw_ref: string"
+    ),
     # Issue 3: one row per fetching asset, partition and provider: was the input whole, and if not why.
-    "run_health": [
-        ("health_id", pa.string()),
-        ("run_id", pa.string()),
-        ("asset", pa.string()),
-        ("partition", pa.string()),
-        ("provider", pa.string()),
-        ("degraded", pa.bool_()),
-        ("reason", pa.string()),
-        *_PIT,
-    ],
+    "run_health": _columns(
+        "health_id: string, run_id: string, asset: string, partition: string, provider: string, "
+        "degraded: bool, reason: string"
+    ),
     # --- evaluation (issue 6) ----------------------------------------------------------------
-    "calibration_bins": [
-        ("week", pa.string()),
-        ("kind", pa.string()),
-        ("predictor", pa.string()),
-        ("strategy", pa.string()),
-        ("bin", pa.int64()),
-        ("bin_lo", pa.float64()),
-        ("bin_hi", pa.float64()),
-        ("count", pa.int64()),
-        ("mean_predicted", pa.float64()),
-        ("observed_freq", pa.float64()),
-        *_PIT,
-    ],
-    "eval_metrics_all_time": [
-        ("week", pa.string()),
-        ("through_week", pa.string()),
-        ("kind", pa.string()),
-        ("predictor", pa.string()),
-        ("cohort_dim", pa.string()),
-        ("cohort", pa.string()),
-        ("n", pa.int64()),
-        ("brier", pa.float64()),
-        ("log_loss", pa.float64()),
-        ("hit_rate", pa.float64()),
-        ("bss_vs_market", pa.float64()),
-        *_PIT,
-    ],
-    "eval_win_rates": [
-        ("week", pa.string()),
-        ("kind", pa.string()),
-        ("predictor", pa.string()),
-        ("cohort_dim", pa.string()),
-        ("cohort", pa.string()),
-        ("n", pa.int64()),
-        ("wins", pa.int64()),
-        ("win_rate", pa.float64()),
-        ("win_rate_lo", pa.float64()),
-        ("win_rate_hi", pa.float64()),
-        *_PIT,
-    ],
-    "placebo_results": [
-        ("kind", pa.string()),
-        ("seed", pa.int64()),
-        ("draw", pa.int64()),
-        ("hit_rate", pa.float64()),
-        ("sharpe", pa.float64()),
-        ("n_signals", pa.int64()),
-        *_PIT,
-    ],
-    "placebo_summary": [
-        ("kind", pa.string()),
-        ("draws", pa.int64()),
-        ("hit_rate_p95", pa.float64()),
-        ("real_hit_rate", pa.float64()),
-        ("hit_rate_p_value", pa.float64()),
-        ("sharpe_p95", pa.float64()),
-        ("real_sharpe", pa.float64()),
-        ("sharpe_p_value", pa.float64()),
-        *_PIT,
-    ],
-    "leak_check_samples": [("sample_ts", TS), *_PIT],
-    "hit_rate_trend": [
-        ("as_of", TS),
-        ("kind", pa.string()),
-        ("predictor", pa.string()),
-        ("window_n", pa.int64()),
-        ("window_hit_rate", pa.float64()),
-        ("baseline_n", pa.int64()),
-        ("baseline_hit_rate", pa.float64()),
-        ("drop", pa.float64()),
-        *_PIT,
-    ],
-    "backtest_trades": [
-        ("trade_id", pa.string()),
-        ("strategy", pa.string()),
-        ("signal_id", pa.string()),
-        ("symbol", pa.string()),
-        ("asset_class", pa.string()),
-        ("direction", pa.string()),
-        ("strength", pa.float64()),
-        ("size", pa.float64()),
-        ("decision_ts", TS),
-        ("entry_ts", TS),
-        ("exit_ts", TS),
-        ("entry_price", pa.float64()),
-        ("exit_price", pa.float64()),
-        ("units", pa.float64()),
-        ("fees", pa.float64()),
-        ("slippage", pa.float64()),
-        ("pnl", pa.float64()),
-        ("return_pct", pa.float64()),
-        ("is_open", pa.bool_()),
-        *_PIT,
-    ],
-    "backtest_equity": [
-        ("strategy", pa.string()),
-        ("scope", pa.string()),
-        ("symbol", pa.string()),
-        ("asset_class", pa.string()),
-        ("ts", TS),
-        ("equity", pa.float64()),
-        ("pnl", pa.float64()),
-        ("position_value", pa.float64()),
-        ("exposure", pa.float64()),
-        *_PIT,
-    ],
-    "backtest_summary": [
-        ("range_start", TS),
-        ("range_end", TS),
-        ("strategy", pa.string()),
-        ("draw", pa.int64()),
-        ("n_trades", pa.int64()),
-        ("total_return", pa.float64()),
-        ("annual_return", pa.float64()),
-        ("annual_volatility", pa.float64()),
-        ("sharpe", pa.float64()),
-        ("sortino", pa.float64()),
-        ("max_drawdown", pa.float64()),
-        ("calmar", pa.float64()),
-        ("turnover", pa.float64()),
-        ("exposure", pa.float64()),
-        ("hit_rate", pa.float64()),
-        ("avg_win", pa.float64()),
-        ("avg_loss", pa.float64()),
-        ("profit_factor", pa.float64()),
-        ("costs_paid", pa.float64()),
-        ("placebo_sharpe_percentile", pa.float64()),
-        *_PIT,
-    ],
+    "calibration_bins": _columns(
+        "week: string, kind: string, predictor: string, strategy: string, bin: int64, bin_lo: float64, "
+        "bin_hi: float64, count: int64, mean_predicted: float64, observed_freq: float64"
+    ),
+    "eval_metrics_all_time": _columns(
+        "week: string, through_week: string, kind: string, predictor: string, cohort_dim: string, "
+        "cohort: string, n: int64, brier: float64, log_loss: float64, hit_rate: float64, "
+        "bss_vs_market: float64"
+    ),
+    "eval_win_rates": _columns(
+        "week: string, kind: string, predictor: string, cohort_dim: string, cohort: string, n: int64, "
+        "wins: int64, win_rate: float64, win_rate_lo: float64, win_rate_hi: float64"
+    ),
+    "placebo_results": _columns(
+        "kind: string, seed: int64, draw: int64, hit_rate: float64, sharpe: float64, n_signals: int64"
+    ),
+    "placebo_summary": _columns(
+        "kind: string, draws: int64, hit_rate_p95: float64, real_hit_rate: float64, "
+        "hit_rate_p_value: float64, sharpe_p95: float64, real_sharpe: float64, sharpe_p_value: float64"
+    ),
+    "leak_check_samples": _columns("sample_ts: timestamp"),
+    "hit_rate_trend": _columns(
+        "as_of: timestamp, kind: string, predictor: string, window_n: int64, window_hit_rate: float64, "
+        "baseline_n: int64, baseline_hit_rate: float64, drop: float64"
+    ),
+    "backtest_trades": _columns(
+        "trade_id: string, strategy: string, signal_id: string, symbol: string, asset_class: string, "
+        "direction: string, strength: float64, size: float64, decision_ts: timestamp, entry_ts: timestamp, "
+        "exit_ts: timestamp, entry_price: float64, exit_price: float64, units: float64, fees: float64, "
+        "slippage: float64, pnl: float64, return_pct: float64, is_open: bool"
+    ),
+    "backtest_equity": _columns(
+        "strategy: string, scope: string, symbol: string, asset_class: string, ts: timestamp, "
+        "equity: float64, pnl: float64, position_value: float64, exposure: float64"
+    ),
+    "backtest_summary": _columns(
+        "range_start: timestamp, range_end: timestamp, strategy: string, draw: int64, n_trades: int64, "
+        "total_return: float64, annual_return: float64, annual_volatility: float64, sharpe: float64, "
+        "sortino: float64, max_drawdown: float64, calmar: float64, turnover: float64, exposure: float64, "
+        "hit_rate: float64, avg_win: float64, avg_loss: float64, profit_factor: float64, costs_paid: float64, "
+        "placebo_sharpe_percentile: float64"
+    ),
     # --- execution ledger (issue 15) -------------------------------------------------------------
-    "orders": [
-        ("order_id", pa.string()),
-        ("client_order_id", pa.string()),
-        ("signal_id", pa.string()),
-        ("symbol", pa.string()),
-        ("side", pa.string()),
-        ("qty", pa.float64()),
-        ("notional", pa.float64()),
-        ("type", pa.string()),
-        ("status", pa.string()),
-        ("broker", pa.string()),
-        ("submitted_ts", TS),
-        *_PIT,
-    ],
-    "fills": [
-        ("order_id", pa.string()),
-        ("symbol", pa.string()),
-        ("qty", pa.float64()),
-        ("price", pa.float64()),
-        ("fee", pa.float64()),
-        *_PIT,
-    ],
-    "positions": [
-        ("ts", TS),
-        ("symbol", pa.string()),
-        ("qty", pa.float64()),
-        ("avg_price", pa.float64()),
-        ("market_value", pa.float64()),
-        *_PIT,
-    ],
-    "portfolio": [
-        ("ts", TS),
-        ("equity", pa.float64()),
-        ("cash", pa.float64()),
-        ("gross_exposure", pa.float64()),
-        ("net_exposure", pa.float64()),
-        ("daily_pnl", pa.float64()),
-        ("drawdown", pa.float64()),
-        ("kill_switch", pa.bool_()),
-        *_PIT,
-    ],
-    "risk_events": [
-        ("ts", TS),
-        ("rule", pa.string()),
-        ("symbol", pa.string()),
-        ("signal_id", pa.string()),
-        ("action", pa.string()),
-        ("detail", pa.string()),
-        *_PIT,
-    ],
+    "orders": _columns(
+        "order_id: string, client_order_id: string, signal_id: string, symbol: string, side: string, "
+        "qty: float64, notional: float64, type: string, status: string, broker: string, "
+        "submitted_ts: timestamp"
+    ),
+    "fills": _columns("order_id: string, symbol: string, qty: float64, price: float64, fee: float64"),
+    "positions": _columns(
+        "ts: timestamp, symbol: string, qty: float64, avg_price: float64, market_value: float64"
+    ),
+    "portfolio": _columns(
+        "ts: timestamp, equity: float64, cash: float64, gross_exposure: float64, net_exposure: float64, "
+        "daily_pnl: float64, drawdown: float64, kill_switch: bool"
+    ),
+    "risk_events": _columns(
+        "ts: timestamp, rule: string, symbol: string, signal_id: string, action: string, detail: string"
+    ),
     # the paper broker's book at the end of each day (JSON), read by the next day's run
-    "execution_state": [
-        ("day", pa.string()),
-        ("broker", pa.string()),
-        ("state_json", pa.string()),
-        *_PIT,
-    ],
+    "execution_state": _columns("day: string, broker: string, state_json: string"),
     # who tripped or cleared the kill switch, when and why (unpartitioned, appended)
-    "trading_controls": [
-        ("control_id", pa.string()),
-        ("ts", TS),
-        ("action", pa.string()),
-        ("who", pa.string()),
-        ("why", pa.string()),
-        *_PIT,
-    ],
+    "trading_controls": _columns(
+        "control_id: string, ts: timestamp, action: string, who: string, why: string"
+    ),
     # Issue 13: the nightly self-check's verdict per audited day and table.
-    "lake_audit": [
-        ("audit_id", pa.string()),
-        ("audit_day", pa.string()),
-        ("table_name", pa.string()),
-        ("rows", pa.int64()),
-        ("passed", pa.bool_()),
-        ("problems", pa.string()),
-        *_PIT,
-    ],
-    "walk_forward_folds": [
-        ("fold_id", pa.string()),
-        ("is_start", TS),
-        ("is_end", TS),
-        ("oos_start", TS),
-        ("oos_end", TS),
-        ("params", pa.string()),
-        ("is_objective", pa.float64()),
-        ("oos_objective", pa.float64()),
-        ("n_configs_tried", pa.int64()),
-        ("n_oos_trades", pa.int64()),
-        *_PIT,
-    ],
-    "walk_forward_summary": [
-        ("run_id", pa.string()),
-        ("oos_start", TS),
-        ("oos_end", TS),
-        ("oos_sharpe", pa.float64()),
-        ("oos_sharpe_lo", pa.float64()),
-        ("oos_sharpe_hi", pa.float64()),
-        ("deflated_sharpe_prob", pa.float64()),
-        ("pbo", pa.float64()),
-        ("oos_hit_rate", pa.float64()),
-        ("n_oos_trades", pa.int64()),
-        ("n_configs_tried", pa.int64()),
-        *_PIT,
-    ],
-    "governed_params": [
-        ("version", pa.string()),
-        ("params", pa.string()),
-        ("action", pa.string()),
-        ("source", pa.string()),
-        ("actor", pa.string()),
-        ("reason", pa.string()),
-        *_PIT,
-    ],
-    "governance_report": [
-        ("month", pa.string()),
-        ("report_path", pa.string()),
-        ("params_version", pa.string()),
-        ("package_version", pa.string()),
-        ("git_commit", pa.string()),
-        ("settings_hash", pa.string()),
-        ("inputs_hash", pa.string()),
-        *_PIT,
-    ],
+    "lake_audit": _columns(
+        "audit_id: string, audit_day: string, table_name: string, rows: int64, passed: bool, problems: string"
+    ),
+    "walk_forward_folds": _columns(
+        "fold_id: string, is_start: timestamp, is_end: timestamp, oos_start: timestamp, oos_end: timestamp, "
+        "params: string, is_objective: float64, oos_objective: float64, n_configs_tried: int64, "
+        "n_oos_trades: int64"
+    ),
+    "walk_forward_summary": _columns(
+        "run_id: string, oos_start: timestamp, oos_end: timestamp, oos_sharpe: float64, "
+        "oos_sharpe_lo: float64, oos_sharpe_hi: float64, deflated_sharpe_prob: float64, pbo: float64, "
+        "oos_hit_rate: float64, n_oos_trades: int64, n_configs_tried: int64"
+    ),
+    "governed_params": _columns(
+        "version: string, params: string, action: string, source: string, actor: string, reason: string"
+    ),
+    "governance_report": _columns(
+        "month: string, report_path: string, params_version: string, package_version: string, "
+        "git_commit: string, settings_hash: string, inputs_hash: string"
+    ),
 }
 
 
@@ -406,70 +196,28 @@ def contract_columns(table: str) -> list[str]:
 # Tables the pipeline writes without a write contract (derived, not validated on write): their
 # documented columns and types, so the UI can describe them like contract tables.
 DOCUMENTED_COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
-    "narrative_pressure": [
-        ("symbol", pa.string()),
-        ("decision_ts", TS),
-        ("pressure", pa.float64()),
-        ("n_narratives", pa.int64()),
-        ("last_narrative_available_ts", TS),
-        ("narrative_ids", pa.string()),
-        *_PIT,
-    ],
-    "cohort_win_rates": [
-        ("kind", pa.string()),
-        ("cohort", pa.string()),
-        ("n", pa.int64()),
-        ("win_rate", pa.float64()),
-        ("mean_predicted", pa.float64()),
-        ("brier", pa.float64()),
-        *_PIT,
-    ],
-    "signal_outcomes": [
-        ("signal_id", pa.string()),
-        ("symbol", pa.string()),
-        ("asset_class", pa.string()),
-        ("decision_ts", TS),
-        ("direction", pa.string()),
-        ("strength", pa.float64()),
-        ("internal_prob", pa.float64()),
-        ("horizon_hours", pa.int64()),
-        ("resolved_ts", TS),
-        ("outcome", pa.int64()),
-        *_PIT,
-    ],
-    "calibration_report": [
-        ("section", pa.string()),
-        ("week", pa.string()),
-        ("kind", pa.string()),
-        ("predictor", pa.string()),
-        ("grouping", pa.string()),
-        ("label", pa.string()),
-        ("bin", pa.int64()),
-        ("n", pa.int64()),
-        ("mean_predicted", pa.float64()),
-        ("observed", pa.float64()),
-        ("gap", pa.float64()),
-        ("brier", pa.float64()),
-        ("log_loss", pa.float64()),
-        ("hit_rate", pa.float64()),
-        ("hit_rate_lo", pa.float64()),
-        ("hit_rate_hi", pa.float64()),
-        ("reliability", pa.float64()),
-        ("resolution", pa.float64()),
-        ("bss_vs_market", pa.float64()),
-        *_PIT,
-    ],
-    "backtest_cohorts": [
-        ("dimension", pa.string()),
-        ("cohort", pa.string()),
-        ("n_trades", pa.int64()),
-        ("pnl", pa.float64()),
-        ("costs", pa.float64()),
-        ("hit_rate", pa.float64()),
-        ("avg_return_pct", pa.float64()),
-        ("trade_sharpe", pa.float64()),
-        *_PIT,
-    ],
+    "narrative_pressure": _columns(
+        "symbol: string, decision_ts: timestamp, pressure: float64, n_narratives: int64, "
+        "last_narrative_available_ts: timestamp, narrative_ids: string"
+    ),
+    "cohort_win_rates": _columns(
+        "kind: string, cohort: string, n: int64, win_rate: float64, mean_predicted: float64, brier: float64"
+    ),
+    "signal_outcomes": _columns(
+        "signal_id: string, symbol: string, asset_class: string, decision_ts: timestamp, direction: string, "
+        "strength: float64, internal_prob: float64, horizon_hours: int64, resolved_ts: timestamp, "
+        "outcome: int64"
+    ),
+    "calibration_report": _columns(
+        "section: string, week: string, kind: string, predictor: string, grouping: string, label: string, "
+        "bin: int64, n: int64, mean_predicted: float64, observed: float64, gap: float64, brier: float64, "
+        "log_loss: float64, hit_rate: float64, hit_rate_lo: float64, hit_rate_hi: float64, "
+        "reliability: float64, resolution: float64, bss_vs_market: float64"
+    ),
+    "backtest_cohorts": _columns(
+        "dimension: string, cohort: string, n_trades: int64, pnl: float64, costs: float64, hit_rate: float64, "
+        "avg_return_pct: float64, trade_sharpe: float64"
+    ),
 }
 
 # A column name means the same thing in every table unless TABLE_COLUMN_DOCS says otherwise.

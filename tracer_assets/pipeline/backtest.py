@@ -12,9 +12,12 @@ from tracer_assets.pipeline.signals import prior_outcomes, stored_pressure
 from tracer_assets.pipeline.store import Store
 from tracer_assets.pipeline.window import DAY
 from tracer_assets.settings import TracerSettings
+from tracer_assets.signals import SignalInputs
 
 
-def price_only_inputs(store: Store, settings: TracerSettings, start: pd.Timestamp, end: pd.Timestamp):
+def price_only_inputs(
+    store: Store, settings: TracerSettings, start: pd.Timestamp, end: pd.Timestamp
+) -> SignalInputs:
     """What the signal chain reads for [start, end): features with lookback, pressure, prior signals and
     outcomes known before the range (as the signals stage's first pass)."""
     last_day = (end - pd.Timedelta(microseconds=1)).floor("D")
@@ -23,7 +26,7 @@ def price_only_inputs(store: Store, settings: TracerSettings, start: pd.Timestam
     horizon_days = math.ceil(settings.signal_horizon_hours / 24) + 1
     back = max(math.ceil(settings.cooldown_hours / 24 + 1), horizon_days)
     prior = store.read("signals", start - DAY * back, start - DAY)
-    return feats, pressure, prior, prior_outcomes(store, start)
+    return SignalInputs(feats, pressure, prior, prior_outcomes(store, start))
 
 
 def backtest_report(
@@ -35,5 +38,5 @@ def backtest_report(
     signals = store.read("signals", start, end - DAY)
     shuffled = []
     if len(bars) and len(store.read("price_features", start, end - DAY)):
-        shuffled = price_only_signals(*price_only_inputs(store, settings, start, end), settings, start, end)
+        shuffled = price_only_signals(price_only_inputs(store, settings, start, end), settings, start, end)
     return backtest_range(bars, signals, settings.backtest, start, end, shuffled)

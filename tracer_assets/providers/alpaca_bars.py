@@ -26,8 +26,8 @@ from tracer_assets.providers.alpaca_common import (
     request_params,
 )
 from tracer_assets.providers.http import LiveProvider
-from tracer_assets.providers.raw_zone import RawRecord, new_fetch_id
-from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable
+from tracer_assets.providers.raw_zone import RawRecord, new_fetch_id, window_context
+from tracer_assets.providers.resilience import ProviderConfigError
 from tracer_assets.providers.results import BarsFrame, FetchResult, concat_frames, frame_from_rows
 from tracer_assets.providers.symbols import (
     crypto_pair,
@@ -201,16 +201,15 @@ class AlpacaBarsProvider(BarsFrame, LiveProvider):
                 continue
             path, params = self._request(asset_class, group, start, end)
             params["limit"] = self.settings.alpaca_page_limit
-            context = {
-                "window_start": start.isoformat(),
-                "window_end": end.isoformat(),
-                "asset_class": asset_class,
-                "symbols": [i.symbol for i in group],
-                "timeframe": self.timeframe,
-            }
-            records: list[RawRecord] = []
-            try:
-                for record in self._pager(asset_class).pages(
+            context = window_context(
+                start,
+                end,
+                asset_class=asset_class,
+                symbols=[i.symbol for i in group],
+                timeframe=self.timeframe,
+            )
+            records = fetch.collect(
+                self._pager(asset_class).pages(
                     path,
                     params,
                     day=start.strftime("%Y-%m-%d"),
@@ -218,11 +217,8 @@ class AlpacaBarsProvider(BarsFrame, LiveProvider):
                     what=f"{asset_class} bars",
                     context=context,
                     max_pages=self.settings.alpaca_max_pages,
-                ):
-                    records.append(record)
-            except ProviderUnavailable as exc:
-                if (kept := fetch.failed(exc)) is not None:
-                    records.append(kept)
+                )
+            )
             stats["pages"] += len([r for r in records if r.ok])
             frame, parsed = parse_bar_records(
                 records, group, start, end, self.timeframe, fetch.quarantine, limits=self.settings.safety

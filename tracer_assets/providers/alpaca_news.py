@@ -20,8 +20,8 @@ from tracer_assets.clock import utc
 from tracer_assets.lake import new_id
 from tracer_assets.providers.alpaca_common import NEWS_API, AlpacaPager, alpaca_headers, request_params
 from tracer_assets.providers.http import LiveProvider
-from tracer_assets.providers.raw_zone import RawRecord, new_fetch_id
-from tracer_assets.providers.resilience import ProviderConfigError, ProviderUnavailable
+from tracer_assets.providers.raw_zone import RawRecord, new_fetch_id, window_context
+from tracer_assets.providers.resilience import ProviderConfigError
 from tracer_assets.providers.results import FetchResult, NarrativesFrame, frame_from_rows
 from tracer_assets.providers.symbols import compact, to_universe, universe_index
 from tracer_assets.providers.validation import AlpacaNewsIn, Quarantine, decoded_pages, validated
@@ -130,26 +130,17 @@ class AlpacaNewsProvider(NarrativesFrame, LiveProvider):
         fetch = self.start_fetch((start, end))
         params = request_params(NewsRequest(symbols=news_symbols(instruments), start=start, end=end))
         params["limit"] = self.settings.alpaca_news_page_limit
-        context = {
-            "window_start": start.isoformat(),
-            "window_end": end.isoformat(),
-            "symbols": [i.symbol for i in instruments],
-        }
-        records: list[RawRecord] = []
-        try:
-            for record in self.pager.pages(
+        records = fetch.collect(
+            self.pager.pages(
                 "/news",
                 params,
                 day=start.strftime("%Y-%m-%d"),
                 fetch_id=new_fetch_id(),
                 what="news",
-                context=context,
+                context=window_context(start, end, symbols=[i.symbol for i in instruments]),
                 max_pages=self.settings.alpaca_max_pages,
-            ):
-                records.append(record)
-        except ProviderUnavailable as exc:
-            if (kept := fetch.failed(exc)) is not None:
-                records.append(kept)
+            )
+        )
         frame, stats = parse_news_records(
             records, instruments, start, end, self.settings.news_available_delay_s, fetch.quarantine
         )

@@ -21,7 +21,7 @@ from tracer_assets.clock import utc
 from tracer_assets.lake import new_id
 from tracer_assets.providers.http import LiveProvider
 from tracer_assets.providers.perplexity import AnswerError, PerplexityClient, answer_json, answer_sources
-from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id
+from tracer_assets.providers.raw_zone import RawDecodeError, RawRecord, new_fetch_id, window_context
 from tracer_assets.providers.resilience import ProviderUnavailable
 from tracer_assets.providers.results import FetchResult, NarrativesFrame, frame_from_rows
 from tracer_assets.providers.symbols import to_universe, universe_index
@@ -169,11 +169,6 @@ class PerplexityNewsProvider(NarrativesFrame, LiveProvider):
         records: list[RawRecord] = []
         for seq, first in enumerate(range(0, len(instruments), size)):
             group = instruments[first : first + size]
-            context = {
-                "window_start": start.isoformat(),
-                "window_end": end.isoformat(),
-                "symbols": [i.symbol for i in group],
-            }
             try:
                 records.append(
                     self.client.ask(
@@ -185,7 +180,7 @@ class PerplexityNewsProvider(NarrativesFrame, LiveProvider):
                         fetch_id=new_fetch_id(),
                         seq=seq,
                         what=f"news for {', '.join(i.symbol for i in group)}",
-                        context=context,
+                        context=window_context(start, end, symbols=[i.symbol for i in group]),
                     )
                 )
             except ProviderUnavailable as exc:

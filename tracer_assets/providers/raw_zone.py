@@ -101,6 +101,11 @@ def new_fetch_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def window_context(start: pd.Timestamp, end: pd.Timestamp, **more: Any) -> dict[str, Any]:
+    """A fetch's record ``context``: its window [start, end) (the replay provider matches on it), then ``more``."""
+    return {"window_start": start.isoformat(), "window_end": end.isoformat(), **more}
+
+
 class RawZone:
     """Stores and lists raw responses under ``<lake>/raw``, through the lake's file API (local or S3)."""
 

@@ -13,6 +13,7 @@ included, so the asset layer has one call for all of them.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,12 +22,13 @@ import pandas as pd
 from tracer_assets.clock import utc
 from tracer_assets.lake import new_id
 from tracer_assets.lake.schemas import CONTRACT, TS
+from tracer_assets.providers.resilience import ProviderUnavailable
 from tracer_assets.providers.validation import Quarantine, empty_quarantine
 
 if TYPE_CHECKING:
     from tracer_assets.providers.raw_zone import RawRecord
     from tracer_assets.providers.redact import Redactor
-    from tracer_assets.providers.resilience import ProviderUnavailable, Resilience
+    from tracer_assets.providers.resilience import Resilience
     from tracer_assets.settings import TracerSettings
 
 RUN_HEALTH_COLUMNS = [
@@ -100,6 +102,18 @@ class LiveFetch:
         """
         self.reasons.append(str(exc))
         return exc.record if exc.record is not None and exc.record.ok else None
+
+    def collect(self, pages: Iterable[RawRecord]) -> list[RawRecord]:
+        """The records ``pages`` yields until one fails for good; that failure degrades the fetch and
+        its 2xx record, if any, is kept (``failed``). Pages already received stay."""
+        records: list[RawRecord] = []
+        try:
+            for record in pages:
+                records.append(record)
+        except ProviderUnavailable as exc:
+            if (kept := self.failed(exc)) is not None:
+                records.append(kept)
+        return records
 
     def result(self, frame: pd.DataFrame, stats: Counter) -> FetchResult:
         """The ``FetchResult``, with ``stats`` completed by the requests sent and the rows quarantined."""

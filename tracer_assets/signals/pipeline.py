@@ -8,6 +8,7 @@ that fail a check are not lost: they come back in ``held_back`` with their reaso
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,15 @@ HELD_BACK_COLUMNS = [
     "event_ts",
     "available_ts",
 ]
+
+
+class SignalInputs(NamedTuple):
+    """What ``compute_signals`` reads, in its argument order (``compute_signals(*inputs, settings)``)."""
+
+    features: pd.DataFrame
+    pressure: pd.DataFrame
+    prior_signals: pd.DataFrame | None
+    outcomes: pd.DataFrame | None
 
 
 @dataclass(frozen=True)

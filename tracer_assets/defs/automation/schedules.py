@@ -3,7 +3,8 @@
 import dagster as dg
 import pandas as pd
 
-from tracer_assets.clock import monday_of, utc
+from tracer_assets.clock import monday_of
+from tracer_assets.defs.common import utc_schedule
 from tracer_assets.defs.partitions import CADENCE_TAG
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.ops.heal import days_to_heal
@@ -36,16 +37,14 @@ def today_key(now: pd.Timestamp | None = None) -> str:
     return (now or pd.Timestamp.now(tz="UTC")).strftime("%Y-%m-%d")
 
 
-@dg.schedule(
-    job=agent_job,
-    cron_schedule="5 * * * *",
-    execution_timezone="UTC",
-    description="Hourly agent tick: re-materialize today's partition (idempotent); the first tick after "
+@utc_schedule(
+    agent_job,
+    "5 * * * *",
+    "Hourly agent tick: re-materialize today's partition (idempotent); the first tick after "
     "midnight also finishes yesterday, whose last hour no earlier tick could see, and every tick re-runs "
     "a recent day whose last run left an input degraded (TRACER_OPS_HEAL_LOOKBACK_DAYS).",
 )
-def hourly_agent_tick(context: dg.ScheduleEvaluationContext, tracer: TracerResource) -> list[dg.RunRequest]:
-    now = utc(context.scheduled_execution_time)
+def hourly_agent_tick(now: pd.Timestamp, tracer: TracerResource) -> list[dg.RunRequest]:
     heal = days_to_heal(tracer.lake, now, tracer.settings.ops.ops_heal_lookback_days)
     requests = [dg.RunRequest(run_key=f"heal-{day}-at-{now:%Y-%m-%dT%H}", partition_key=day) for day in heal]
     if now.hour == 0:
@@ -55,15 +54,13 @@ def hourly_agent_tick(context: dg.ScheduleEvaluationContext, tracer: TracerResou
     return requests
 
 
-@dg.schedule(
-    job=evaluation_job,
-    cron_schedule="30 1 * * 4",
-    execution_timezone="UTC",
-    description="Weekly evaluation of the previous week, on Thursday: observations resolved late in a "
+@utc_schedule(
+    evaluation_job,
+    "30 1 * * 4",
+    "Weekly evaluation of the previous week, on Thursday: observations resolved late in a "
     "week (markets settle after their end) have landed by then (see TRACER_EVAL_WEEK_SLACK_DAYS).",
 )
-def weekly_evaluation(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    now = utc(context.scheduled_execution_time)
+def weekly_evaluation(now: pd.Timestamp) -> dg.RunRequest:
     monday = (monday_of(now) - pd.Timedelta(days=7)).strftime("%Y-%m-%d")
     return dg.RunRequest(run_key=f"eval-{monday}", partition_key=monday)
 

@@ -40,6 +40,17 @@ WEEKLY_EVALUATION = {
 }
 
 
+def weekly_evaluation_asset(
+    *, kinds: set[str], description: str
+) -> Callable[[Callable[..., dg.MaterializeResult]], dg.AssetsDefinition]:
+    """``@dg.asset`` with ``WEEKLY_EVALUATION``, skipped when unchanged (``skip_unchanged``)."""
+
+    def decorate(fn: Callable[..., dg.MaterializeResult]) -> dg.AssetsDefinition:
+        return dg.asset(**WEEKLY_EVALUATION, kinds=kinds, description=description)(skip_unchanged(fn))
+
+    return decorate
+
+
 def path_metadata(paths: dict[str, LakePath]) -> dict[str, dg.MetadataValue]:
     """Each file's absolute path (local lake) or s3:// URL."""
     return {name: dg.MetadataValue.path(str(path)) for name, path in paths.items()}
@@ -63,13 +74,11 @@ def weekly_tables(
     return concat(frames), paths
 
 
-@dg.asset(
-    **WEEKLY_EVALUATION,
+@weekly_evaluation_asset(
     kinds={"pandas", "parquet", "plotly"},
     description="Weekly n, Brier, log-loss, hit rate, Murphy decomposition, bootstrap intervals and the skill of "
     "our probability vs the market's (bss_vs_market) per kind, predictor and cohort; Brier-over-time plots.",
 )
-@skip_unchanged
 def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     weeks = list(context.partition_keys)
     # each week's Brier history up to it (its rows included): the weeks before the range read once,
@@ -94,25 +103,21 @@ def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> d
     )
 
 
-@dg.asset(
-    **WEEKLY_EVALUATION,
+@weekly_evaluation_asset(
     kinds={"pandas", "parquet", "plotly"},
     description="Reliability bins (uniform and quantile) per kind and predictor for the week, as a lake table, "
     "a CSV and reliability diagrams beside the weekly snapshot.",
 )
-@skip_unchanged
 def calibration_bins(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     df, paths = weekly_tables(context, tracer, "calibration_bins", plots=reliability_plots)
     return table_result("calibration_bins", df, **path_metadata(paths))
 
 
-@dg.asset(
-    **WEEKLY_EVALUATION,
+@weekly_evaluation_asset(
     kinds={"pandas", "parquet"},
     description="Rolling all-time metrics as of each week's end (every observation known by then), "
     "same columns as eval_metrics with week = 'all-time' and through_week = the partition.",
 )
-@skip_unchanged
 def eval_metrics_all_time(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     s = tracer.settings
     by_week = evaluation.eval_metrics_all_time(tracer.lake, s, list(context.partition_keys))
@@ -131,13 +136,11 @@ def eval_metrics_all_time(context: dg.AssetExecutionContext, tracer: TracerResou
     )
 
 
-@dg.asset(
-    **WEEKLY_EVALUATION,
+@weekly_evaluation_asset(
     kinds={"pandas", "parquet"},
     description="Weekly win rate per cohort (asset class, direction, strength bucket, source model, lead time) "
     "with Wilson intervals, hit rate and mean predicted probability.",
 )
-@skip_unchanged
 def eval_win_rates(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     df, paths = weekly_tables(context, tracer, "eval_win_rates")
     return table_result("eval_win_rates", df, **path_metadata(paths))

@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from tracer_assets.clock import utc
+from tracer_assets.defs.common import utc_schedule
 from tracer_assets.defs.monitoring.assets import lake_audit
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.monitoring.run_failures import alert_text, failure_row, record_failure
@@ -26,14 +26,8 @@ governance_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(
-    job=self_check_job,
-    cron_schedule=NIGHTLY_SELF_CHECK_CRON,
-    execution_timezone="UTC",
-    description="Nightly self-check of yesterday (02:15 UTC).",
-)
-def nightly_self_check(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    now = utc(context.scheduled_execution_time)
+@utc_schedule(self_check_job, NIGHTLY_SELF_CHECK_CRON, "Nightly self-check of yesterday (02:15 UTC).")
+def nightly_self_check(now: pd.Timestamp) -> dg.RunRequest:
     day = (now.normalize() - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
     return dg.RunRequest(run_key=f"self-check-{day}", partition_key=day)
 
@@ -45,14 +39,13 @@ def previous_month(now: pd.Timestamp) -> tuple[str, str]:
     return last_prev.replace(day=1).strftime("%Y-%m-%d"), last_prev.strftime("%Y-%m-%d")
 
 
-@dg.schedule(
-    job=governance_job,
-    cron_schedule=MONTHLY_GOVERNANCE_CRON,
-    execution_timezone="UTC",
-    description="Monthly governance re-audit of the previous month, one run (the 1st, 03:45 UTC).",
+@utc_schedule(
+    governance_job,
+    MONTHLY_GOVERNANCE_CRON,
+    "Monthly governance re-audit of the previous month, one run (the 1st, 03:45 UTC).",
 )
-def monthly_governance(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    first, last = previous_month(utc(context.scheduled_execution_time))
+def monthly_governance(now: pd.Timestamp) -> dg.RunRequest:
+    first, last = previous_month(now)
     return dg.RunRequest(run_key=f"governance-{first[:7]}", tags={RANGE_START: first, RANGE_END: last})
 
 

@@ -2,29 +2,22 @@
 
 import dagster as dg
 
-from tracer_assets.defs.common import DAILY_FRESHNESS, partition_days, preview, table_result
-from tracer_assets.defs.fetching import combine_results, health_metadata, record_result
-from tracer_assets.defs.market.assets import OUTSIDE_CALL_RETRY, price_features
-from tracer_assets.defs.partitions import DAILY
+from tracer_assets.defs.common import partition_days, preview, table_result
+from tracer_assets.defs.fetching import combine_results, fetching_asset, health_metadata, record_result
+from tracer_assets.defs.market.assets import price_features
 from tracer_assets.defs.resources import TracerResource
-from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.pipeline import polymarket
 from tracer_assets.pipeline.window import concat
 
 BOARD_PREVIEW = ["symbol", "question", "yes_price", "internal_prob", "gap", "gate_status", "gate_reason"]
 
 
-@dg.asset(
-    **DAILY,
+@fetching_asset(
     group_name="polymarket",
-    kinds={"python", "parquet"},
-    retry_policy=OUTSIDE_CALL_RETRY,
-    freshness_policy=DAILY_FRESHNESS,
     deps=[price_features],
     description="Daily snapshot (taken at the day's last hour) of markets linked to universe symbols, with "
     "resolutions; our internal_prob and its gap to the market price, and the quality gate's verdict.",
 )
-@skip_unchanged
 def polymarket_markets(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     provider = tracer.markets_provider()
     days = polymarket.polymarket_markets(

@@ -48,10 +48,12 @@ def walk_forward_folds(context: dg.AssetExecutionContext, tracer: TracerResource
     return table_result("walk_forward_folds", folds, counts, is_minus_oos_sharpe=degradation)
 
 
+# what the tables chosen from the folds share: the monthly partitions, their kinds, their one input
+FROM_FOLDS = {**MONTHLY, "kinds": {"pandas", "parquet"}, "deps": [walk_forward_folds]}
+
+
 @dg.asset(
-    **MONTHLY,
-    kinds={"pandas", "parquet"},
-    deps=[walk_forward_folds],
+    **FROM_FOLDS,
     description="The run's out-of-sample folds stitched into one book: Sharpe with a block-bootstrap interval, "
     "Deflated Sharpe probability, PBO (CSCV over every configuration), hit rate, trades, configurations.",
 )
@@ -71,9 +73,7 @@ def walk_forward_summary(context: dg.AssetExecutionContext, tracer: TracerResour
 
 
 @dg.asset(
-    **MONTHLY,
-    kinds={"pandas", "parquet"},
-    deps=[walk_forward_folds],
+    **FROM_FOLDS,
     description="Versioned thresholds: each fold's in-sample winner adopted from its out-of-sample start, "
     "plus rollbacks (tracer params rollback); signals and narrative_pressure use the version in force.",
 )
