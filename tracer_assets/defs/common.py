@@ -29,7 +29,7 @@ def window(context: dg.AssetExecutionContext) -> tuple[pd.Timestamp, pd.Timestam
 
 def utc_schedule(
     job: Any, cron: str, description: str
-) -> Callable[[Callable[[pd.Timestamp], Any]], dg.ScheduleDefinition]:
+) -> Callable[[Callable[..., Any]], dg.ScheduleDefinition]:
     """``@dg.schedule`` on a UTC cron (every Tracer cron is UTC), named after the function, which gets
     the tick's scheduled time as a UTC timestamp (and the ``tracer`` resource when it has a ``tracer``
     parameter) and returns its run requests."""
