@@ -211,7 +211,10 @@ def run_burn_in(
             sim_seconds[0] = tick * 3600.0
             t_tick = time.perf_counter()
             context = dg.build_schedule_context(
-                instance=instance, scheduled_execution_time=now.to_pydatetime(), repository_def=repo
+                instance=instance,
+                scheduled_execution_time=now.to_pydatetime(),
+                repository_def=repo,
+                resources={"tracer": TracerResource()},
             )
             requests = [("agent_job", r) for r in hourly_agent_tick.evaluate_tick(context).run_requests or []]
             # the news sensor's tick with the same clock (the sensor passes the wall clock)

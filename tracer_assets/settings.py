@@ -63,6 +63,14 @@ class SafetySettings(Section):
         description="A fetch bringing fewer rows for a day than this fraction of the rows the lake "
         "already holds for it is suspect: the stored rows stay and the run is marked degraded.",
     )
+    fetch_short_rereads: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="How many more times a fetch (bars, narratives, a markets snapshot) whose answer would "
+        "shrink a stored day (fetch_min_kept_ratio) is read before the stored rows are kept and the run "
+        "is marked degraded; an empty or cut-off answer often heals on the next read.",
+    )
     http_deadline_s: float = Field(
         120.0,
         gt=0.0,
@@ -232,6 +240,13 @@ class OperationsSettings(Section):
         gt=0,
         description="A STARTED/STARTING run whose process cannot be found is failed only once it is older "
         "than this (so a run that is just launching is never touched).",
+    )
+    ops_heal_lookback_days: int = Field(
+        1,
+        ge=0,
+        le=7,
+        description="Each hourly tick also re-runs any of this many past days whose last run left an input "
+        "degraded (a fault at a day's closing fetch), until a run gets it whole; 0 turns it off.",
     )
     ops_run_monitoring_poll_seconds: int = Field(
         120, gt=0, description="Dagster run monitoring poll interval written to the instance's dagster.yaml."

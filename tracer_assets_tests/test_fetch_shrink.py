@@ -165,3 +165,117 @@ def test_write_fetched_alone_never_shrinks_a_day_with_a_ratio(tmp_path):
     counts, kept = write_fetched(lake, "bars", [DAY], one, by="ts", min_kept_ratio=0.5)
     back = lake.read("bars", DAY, DAY).sort_values("ts")
     assert counts == {DAY: 4} and kept == 3 and back["close"].tolist() == [2.0, 1.0, 1.0, 1.0]
+
+
+class ScriptedMarkets:
+    """The sim's snapshot, answered per read as the script says: ``full`` (marked with ``yes_price``),
+    ``empty`` (a 200 with no markets) or ``bad`` (every market quarantined)."""
+
+    name = "scripted"
+
+    def __init__(self, inner, script: list[str], yes_price: float = 0.42):
+        self.inner, self.script, self.yes_price, self.reads = inner, list(script), yes_price, 0
+
+    def fetch_markets_result(self, instruments, as_of) -> FetchResult:
+        self.reads += 1
+        frame = self.inner.fetch_markets(instruments, as_of)
+        step = self.script.pop(0) if self.script else "full"
+        if step == "full":
+            return FetchResult(self.name, frame.assign(yes_price=self.yes_price))
+        bad = pd.DataFrame(
+            {
+                "quarantine_id": [f"q{i}" for i in range(len(frame))],
+                "table": "polymarket_markets",
+                "reason": "yes_price outside [0, 1]",
+                "payload": "{}",
+                "provider": self.name,
+                "raw_ref": "",
+                "event_ts": pd.Timestamp(as_of),
+                "available_ts": pd.Timestamp(as_of),
+            }
+        )
+        return FetchResult(self.name, frame.iloc[0:0], quarantine=bad if step == "bad" else bad.iloc[0:0])
+
+
+def materialize_markets(instance, monkeypatch, provider=None):
+    from tracer_assets.defs.polymarket.assets import polymarket_markets
+
+    monkeypatch.setenv("TRACER_SKIP_UNCHANGED", "0")  # the same day twice: every run must fetch
+    if provider is not None:
+        monkeypatch.setattr(TracerResource, "markets_provider", lambda self: provider)
+    return dg.materialize(
+        [polymarket_markets], resources={"tracer": TracerResource()}, partition_key=DAY, instance=instance
+    )
+
+
+def sim_markets():
+    return TracerResource().markets_provider()
+
+
+@pytest.mark.parametrize("short", ["empty", "bad"])
+def test_a_short_markets_snapshot_is_read_again_and_a_whole_one_is_taken(tracer_env, monkeypatch, short):
+    """Burn-in finding (seed 7): an empty markets answer at a day's closing tick left the board stale."""
+    instance = dg.DagsterInstance.ephemeral()
+    assert materialize_markets(instance, monkeypatch).success
+    lake = Lake(TracerResource().settings.lake_root)
+    stored = len(lake.read("polymarket_markets", DAY, DAY))
+    assert stored > 0
+    scripted = ScriptedMarkets(sim_markets(), [short, short, "full"])
+    out = materialize_markets(instance, monkeypatch, scripted)
+    assert out.success and scripted.reads == 3
+    board = lake.read("polymarket_markets", DAY, DAY)
+    assert len(board) == stored and (board["yes_price"] == 0.42).all()
+    health = lake.read("run_health", DAY, DAY)
+    assert health.loc[health["run_id"] == out.run_id, "degraded"].tolist() == [False]
+    meta = out.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["fetch_short_answers_read_again"].value == 2
+    assert meta["quarantined_rows"].value == (2 * stored if short == "bad" else 0)
+
+
+@pytest.mark.parametrize("rereads", [0, 3])
+def test_a_markets_snapshot_short_on_every_read_keeps_the_stored_board(tracer_env, monkeypatch, rereads):
+    monkeypatch.setenv("TRACER_FETCH_SHORT_REREADS", str(rereads))
+    instance = dg.DagsterInstance.ephemeral()
+    assert materialize_markets(instance, monkeypatch).success
+    lake = Lake(TracerResource().settings.lake_root)
+    before = lake.read("polymarket_markets", DAY, DAY)
+    scripted = ScriptedMarkets(sim_markets(), ["empty"] * 10)
+    out = materialize_markets(instance, monkeypatch, scripted)
+    assert out.success and scripted.reads == 1 + rereads
+    after = lake.read("polymarket_markets", DAY, DAY)
+    pd.testing.assert_frame_equal(after.reset_index(drop=True), before.reset_index(drop=True))
+    latest = lake.read("run_health", DAY, DAY)
+    latest = latest[latest["run_id"] == out.run_id]
+    assert latest["degraded"].tolist() == [True]
+    assert f"brought 0 rows where the lake holds {len(before)}" in latest["reason"].iloc[0]
+
+
+def test_the_single_run_chain_keeps_a_stored_day_a_short_answer_would_shrink(tracer_env):
+    """``run_chain`` (research, backfills) writes through the same guard as the assets."""
+    from tracer_assets.pipeline.chain import Providers, run_chain
+    from tracer_assets.pipeline.store import MemoryStore
+    from tracer_assets.settings import TracerSettings
+
+    settings = TracerSettings()
+    sim = TracerResource().bars_provider()
+    store = MemoryStore()
+
+    class ShortAfterFirst:
+        name, reads = "scripted", 0
+
+        def fetch_bars(self, *args):
+            self.reads += 1
+            frame = sim.fetch_bars(*args)
+            return frame if self.reads == 1 else frame.iloc[:2]
+
+    provider = ShortAfterFirst()
+    chain = Providers(bars=provider, news=None, markets=None)
+    run_chain(store, settings, DAY, DAY, providers=chain, stages=["bars"])
+    before = store.read("bars", DAY, DAY)
+    assert len(before) > 4
+    run_chain(store, settings, DAY, DAY, providers=chain, stages=["bars"], run_id="second")
+    assert provider.reads == 2 + settings.safety.fetch_short_rereads
+    after = store.read("bars", DAY, DAY)
+    assert len(after) == len(before)
+    health = store.read("run_health", DAY, DAY)
+    assert health.loc[health["run_id"] == "second", "degraded"].tolist() == [True]

@@ -1,5 +1,6 @@
 """Shared plumbing for the thin asset wrappers: partition ranges, metadata, schema checks, UTC schedules."""
 
+import inspect
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -9,6 +10,7 @@ import pandas as pd
 
 from tracer_assets.clock import utc
 from tracer_assets.defs.catalog import column_schema
+from tracer_assets.defs.resources import TracerResource
 from tracer_assets.pipeline.window import DAY, clip_to_now
 
 __all__ = ["DAY", "clip_to_now", "partition_days", "table_result", "utc_schedule", "window"]
@@ -27,21 +29,26 @@ def window(context: dg.AssetExecutionContext) -> tuple[pd.Timestamp, pd.Timestam
 
 def utc_schedule(
     job: Any, cron: str, description: str
-) -> Callable[[Callable[[pd.Timestamp], Any]], dg.ScheduleDefinition]:
+) -> Callable[[Callable[..., Any]], dg.ScheduleDefinition]:
     """``@dg.schedule`` on a UTC cron (every Tracer cron is UTC), named after the function, which gets
-    the tick's scheduled time as a UTC timestamp and returns its run requests."""
+    the tick's scheduled time as a UTC timestamp (and the ``tracer`` resource when it has a ``tracer``
+    parameter) and returns its run requests."""
 
-    def decorate(fn: Callable[[pd.Timestamp], Any]) -> dg.ScheduleDefinition:
+    def decorate(fn: Callable[..., Any]) -> dg.ScheduleDefinition:
         def evaluate(context: dg.ScheduleEvaluationContext) -> Any:
             return fn(utc(context.scheduled_execution_time))
 
+        def evaluate_with_tracer(context: dg.ScheduleEvaluationContext, tracer: TracerResource) -> Any:
+            return fn(utc(context.scheduled_execution_time), tracer)
+
+        wants_tracer = "tracer" in inspect.signature(fn).parameters
         return dg.schedule(
             name=fn.__name__,
             job=job,
             cron_schedule=cron,
             execution_timezone="UTC",
             description=description,
-        )(evaluate)
+        )(evaluate_with_tracer if wants_tracer else evaluate)
 
     return decorate
 

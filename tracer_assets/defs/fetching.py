@@ -119,7 +119,7 @@ def fetch_recorded(
 def fetch_and_write(
     context: dg.AssetExecutionContext, tracer: TracerResource, table: str, provider: Any
 ) -> tuple[FetchResult, dict[str, int], dict[str, Any]]:
-    """Fetch ``table`` (``bars`` or ``narratives``) for the run's window, read once more when short,
+    """Fetch ``table`` (``bars`` or ``narratives``) for the run's window, read again when short,
     record it and write its day partitions without losing what earlier runs kept.
 
     Returns the result, the rows per day, and the metadata for the asset (``kept_from_earlier_runs``
@@ -133,7 +133,7 @@ def fetch_and_write(
         list(tracer.universe.instruments),
         *window(context),
         days,
-        tracer.settings.safety.fetch_min_kept_ratio,
+        tracer.settings.safety,
     )
     health = record_result(context, tracer, result)
     counts, kept = write_fetched(tracer.lake, table, days, result, by=FETCH_DAY_COLUMN[table])

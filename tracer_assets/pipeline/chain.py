@@ -154,7 +154,7 @@ def run_chain(
                 w0,
                 w1,
                 days,
-                s.safety.fetch_min_kept_ratio,
+                s.safety,
                 now,
             )
             store_fetched(store, table, days, result, run_id, now)

@@ -4,14 +4,22 @@ never wiping what an earlier run got when the fetch was degraded)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
 from tracer_assets.pipeline.store import Store
 from tracer_assets.pipeline.window import clip_to_now
-from tracer_assets.providers.health import record_fetch, shrinking_days, write_fetched
+from tracer_assets.providers.health import (
+    GUARDED_TABLES,
+    mark_suspect,
+    record_fetch,
+    shrinking_days,
+    write_fetched,
+)
 from tracer_assets.providers.results import FetchResult, fetch_result
+from tracer_assets.settings import SafetySettings
 
 FETCH_METHOD = {"bars": "fetch_bars", "narratives": "fetch_narratives"}
 FETCH_RESOLUTION = {"bars": "h", "narratives": "min"}  # see clip_to_now
@@ -33,26 +41,43 @@ def fetch_guarded(
     start: pd.Timestamp,
     end: pd.Timestamp,
     days: list[str],
-    min_kept_ratio: float,
+    safety: SafetySettings,
     now=None,
 ) -> FetchResult:
-    """``fetch_window``; when the answer would shrink a day the store already holds (an empty or cut-off
-    200, which a provider often heals on the next read), read once more and keep the fuller answer. The
-    first answer's quarantined rows stay with the result; a second short answer is marked degraded later
-    (``record_fetch``) and the stored rows are kept."""
-    result = fetch_window(table, provider, instruments, start, end, now)
-    by = FETCH_DAY_COLUMN[table]
-    if not shrinking_days(store, table, days, result, min_kept_ratio, by):
-        return result
-    again = fetch_window(table, provider, instruments, start, end, now)
-    if len(again.frame) <= len(result.frame):
-        return result
-    again.quarantine = pd.concat([result.quarantine, again.quarantine], ignore_index=True)
-    again.stats = {
-        **again.stats,
-        "short_answers_read_again": again.stats.get("short_answers_read_again", 0) + 1,
-    }
-    return again
+    """``fetch_window``, read again while its answer would shrink a stored day (``read_guarded``)."""
+    return read_guarded(
+        store, table, lambda: fetch_window(table, provider, instruments, start, end, now), days, safety
+    )
+
+
+def read_guarded(
+    store: Store, table: str, read: Callable[[], FetchResult], days: list[str], safety: SafetySettings
+) -> FetchResult:
+    """``read()``; while its answer would shrink a day the store already holds (an empty or cut-off 200,
+    only quarantined rows: a provider often heals that on the next read), read again, at most
+    ``safety.fetch_short_rereads`` more times, and keep the fullest answer. Every read's quarantined
+    rows stay with the result; an answer still short after the last read is marked degraded for those
+    days (``mark_suspect``), so every writer keeps their stored rows."""
+    by = GUARDED_TABLES[table][0]
+    result = read()
+    quarantines, rereads = [result.quarantine], 0
+    while rereads < safety.fetch_short_rereads and shrinking_days(
+        store, table, days, result, safety.fetch_min_kept_ratio, by
+    ):
+        again = read()
+        rereads += 1
+        quarantines.append(again.quarantine)
+        if len(again.frame) > len(result.frame):
+            result = again
+    if rereads:
+        kept = [q for q in quarantines if len(q)]
+        result.quarantine = pd.concat(kept, ignore_index=True) if kept else result.quarantine
+        result.stats = {
+            **result.stats,
+            "short_answers_read_again": result.stats.get("short_answers_read_again", 0) + rereads,
+        }
+    mark_suspect(store, table, days, result, safety.fetch_min_kept_ratio, by)
+    return result
 
 
 def fetch_end(table: str, end: pd.Timestamp, now=None) -> pd.Timestamp:

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 
+from tracer_assets.pipeline.fetch import read_guarded
 from tracer_assets.pipeline.store import Store
 from tracer_assets.pipeline.window import DAY, clip_to_now
 from tracer_assets.polymarket.internal_prob import snapshot_internal_probs
@@ -16,6 +18,7 @@ from tracer_assets.providers.results import FetchResult, fetch_result
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import Universe
 
+TABLE = "polymarket_markets"
 EMPTY_GATE = {"kept": 0, "rejected": 0, "closed": 0}
 
 
@@ -78,12 +81,16 @@ def polymarket_markets(
     days: list[str],
     now: pd.Timestamp | None = None,
 ) -> list[MarketDay]:
-    """Each day's snapshot from ``provider`` at the day's last hour, priced and gated."""
+    """Each day's snapshot from ``provider`` at the day's last hour, priced and gated.
+
+    A snapshot that would shrink the stored one (empty, only quarantined rows, far fewer markets) is
+    read again (``read_guarded``); one still short keeps the stored board and is marked degraded."""
     out = []
     for day in days:
         as_of = snapshot_time(day, now)
-        fetched = fetch_result(provider, "fetch_markets", list(universe.instruments), as_of)
-        if keeps_earlier(store, "polymarket_markets", day, fetched):
+        read = partial(fetch_result, provider, "fetch_markets", list(universe.instruments), as_of)
+        fetched = read_guarded(store, TABLE, read, [day], settings.safety)
+        if keeps_earlier(store, TABLE, day, fetched):
             out.append(MarketDay(day, fetched, None, dict(EMPTY_GATE)))
             continue
         board, gate = market_board(store, settings, universe, fetched.frame, day, as_of)

@@ -7,6 +7,7 @@ from tracer_assets.clock import monday_of
 from tracer_assets.defs.common import utc_schedule
 from tracer_assets.defs.partitions import CADENCE_TAG
 from tracer_assets.defs.resources import TracerResource
+from tracer_assets.ops.heal import days_to_heal
 
 DAILY_ASSETS = dg.AssetSelection.tag(CADENCE_TAG, "daily")
 WEEKLY_ASSETS = dg.AssetSelection.tag(CADENCE_TAG, "weekly")
@@ -40,13 +41,16 @@ def today_key(now: pd.Timestamp | None = None) -> str:
     agent_job,
     "5 * * * *",
     "Hourly agent tick: re-materialize today's partition (idempotent); the first tick after "
-    "midnight also finishes yesterday, whose last hour no earlier tick could see.",
+    "midnight also finishes yesterday, whose last hour no earlier tick could see, and every tick re-runs "
+    "a recent day whose last run left an input degraded (TRACER_OPS_HEAL_LOOKBACK_DAYS).",
 )
-def hourly_agent_tick(now: pd.Timestamp) -> list[dg.RunRequest]:
-    requests = [dg.RunRequest(run_key=f"tick-{now:%Y-%m-%dT%H}", partition_key=today_key(now))]
+def hourly_agent_tick(now: pd.Timestamp, tracer: TracerResource) -> list[dg.RunRequest]:
+    heal = days_to_heal(tracer.lake, now, tracer.settings.ops.ops_heal_lookback_days)
+    requests = [dg.RunRequest(run_key=f"heal-{day}-at-{now:%Y-%m-%dT%H}", partition_key=day) for day in heal]
     if now.hour == 0:
         yesterday = today_key(now - pd.Timedelta(days=1))
-        requests.insert(0, dg.RunRequest(run_key=f"tick-{yesterday}-close", partition_key=yesterday))
+        requests.append(dg.RunRequest(run_key=f"tick-{yesterday}-close", partition_key=yesterday))
+    requests.append(dg.RunRequest(run_key=f"tick-{now:%Y-%m-%dT%H}", partition_key=today_key(now)))
     return requests
 
 
