@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
@@ -834,11 +833,3 @@ def settings_error_line(exc: ValidationError) -> str:
         shown = "" if isinstance(value, dict) or value is None else f"={value!r}"
         parts.append(f"TRACER_{field.upper()}{shown}: {err.get('msg', 'invalid')}")
     return "bad setting: " + "; ".join(parts)
-
-
-def lake_root_path(settings: TracerSettings) -> Path:
-    """The lake's local folder; an ``s3://`` lake has none (go through ``Lake``'s file API)."""
-    root = settings.lake_root
-    if "://" in root and not root.startswith("file://"):
-        raise ValueError(f"TRACER_LAKE_ROOT={root!r} is not a local folder; use Lake's file API")
-    return Path(root.removeprefix("file://"))

@@ -36,7 +36,7 @@ def write_health(day: str, asset: str, degraded: bool) -> None:
     row = run_health_row(
         "r1", asset, day, "sim", degraded, "empty answer" if degraded else "", pd.Timestamp(day)
     )
-    Lake(TracerSettings().lake_root).write_partition(
+    Lake(TracerSettings().lake.lake_root).write_partition(
         "run_health", day, pd.DataFrame([row], columns=RUN_HEALTH_COLUMNS), part=asset
     )
 

@@ -217,7 +217,7 @@ def test_a_short_markets_snapshot_is_read_again_and_a_whole_one_is_taken(tracer_
     """Burn-in finding (seed 7): an empty markets answer at a day's closing tick left the board stale."""
     instance = dg.DagsterInstance.ephemeral()
     assert materialize_markets(instance, monkeypatch).success
-    lake = Lake(TracerResource().settings.lake_root)
+    lake = Lake(TracerResource().settings.lake.lake_root)
     stored = len(lake.read("polymarket_markets", DAY, DAY))
     assert stored > 0
     scripted = ScriptedMarkets(sim_markets(), [short, short, "full"])
@@ -237,7 +237,7 @@ def test_a_markets_snapshot_short_on_every_read_keeps_the_stored_board(tracer_en
     monkeypatch.setenv("TRACER_FETCH_SHORT_REREADS", str(rereads))
     instance = dg.DagsterInstance.ephemeral()
     assert materialize_markets(instance, monkeypatch).success
-    lake = Lake(TracerResource().settings.lake_root)
+    lake = Lake(TracerResource().settings.lake.lake_root)
     before = lake.read("polymarket_markets", DAY, DAY)
     scripted = ScriptedMarkets(sim_markets(), ["empty"] * 10)
     out = materialize_markets(instance, monkeypatch, scripted)
