@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 
 import pytest
 
@@ -35,8 +36,13 @@ def _allow(path: str, now: float) -> bool:
 
 
 def _pool(n: int):
-    # spawn, not fork: a fork of the test process can inherit a lock another thread holds and hang
-    return mp.get_context("spawn").Pool(n)
+    # spawn, not fork: a fork of the test process can inherit a lock another thread holds and hang.
+    # SIGTERM back to its default in the workers: Dagster maps SIGTERM onto SIGINT's handler, which is
+    # "ignore" when the suite runs in the background (`make test &`), and Pool.terminate would then wait
+    # forever on workers that cannot be stopped.
+    return mp.get_context("spawn").Pool(
+        n, initializer=signal.signal, initargs=(signal.SIGTERM, signal.SIG_DFL)
+    )
 
 
 def test_concurrent_failures_from_many_processes_are_all_counted(tmp_path):
