@@ -7,15 +7,19 @@ an in-memory store holding the upstream stages' output):
    over several seeds: out-of-sample Sharpe with its block-bootstrap interval, deflated_sharpe_prob, PBO.
 
     python benchmarks/walkforward.py [--seeds 1,2,3] [--strengths 1,0] [--months 2025-01..2025-12]
-        [--workers 2] [--json results.json]
+        [--workers 2] [--json results.json] [--save DIR | --from-saved DIR]
 
 The first (seed, strength) pair's times are the timing figures. Markdown tables are printed at the end.
+``--save DIR`` keeps each world's grid signals and bars (a pickle per world, tens of MB); ``--from-saved
+DIR`` re-runs only ``evaluate_grid`` (selection, stitched book, DSR, PBO) on them, so a change to the
+statistics is measured on the same worlds in seconds instead of minutes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 import tempfile
 import time
@@ -25,10 +29,17 @@ from pathlib import Path
 import pandas as pd
 
 
-def one(seed: int, strength: float, months: list[str], workers: int) -> dict:
+def one(seed: int, strength: float, months: list[str], workers: int, save_dir: str | None = None) -> dict:
     """Upstream stages for the folds' span, then the walk-forward; figures and wall times."""
     from tracer_assets.pipeline import UPSTREAM_STAGES, MemoryStore, run_chain
-    from tracer_assets.research.walkforward import folds_for_months, run_months, span_of
+    from tracer_assets.research.grid import expand_grid
+    from tracer_assets.research.walkforward import (
+        evaluate_grid,
+        folds_for_months,
+        grid_signals,
+        research_store,
+        span_of,
+    )
     from tracer_assets.settings import TracerSettings, WalkForwardSettings
     from tracer_assets.universe import load_universe
 
@@ -56,24 +67,64 @@ def one(seed: int, strength: float, months: list[str], workers: int) -> dict:
             base, settings, f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", universe=universe, stages=UPSTREAM_STAGES
         )
         t1 = time.perf_counter()
-        result = run_months(base, settings, universe.symbols, months, run_id=f"seed{seed}_effect{strength:g}")
-        t2 = time.perf_counter()
+        # run_months step by step (the same calls), so the grid's signals can be kept for re-evaluation
         folds = folds_for_months(base, settings, months)
         span = span_of(folds, settings)
+        store = research_store(base, settings, *span)
+        points = expand_grid(wf.walkforward_grid)
+        signal_sets = grid_signals(store, settings, universe.symbols, points, *span)
+        bars = store.read("bars")
+        result = evaluate_grid(signal_sets, bars, settings, folds, points, run_id=run_id(seed, strength))
+        t2 = time.perf_counter()
+    if save_dir:
+        with open(Path(save_dir) / f"{run_id(seed, strength)}.pkl", "wb") as fh:
+            pickle.dump({"signal_sets": signal_sets, "bars": bars, "folds": folds, "points": points}, fh)
+    return figures(seed, strength, months, span, result, round(t1 - t0, 1), round(t2 - t1, 1))
+
+
+def run_id(seed: int, strength: float) -> str:
+    return f"seed{seed}_effect{strength:g}"
+
+
+def from_saved(save_dir: str, seed: int, strength: float, months: list[str]) -> dict:
+    """Re-evaluate a saved world's grid signals with the current selection and statistics code."""
+    from tracer_assets.research.walkforward import evaluate_grid, span_of
+    from tracer_assets.settings import TracerSettings
+
+    with open(Path(save_dir) / f"{run_id(seed, strength)}.pkl", "rb") as fh:
+        saved = pickle.load(fh)
+    settings = TracerSettings(_env_file=None, sim_seed=seed, sim_effect_strength=strength)
+    t0 = time.perf_counter()
+    result = evaluate_grid(
+        saved["signal_sets"],
+        saved["bars"],
+        settings,
+        saved["folds"],
+        saved["points"],
+        run_id=run_id(seed, strength),
+    )
+    span = span_of(saved["folds"], settings)
+    return figures(seed, strength, months, span, result, float("nan"), round(time.perf_counter() - t0, 1))
+
+
+def figures(seed, strength, months, span, result, upstream_s: float, walkforward_s: float) -> dict:
+    """One benchmark row from a walk-forward result."""
     s = result.summary
     return {
         "seed": seed,
         "strength": strength,
         "months": f"{months[0]}..{months[-1]}",
         "span": f"{span[0]:%Y-%m-%d}..{span[1]:%Y-%m-%d}",
-        "upstream_s": round(t1 - t0, 1),
-        "walkforward_s": round(t2 - t1, 1),
+        "upstream_s": upstream_s,
+        "walkforward_s": walkforward_s,
         "n_configs_tried": int(s["n_configs_tried"]),
         "n_oos_trades": int(s["n_oos_trades"]),
         "oos_sharpe": round(float(s["oos_sharpe"]), 3),
         "oos_sharpe_lo": round(float(s["oos_sharpe_lo"]), 3),
         "oos_sharpe_hi": round(float(s["oos_sharpe_hi"]), 3),
         "deflated_sharpe_prob": round(float(s["deflated_sharpe_prob"]), 4),
+        "deflated_sharpe_prob_raw": round(float(s["deflated_sharpe_prob_raw"]), 4),
+        "n_effective_trials": int(s["n_effective_trials"]),
         "pbo": round(float(s["pbo"]), 3),
         "oos_hit_rate": round(float(s["oos_hit_rate"]), 4),
         "mean_is_minus_oos": round(
@@ -89,14 +140,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--months", default="2025-01..2025-12", help="first..last out-of-sample month")
     p.add_argument("--workers", type=int, default=2, help="processes for the grid points")
     p.add_argument("--json", help="append each result as a JSON line to this file")
+    p.add_argument("--save", help="folder to keep each world's grid signals in (for --from-saved)")
+    p.add_argument(
+        "--from-saved",
+        help="re-evaluate the worlds kept in this folder (no upstream stages, no grid signals)",
+    )
     args = p.parse_args(argv)
+    if args.save:
+        Path(args.save).mkdir(parents=True, exist_ok=True)
     warnings.filterwarnings("ignore")
     lo, hi = args.months.split("..")
     months = [str(m) for m in pd.period_range(lo, hi, freq="M")]
     rows = []
     for strength in [float(x) for x in args.strengths.split(",")]:
         for seed in [int(x) for x in args.seeds.split(",")]:
-            row = one(seed, strength, months, args.workers)
+            if args.from_saved:
+                row = from_saved(args.from_saved, seed, strength, months)
+            else:
+                row = one(seed, strength, months, args.workers, args.save)
             rows.append(row)
             print(json.dumps(row), flush=True)
             if args.json:
@@ -118,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         "seed",
         "oos_sharpe_95ci",
         "deflated_sharpe_prob",
+        "n_effective_trials",
+        "deflated_sharpe_prob_raw",
         "pbo",
         "oos_hit_rate",
         "n_oos_trades",

@@ -9,6 +9,7 @@ from scipy import stats
 from tracer_assets.research.overfitting import (
     block_bootstrap_sharpe,
     deflated_sharpe_probability,
+    effective_trials,
     expected_max_sharpe,
     probability_of_backtest_overfitting,
     sharpe,
@@ -73,3 +74,66 @@ def test_block_bootstrap_interval_holds_the_point_and_widens_with_fewer_days():
     assert high_short - low_short > high - low
     # a reproducible interval for a given seed
     assert block_bootstrap_sharpe(r, block_days=5, resamples=500, seed=1) == (point, low, high)
+
+
+def _three_groups(rng: np.random.Generator, noise: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """30 trials: 3 base series, each copied 10 times at scales 1..10 (+ optional independent noise)."""
+    base = rng.normal(0.001, 0.01, (250, 3)) + np.array([0.002, 0.0, -0.001])
+    scales = np.arange(1, 11)
+    trials = np.concatenate([base[:, [g]] * scales for g in range(3)], axis=1)
+    return base, trials + rng.normal(0, noise, trials.shape)
+
+
+def test_thirty_trials_in_three_groups_of_identical_series_are_three_trials():
+    base, trials = _three_groups(np.random.default_rng(4))
+    found = effective_trials(trials)
+    assert found.n_clusters == 3
+    # each group is one label and the three labels differ
+    groups = found.labels.reshape(3, 10)
+    assert all(len(set(g)) == 1 for g in groups) and len({g[0] for g in groups}) == 3
+    # a cluster of scaled copies has the base series' Sharpe (scaling leaves it unchanged)
+    by_hand = [sharpe(base[:, g]) for g in range(3)]
+    assert found.sharpe_variance == pytest.approx(np.var(by_hand, ddof=1), rel=1e-9)
+    # the deflation then counts 3 trials with that variance, not 30 with the variance of all 30
+    r = base[:, 0]
+    assert deflated_sharpe_probability(
+        r, found.n_clusters, found.sharpe_variance
+    ) > deflated_sharpe_probability(r, 30, float(np.var([sharpe(c) for c in trials.T], ddof=1)))
+
+
+def test_near_duplicates_still_form_their_groups():
+    _, trials = _three_groups(np.random.default_rng(5), noise=0.001)
+    found = effective_trials(trials)
+    assert found.n_clusters == 3
+    assert all(len(set(g)) == 1 for g in found.labels.reshape(3, 10))
+
+
+def test_flat_and_short_trials_are_left_out_and_two_trials_are_two_clusters():
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(0.002, 0.01, 100), rng.normal(0.0, 0.01, 100)
+    flat = np.zeros(100)
+    found = effective_trials(np.column_stack([a, flat, b]))
+    assert found.n_clusters == 2 and list(found.labels) == [1, -1, 2]
+    assert found.sharpe_variance == pytest.approx(np.var([sharpe(a), sharpe(b)], ddof=1))
+    one = effective_trials(np.column_stack([a, flat]))
+    assert one.n_clusters == 1 and one.sharpe_variance == 0.0
+    assert effective_trials(np.column_stack([flat, flat])).n_clusters == 0
+    with pytest.raises(ValueError, match="T x N"):
+        effective_trials(a)
+
+
+def test_a_cluster_return_weights_members_by_inverse_variance():
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(0.001, 0.01, (2, 400))
+    # two pairs of strongly correlated members with different noise; weights 1/var within each pair
+    p1, p2 = x + rng.normal(0, 0.002, 400), 3 * x + rng.normal(0, 0.002, 400)
+    q1, q2 = y + rng.normal(0, 0.002, 400), 2 * y + rng.normal(0, 0.002, 400)
+    found = effective_trials(np.column_stack([p1, p2, q1, q2]))
+    assert found.n_clusters == 2
+
+    def inverse_variance(a, b):
+        wa, wb = 1 / np.var(a, ddof=1), 1 / np.var(b, ddof=1)
+        return (wa * a + wb * b) / (wa + wb)
+
+    by_hand = [sharpe(inverse_variance(p1, p2)), sharpe(inverse_variance(q1, q2))]
+    assert found.sharpe_variance == pytest.approx(np.var(by_hand, ddof=1), rel=1e-9)

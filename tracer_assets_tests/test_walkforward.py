@@ -97,6 +97,12 @@ def test_every_fold_keeps_its_embargo_and_trades_only_purged_in_sample_signals(w
         == contract_columns("walk_forward_summary")
     )
     assert result.summary["n_configs_tried"] == 4 and fold["n_configs_tried"] == 4
+    # the clustered DSR counts at most the grid's points as trials, the raw one all of them
+    assert 1 <= result.summary["n_effective_trials"] <= 4
+    assert (
+        0 <= result.summary["deflated_sharpe_prob"] <= 1
+        and 0 <= result.summary["deflated_sharpe_prob_raw"] <= 1
+    )
     # the stitched out-of-sample signals all lie in the OOS window, none in the gap or in sample
     t = pd.to_datetime(result.oos_signals["decision_ts"], utc=True)
     assert len(t) and (t >= fold["oos_start"]).all() and (t < fold["oos_end"]).all()

@@ -160,7 +160,8 @@ CONTRACT: dict[str, list[tuple[str, pa.DataType]]] = {
     ),
     "walk_forward_summary": _columns(
         "run_id: string, oos_start: timestamp, oos_end: timestamp, oos_sharpe: float64, "
-        "oos_sharpe_lo: float64, oos_sharpe_hi: float64, deflated_sharpe_prob: float64, pbo: float64, "
+        "oos_sharpe_lo: float64, oos_sharpe_hi: float64, deflated_sharpe_prob: float64, "
+        "deflated_sharpe_prob_raw: float64, n_effective_trials: int64, pbo: float64, "
         "oos_hit_rate: float64, n_oos_trades: int64, n_configs_tried: int64"
     ),
     "governed_params": _columns(
@@ -283,12 +284,17 @@ TABLE_COLUMN_DOCS: dict[str, dict[str, str]] = {
         "oos_sharpe_lo": "Lower end of its 95% interval (block bootstrap by day, walkforward_block_days).",
         "oos_sharpe_hi": "Upper end of its 95% interval.",
         "deflated_sharpe_prob": "Deflated Sharpe Ratio (Bailey and Lopez de Prado): probability that the "
-        "true Sharpe is above the best of n_configs_tried unskilled trials, given skew and kurtosis.",
+        "true Sharpe is above the best of n_effective_trials unskilled trials, given skew and kurtosis; the "
+        "trials' Sharpe variance is that of the clusters' Sharpes.",
+        "deflated_sharpe_prob_raw": "The same DSR counting every grid point as a trial (n_configs_tried, "
+        "variance of all the points' Sharpes): conservative, since neighbouring points trade alike.",
+        "n_effective_trials": "Clusters of the grid points' out-of-sample return series (correlation "
+        "distance, average linkage, cut at the best silhouette quality): the trials deflated_sharpe_prob counts.",
         "pbo": "Probability of Backtest Overfitting by combinatorially symmetric cross-validation: share "
         "of splits where the in-sample best ranks below the median out of sample.",
         "oos_hit_rate": "Share of closed out-of-sample trades with a positive PnL.",
         "n_oos_trades": "Out-of-sample trades over all folds.",
-        "n_configs_tried": "Grid points tried per fold (the trials the DSR deflates for).",
+        "n_configs_tried": "Grid points tried per fold (the trials deflated_sharpe_prob_raw counts).",
         "event_ts": "The last out-of-sample instant.",
         "available_ts": "When the summary was known: the last fold's end.",
     },

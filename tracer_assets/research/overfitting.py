@@ -8,6 +8,15 @@
       DSR = Z((SR - SR0) * sqrt(T - 1) / sqrt(1 - skew * SR + (kurt - 1) / 4 * SR^2))
 
   with Sharpe ratios per period (not annualised), T returns and Pearson kurtosis (3 for a normal).
+- ``effective_trials``: the trials' return series clustered on correlation distance (Lopez de Prado and
+  Lewis 2019, "Detection of false investment strategies using unsupervised learning methods"): grid
+  points that differ a little trade nearly the same book, so they are one trial, not many. The number
+  of clusters is the DSR's N and the variance of the cluster-level Sharpes (each cluster's returns
+  aggregated with inverse-variance weights) its V[SR_n]. Clusters come from average-linkage
+  hierarchical clustering on d = sqrt((1 - rho) / 2), cut where the silhouette widths' mean over their
+  standard deviation is highest (the quality score of Lopez de Prado's ONC algorithm; ONC's k-means
+  restarts are replaced by the deterministic linkage, and its second pass, which re-clusters clusters
+  of below-average quality, is not run).
 - ``probability_of_backtest_overfitting``: combinatorially symmetric cross-validation (Bailey, Borwein,
   Lopez de Prado and Zhu 2015): split the T x N performance matrix into S row blocks; for every choice
   of S/2 blocks as in-sample, take the best configuration in sample and its relative rank w out of
@@ -20,11 +29,16 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
+from sklearn.metrics import silhouette_samples
 
 EULER_GAMMA = 0.5772156649015329
+IDENTICAL_TOLERANCE = 1e-9  # correlations this close to 1 are the same series up to rounding
 
 
 def sharpe(returns: np.ndarray, periods_per_year: float = 1.0) -> float:
@@ -64,6 +78,73 @@ def deflated_sharpe_probability(returns: np.ndarray, n_trials: int, trial_sharpe
     if denom <= 0:
         return float("nan")
     return float(stats.norm.cdf((sr - sr0) * math.sqrt(t - 1) / math.sqrt(denom)))
+
+
+@dataclass(frozen=True)
+class EffectiveTrials:
+    """Clusters of correlated trials: their count (the DSR's N), the variance of the cluster-level
+    Sharpes (its V[SR_n]) and each usable trial's cluster label (1..n_clusters, -1 for a trial left out)."""
+
+    n_clusters: int
+    sharpe_variance: float
+    labels: np.ndarray
+
+
+def effective_trials(returns: np.ndarray) -> EffectiveTrials:
+    """Cluster the columns of a (T periods x N trials) return matrix (see the module docstring).
+
+    A column with fewer than two finite returns or no variance has no correlation and no Sharpe: it
+    is left out (label -1). Fewer than three usable trials are each their own cluster (the silhouette
+    needs 2 <= k <= N - 1). Rows with a missing return in any usable column are dropped."""
+    m = np.asarray(returns, dtype=float)
+    if m.ndim != 2:
+        raise ValueError("returns must be a T x N matrix")
+    labels = np.full(m.shape[1], -1)
+    usable = np.array([np.isfinite(c).sum() >= 2 and np.nanstd(c) > 0 for c in m.T], dtype=bool)
+    x = m[:, usable]
+    x = x[np.isfinite(x).all(axis=1)]
+    n = x.shape[1]
+    if n == 0:
+        return EffectiveTrials(0, 0.0, labels)
+    k_labels = np.arange(1, n + 1) if n < 3 or len(x) < 3 else _silhouette_clusters(x)
+    labels[usable] = k_labels
+    sharpes = np.array([sharpe(_cluster_returns(x[:, k_labels == k])) for k in np.unique(k_labels)])
+    sharpes = sharpes[np.isfinite(sharpes)]
+    variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
+    return EffectiveTrials(len(np.unique(k_labels)), variance, labels)
+
+
+def _silhouette_clusters(x: np.ndarray) -> np.ndarray:
+    """Labels of the average-linkage cut with the best clustering quality: the mean over the standard
+    deviation of the trials' silhouette widths (the ONC criterion; ties: fewer clusters). The mean
+    width alone is flat across cuts on correlated trials and jumps between a few and a hundred
+    clusters from one window to the next; dividing by the spread favours cuts every member fits."""
+    rho = np.clip(np.corrcoef(x, rowvar=False), -1.0, 1.0)
+    rho[rho > 1.0 - IDENTICAL_TOLERANCE] = 1.0  # float error of identical series would split them
+    dist = np.sqrt((1.0 - rho) / 2.0)
+    np.fill_diagonal(dist, 0.0)
+    dist = (dist + dist.T) / 2
+    tree = linkage(squareform(dist, checks=False), method="average")
+    best, best_score = np.ones(x.shape[1], dtype=int), -np.inf
+    for k in range(2, x.shape[1]):
+        labels = fcluster(tree, t=k, criterion="maxclust")
+        n_labels = len(np.unique(labels))
+        if n_labels < 2 or n_labels >= x.shape[1]:
+            continue
+        widths = silhouette_samples(dist, labels, metric="precomputed")
+        spread = widths.std()
+        score = widths.mean() / spread if spread > 0 else (np.inf if widths.mean() > 0 else 0.0)
+        if score > best_score:
+            best, best_score = labels, score
+    return best
+
+
+def _cluster_returns(x: np.ndarray) -> np.ndarray:
+    """One return series for a cluster: its members weighted by inverse variance (the minimum-variance
+    weights if the members were uncorrelated; stable when members are near duplicates)."""
+    var = x.var(axis=0, ddof=1)
+    w = 1.0 / var
+    return x @ (w / w.sum())
 
 
 def probability_of_backtest_overfitting(performance: np.ndarray, n_blocks: int = 8) -> float:

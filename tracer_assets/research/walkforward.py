@@ -11,9 +11,11 @@ Per fold: each point's purged in-sample signals (decided in [is_start, is_end), 
 traded by the backtest engine (all points in one vectorised run); the objective is the annualised
 Sharpe of daily returns net of costs, among points with at least ``walkforward_min_trades`` trades.
 The winner's out-of-sample signals of every fold are stitched and traded as one book; its daily returns
-give the out-of-sample Sharpe with a block-bootstrap interval, the Deflated Sharpe probability (trials =
-grid points, their Sharpe variance from the same span) and, with every point's out-of-sample returns,
-the Probability of Backtest Overfitting.
+give the out-of-sample Sharpe with a block-bootstrap interval, the Deflated Sharpe probability and,
+with every point's out-of-sample returns, the Probability of Backtest Overfitting. The DSR's trials are
+the clusters of the grid points' out-of-sample return series (``overfitting.effective_trials``: near
+duplicates are one trial), their Sharpe variance that of the cluster-level Sharpes; the raw count (every
+grid point a trial, the variance of all their Sharpes) is kept beside it.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ from tracer_assets.pipeline import signals as signal_stage
 from tracer_assets.research.folds import Fold, fold_for, out_of_sample, purge
 from tracer_assets.research.grid import expand_grid, with_params
 from tracer_assets.research.overfitting import (
+    EffectiveTrials,
     block_bootstrap_sharpe,
     deflated_sharpe_probability,
+    effective_trials,
     probability_of_backtest_overfitting,
     sharpe,
 )
@@ -70,6 +74,8 @@ SUMMARY_COLUMNS = [
     "oos_sharpe_lo",
     "oos_sharpe_hi",
     "deflated_sharpe_prob",
+    "deflated_sharpe_prob_raw",
+    "n_effective_trials",
     "pbo",
     "oos_hit_rate",
     "n_oos_trades",
@@ -275,11 +281,24 @@ def walk_forward(
     progress: Callable[[int, int], None] | None = None,
 ) -> WalkForwardResult:
     """Run every fold (see the module docstring) on a store holding the upstream tables."""
-    wf = settings.walkforward
-    points = expand_grid(wf.walkforward_grid)
+    points = expand_grid(settings.walkforward.walkforward_grid)
     start, end = span_of(folds, settings)
     signal_sets = grid_signals(store, settings, symbols, points, start, end, progress)
-    bars = store.read("bars")
+    return evaluate_grid(signal_sets, store.read("bars"), settings, folds, points, run_id=run_id)
+
+
+def evaluate_grid(
+    signal_sets: list[pd.DataFrame],
+    bars: pd.DataFrame,
+    settings: TracerSettings,
+    folds: list[Fold],
+    points: list[dict],
+    *,
+    run_id: str = "walkforward",
+) -> WalkForwardResult:
+    """Selection in sample, the stitched out-of-sample book and its statistics, from every grid point's
+    signals over the folds' span (``grid_signals``)."""
+    wf = settings.walkforward
     rows, chosen_oos = [], []
     for fold in folds:
         best, objective = select_in_sample(signal_sets, bars, settings, fold)
@@ -321,6 +340,7 @@ def walk_forward(
         np.array([sharpe(trials[c].to_numpy()) for c in trials.columns]) if len(trials) else np.array([])
     )
     finite = trial_sharpes[np.isfinite(trial_sharpes)]
+    clusters = effective_trials(trials.to_numpy()) if len(trials) else EffectiveTrials(0, 0.0, np.array([]))
     point, lo, hi = block_bootstrap_sharpe(
         oos_returns.to_numpy(),
         block_days=wf.walkforward_block_days,
@@ -343,8 +363,12 @@ def walk_forward(
         "oos_sharpe_lo": lo,
         "oos_sharpe_hi": hi,
         "deflated_sharpe_prob": deflated_sharpe_probability(
+            oos_returns.to_numpy(), max(clusters.n_clusters, 1), clusters.sharpe_variance
+        ),
+        "deflated_sharpe_prob_raw": deflated_sharpe_probability(
             oos_returns.to_numpy(), len(points), float(np.var(finite, ddof=1)) if len(finite) > 1 else 0.0
         ),
+        "n_effective_trials": clusters.n_clusters,
         "pbo": pbo,
         "oos_hit_rate": float(observations["outcome"].mean()) if len(observations) else float("nan"),
         "n_oos_trades": stitched.n_trades(0, first_oos, last_oos),
