@@ -7,9 +7,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from tracer_assets.backtest import cli as backtest_cli
 from tracer_assets.ops import cli as ops_cli
 from tracer_assets.report import cli as report_cli
+from tracer_assets.settings import settings_error_line
 
 
 def _sql(args: argparse.Namespace) -> int:
@@ -109,7 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     ops_cli.register(sub)  # status, pause, resume, recover
     __import__("tracer_assets.research.walkforward_cli", fromlist=["register"]).register(sub)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ValidationError as exc:
+        if not exc.title.endswith("Settings"):
+            raise
+        # a bad TRACER_* value: one line naming the variable, for every command (not a traceback)
+        print(f"tracer {args.command}: {settings_error_line(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -144,6 +144,19 @@ CLI_CASES = {
         "bad setting: TRACER_HTTP_TIMEOUT_S",
     ),
     "write refused": (["sql", "DELETE FROM run_health"], {}, 2, "DELETE statements are not allowed"),
+    # every command, not only sql, turns a bad TRACER_* value into one line
+    "bad setting, status": (
+        ["status"],
+        {"TRACER_COOLDOWN_HOURS": "abc"},
+        2,
+        "bad setting: TRACER_COOLDOWN_HOURS",
+    ),
+    "bad setting, settings": (
+        ["settings"],
+        {"TRACER_DIGEST_TOP_N": "-3"},
+        2,
+        "bad setting: TRACER_DIGEST_TOP_N",
+    ),
 }
 
 
