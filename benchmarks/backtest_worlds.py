@@ -28,9 +28,9 @@ from benchmarks.evidence import _settings  # noqa: E402  (the same sim settings 
 
 def one_world(seed: int, strength: float, first: str, last: str) -> pd.DataFrame:
     """``backtest_summary`` rows of one world (seed, effect strength) over ``first..last``."""
-    from tracer_assets.pipeline import run_chain
+    from tracer_assets.pipeline import SIGNAL_STAGES, run_chain
     from tracer_assets.pipeline.backtest import backtest_report
-    from tracer_assets.research.placebo import SIGNAL_STAGES, sim_base_store
+    from tracer_assets.research.placebo import sim_base_store
     from tracer_assets.universe import load_universe
 
     with tempfile.TemporaryDirectory() as tmp:

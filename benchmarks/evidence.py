@@ -46,7 +46,8 @@ def _one(job: tuple[int, float, str, str, int]) -> dict:
     """Real figures (and placebos when ``draws`` > 0) for one seed and strength."""
     seed, strength, first, last, draws = job
     warnings.filterwarnings("ignore")
-    from tracer_assets.research.placebo import SIGNAL_STAGES, _measure, placebo_study, sim_base_store
+    from tracer_assets.pipeline import SIGNAL_STAGES
+    from tracer_assets.research.placebo import _measure, placebo_study, sim_base_store
     from tracer_assets.universe import load_universe
 
     t0 = time.perf_counter()

@@ -172,18 +172,10 @@ def demo(args, tmp: Path) -> None:
 
 def effect(args, tmp: Path) -> None:
     from tracer_assets.evaluation.metrics import hit_rate_interval
-    from tracer_assets.pipeline import MemoryStore, run_chain
+    from tracer_assets.pipeline import SIGNAL_STAGES, UPSTREAM_STAGES, MemoryStore, run_chain
     from tracer_assets.settings import TracerSettings
 
-    stages = (
-        "bars",
-        "narratives",
-        "price_features",
-        "narrative_scores",
-        "narrative_pressure",
-        "signals",
-        "eval_observations",
-    )
+    stages = UPSTREAM_STAGES + SIGNAL_STAGES
     print(f"signal hit rate over {args.first}..{args.last} (95% Wilson interval), run_chain in memory")
     for seed in args.seeds:
         for strength in (1.0, 0.0):

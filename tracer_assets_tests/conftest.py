@@ -32,6 +32,18 @@ def isolated_env(tmp: Path) -> dict[str, str]:
     return env
 
 
+def crypto_universe(path: Path, pairs: tuple[tuple[str, float, float], ...]) -> Path:
+    """Write a crypto-only universe YAML of (symbol, sim_price, sim_vol_annual) rows; returns ``path``."""
+    path.write_text(
+        "calendar: XNYS\ninstruments:\n"
+        + "".join(
+            f"  - {{symbol: {s}, asset_class: crypto, sim_price: {p}, sim_vol_annual: {v}}}\n"
+            for s, p, v in pairs
+        )
+    )
+    return path
+
+
 @contextmanager
 def isolated_session(tmp: Path, **extra_env: str) -> Iterator[pytest.MonkeyPatch]:
     """For module-scoped fixtures: a clean TRACER_* environment rooted in ``tmp`` (plus ``extra_env``),

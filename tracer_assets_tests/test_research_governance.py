@@ -15,23 +15,13 @@ T = pd.Timestamp
 
 
 def _table():
-    a = governed_row(
-        {"cooldown_hours": 12},
-        action="adopt",
-        source="wf",
-        actor="ci",
-        reason="",
-        ts=T("2025-02-01", tz="UTC"),
-    )
-    b = governed_row(
-        {"cooldown_hours": 36},
-        action="adopt",
-        source="wf",
-        actor="ci",
-        reason="",
-        ts=T("2025-03-01", tz="UTC"),
-    )
-    return pd.concat([a, b], ignore_index=True)
+    rows = [
+        governed_row(
+            {"cooldown_hours": hours}, action="adopt", source="wf", actor="ci", reason="", ts=T(day, tz="UTC")
+        )
+        for hours, day in ((12, "2025-02-01"), (36, "2025-03-01"))
+    ]
+    return pd.concat(rows, ignore_index=True)
 
 
 def test_version_is_a_content_hash():

@@ -7,21 +7,13 @@ import pandas as pd
 import pytest
 
 import tracer_assets.pipeline.market as market_stage
-from tracer_assets.pipeline import MemoryStore, run_chain
+from tracer_assets.pipeline import SIGNAL_STAGES, UPSTREAM_STAGES, MemoryStore, run_chain
 from tracer_assets.research.leak_check import leak_check, sample_decision_times
 from tracer_assets.settings import EvidenceSettings, TracerSettings
 from tracer_assets.universe import load_universe
 
 FIRST, LAST = "2024-03-04", "2024-03-12"
-STAGES = (
-    "bars",
-    "narratives",
-    "price_features",
-    "narrative_scores",
-    "narrative_pressure",
-    "signals",
-    "eval_observations",
-)
+STAGES = UPSTREAM_STAGES + SIGNAL_STAGES
 
 
 @pytest.fixture

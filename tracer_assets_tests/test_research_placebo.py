@@ -17,7 +17,7 @@ from tracer_assets.research.placebo import (
 )
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import load_universe
-from tracer_assets_tests.conftest import isolated_session
+from tracer_assets_tests.conftest import crypto_universe, isolated_session
 
 START = pd.Timestamp("2024-03-04", tz="UTC")
 END = START + pd.Timedelta(days=10)
@@ -115,20 +115,16 @@ def sim_studies(tmp_path_factory):
     (3x) and none: a short window needs a strong effect to be told from noise; the benchmark script
     measures the default effect over more weeks, seeds and draws (README)."""
     tmp = tmp_path_factory.mktemp("placebo")
-    universe_file = tmp / "crypto.yaml"
-    universe_file.write_text(
-        "calendar: XNYS\ninstruments:\n"
-        + "".join(
-            f"  - {{symbol: {s}, asset_class: crypto, sim_price: {p}, sim_vol_annual: {v}}}\n"
-            for s, p, v in (
-                ("BTC/USD", 60000, 0.55),
-                ("ETH/USD", 3000, 0.7),
-                ("SOL/USD", 150, 0.9),
-                ("AVAX/USD", 30, 0.95),
-                ("LINK/USD", 15, 0.85),
-                ("DOGE/USD", 0.15, 1.0),
-            )
-        )
+    universe_file = crypto_universe(
+        tmp / "crypto.yaml",
+        (
+            ("BTC/USD", 60000, 0.55),
+            ("ETH/USD", 3000, 0.7),
+            ("SOL/USD", 150, 0.9),
+            ("AVAX/USD", 30, 0.95),
+            ("LINK/USD", 15, 0.85),
+            ("DOGE/USD", 0.15, 1.0),
+        ),
     )
     out, runs = {}, []
     with isolated_session(tmp, TRACER_UNIVERSE=str(universe_file), TRACER_NOVELTY_MODEL="hashing"):

@@ -12,20 +12,12 @@ import pandas as pd
 import pytest
 
 from tracer_assets.evaluation.metrics import hit_rate_interval
-from tracer_assets.pipeline import MemoryStore, run_chain
+from tracer_assets.pipeline import SIGNAL_STAGES, UPSTREAM_STAGES, MemoryStore, run_chain
 from tracer_assets.settings import TracerSettings
 
 FIRST, LAST = "2025-01-06", "2025-05-04"
 # the stages a signal's outcome needs; the market snapshot and the digest add nothing to it
-STAGES = (
-    "bars",
-    "narratives",
-    "price_features",
-    "narrative_scores",
-    "narrative_pressure",
-    "signals",
-    "eval_observations",
-)
+STAGES = UPSTREAM_STAGES + SIGNAL_STAGES
 
 
 @pytest.fixture(scope="module")

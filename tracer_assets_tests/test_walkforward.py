@@ -12,7 +12,7 @@ import pytest
 
 from tracer_assets.lake import Lake
 from tracer_assets.lake.schemas import contract_columns
-from tracer_assets.pipeline import MemoryStore, run_chain
+from tracer_assets.pipeline import SIGNAL_STAGES, UPSTREAM_STAGES, MemoryStore, run_chain
 from tracer_assets.pipeline import signals as signal_stage
 from tracer_assets.research.folds import Fold, purge
 from tracer_assets.research.governance import governed_row
@@ -27,7 +27,7 @@ from tracer_assets.research.walkforward import (
     span_of,
 )
 from tracer_assets.settings import TracerSettings
-from tracer_assets_tests.conftest import isolated_session
+from tracer_assets_tests.conftest import crypto_universe, isolated_session
 
 FIRST, LAST = "2025-01-10", "2025-02-28"
 MONTH = "2025-02"
@@ -49,27 +49,13 @@ def world(tmp_path_factory):
     """Seven weeks of three crypto pairs in a Parquet lake (the stages the walk-forward and the report
     read), inside an isolated TRACER_* environment that the CLI and the Dagster resource also read."""
     tmp = tmp_path_factory.mktemp("walkforward")
-    universe = tmp / "crypto.yaml"
-    universe.write_text(
-        "calendar: XNYS\ninstruments:\n"
-        + "".join(
-            f"  - {{symbol: {s}, asset_class: crypto, sim_price: {p}, sim_vol_annual: {v}}}\n"
-            for s, p, v in (("BTC/USD", 60000, 0.55), ("ETH/USD", 3000, 0.7), ("SOL/USD", 150, 0.9))
-        )
+    universe = crypto_universe(
+        tmp / "crypto.yaml", (("BTC/USD", 60000, 0.55), ("ETH/USD", 3000, 0.7), ("SOL/USD", 150, 0.9))
     )
     with isolated_session(tmp, TRACER_UNIVERSE=str(universe), **ENV):
         settings = TracerSettings()
         lake = Lake(settings.lake.lake_root)
-        stages = (
-            "bars",
-            "narratives",
-            "price_features",
-            "narrative_scores",
-            "narrative_pressure",
-            "signals",
-            "eval_observations",
-        )
-        run_chain(lake, settings, FIRST, LAST, stages=stages)
+        run_chain(lake, settings, FIRST, LAST, stages=UPSTREAM_STAGES + SIGNAL_STAGES)
         yield {"tmp": tmp, "settings": settings, "lake": lake, "symbols": ["BTC/USD", "ETH/USD", "SOL/USD"]}
 
 

@@ -17,8 +17,9 @@ from tracer_assets.defs.common import DAILY_FRESHNESS, partition_days, window
 from tracer_assets.defs.partitions import DAILY
 from tracer_assets.defs.resources import TracerResource
 from tracer_assets.defs.skip import skip_unchanged
-from tracer_assets.pipeline.fetch import FETCH_DAY_COLUMN, fetch_guarded
+from tracer_assets.pipeline.fetch import fetch_guarded
 from tracer_assets.providers.health import (
+    GUARDED_TABLES,
     combine_results,
     keeps_earlier,
     record_fetch,
@@ -136,5 +137,5 @@ def fetch_and_write(
         tracer.settings.safety,
     )
     health = record_result(context, tracer, result)
-    counts, kept = write_fetched(tracer.lake, table, days, result, by=FETCH_DAY_COLUMN[table])
+    counts, kept = write_fetched(tracer.lake, table, days, result, by=GUARDED_TABLES[table][0])
     return result, counts, {"kept_from_earlier_runs": kept, **health}

@@ -23,7 +23,6 @@ from tracer_assets.settings import SafetySettings
 
 FETCH_METHOD = {"bars": "fetch_bars", "narratives": "fetch_narratives"}
 FETCH_RESOLUTION = {"bars": "h", "narratives": "min"}  # see clip_to_now
-FETCH_DAY_COLUMN = {"bars": "ts", "narratives": "event_ts"}
 
 
 def fetch_window(
@@ -96,4 +95,4 @@ def store_fetched(
     """Record ``result`` (quarantine, run_health) for ``days`` and write its rows; returns
     (rows per day, rows kept from earlier runs)."""
     record_fetch(store, result, asset=table, days=days, run_id=run_id, now=now)
-    return write_fetched(store, table, days, result, by=FETCH_DAY_COLUMN[table])
+    return write_fetched(store, table, days, result, by=GUARDED_TABLES[table][0])

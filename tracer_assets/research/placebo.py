@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from tracer_assets.pipeline import MemoryStore, run_chain
+from tracer_assets.pipeline import SIGNAL_STAGES, MemoryStore, run_chain
 from tracer_assets.research.strategy import signal_trades, summarize
 from tracer_assets.settings import TracerSettings
 from tracer_assets.universe import Universe
@@ -34,7 +34,6 @@ RESULT_COLUMNS = ["kind", "seed", "draw", "hit_rate", "sharpe", "n_signals"]
 RANDOM_KINDS = ("swap_symbols", "circular_shift")
 REAL = "real"
 RERUN_STAGES = ("narrative_pressure", "signals", "eval_observations")
-SIGNAL_STAGES = ("signals", "eval_observations")
 DAY = pd.Timedelta(days=1)
 NO_SIGNAL = {"hit_rate": 0.5, "sharpe": 0.0}
 
