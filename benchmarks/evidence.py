@@ -2,14 +2,18 @@
 
 1. planted and null results over several seeds and effect strengths: hit rate (pooled, with a Wilson
    interval, and mean/spread over seeds) and the signal strategy's Sharpe (horizon-hold P&L);
-2. placebos (delayed, swapped, flipped, rotated stories) for a planted effect and for none;
+2. placebos (delayed, swapped, flipped, rotated stories) for a planted effect and for none, on every
+   seed (``--placebo-seeds`` to narrow), summarised over seeds;
 3. the lexicon's accuracy on the sim's stories against the hidden truth.
 
 The default thresholds were picked on sim 2024 H1 with seed 7; this reports another period (2025) and
 other seeds. Markdown tables for the README are printed at the end.
 
     python benchmarks/evidence.py [--first 2025-01-06 --last 2025-02-23] [--seeds 1,2,3,4,5]
-        [--strengths 0,0.3,0.6,1.0] [--placebo-draws 3] [--workers 2]
+        [--strengths 0,0.3,0.6,1.0] [--placebo-draws 3] [--placebo-seeds 1,2] [--workers 2] [--fast-effect]
+
+``--fast-effect`` runs the fast world (``FAST_EFFECT_TIMING``: the planted drift starts 30 min after a
+story, builds over 2 h and fades over 10 days) instead of the default timing.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 
-def _settings(tmp: Path, seed: int, strength: float):
+def _settings(tmp: Path, seed: int, strength: float, timing: dict | None = None):
     from tracer_assets.settings import TracerSettings
 
     return TracerSettings(
@@ -39,12 +43,13 @@ def _settings(tmp: Path, seed: int, strength: float):
         # MiniLM embeddings cost minutes per run on 2 shared cores; the hashing model keeps novelty
         # (lexical near-duplicates) and the rest of the chain identical
         novelty_model="hashing",
+        **(timing or {}),
     )
 
 
-def _one(job: tuple[int, float, str, str, int]) -> dict:
-    """Real figures (and placebos when ``draws`` > 0) for one seed and strength."""
-    seed, strength, first, last, draws = job
+def _one(job: tuple[int, float, str, str, int, dict | None]) -> dict:
+    """Real figures (and placebos when ``draws`` > 0) for one seed and strength (and effect timing)."""
+    seed, strength, first, last, draws, timing = job
     warnings.filterwarnings("ignore")
     from tracer_assets.pipeline import SIGNAL_STAGES
     from tracer_assets.research.placebo import _measure, placebo_study, sim_base_store
@@ -52,7 +57,7 @@ def _one(job: tuple[int, float, str, str, int]) -> dict:
 
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = _settings(Path(tmp), seed, strength)
+        settings = _settings(Path(tmp), seed, strength, timing)
         universe = load_universe(settings.market.universe)
         base = sim_base_store(settings, universe, first, last)
         if draws:
@@ -155,29 +160,83 @@ def placebo_table(run: dict) -> pd.DataFrame:
     )
 
 
+def placebo_seed_table(studies: list[dict]) -> pd.DataFrame:
+    """Per effect and placebo kind, over the seeds studied: on how many seeds the real hit rate and
+    Sharpe are above the kind's 95th percentile, and the real and placebo means over seeds."""
+    rows = []
+    for d in studies:
+        s = d["placebo_summary"]
+        rows.append(s.assign(effect=f"{d['strength']:g}", seed=d["seed"]))
+    per = pd.concat(rows, ignore_index=True)
+    out = []
+    for (effect, kind), g in per.groupby(["effect", "kind"], sort=False):
+        n = len(g)
+        out.append(
+            {
+                "effect": effect,
+                "kind": kind,
+                "hit rate above p95": f"{int(g['hit_rate_above_p95'].sum())} of {n}",
+                "real hit rate mean": f"{g['real_hit_rate'].mean():.1%}",
+                "placebo hit rate mean": f"{g['hit_rate_mean'].mean():.1%}",
+                "Sharpe above p95": f"{int(g['sharpe_above_p95'].sum())} of {n}",
+                "real Sharpe mean": f"{g['real_sharpe'].mean():.2f}",
+                "placebo Sharpe mean": f"{g['sharpe_mean'].mean():.2f}",
+            }
+        )
+    return pd.DataFrame(out).sort_values(["effect", "kind"], ascending=[False, True], kind="stable")
+
+
+def pooled_placebos(studies: list[dict]) -> pd.DataFrame:
+    """The placebo summary of one effect strength with the seeds pooled: per kind and draw, the hit rate
+    over every seed's signals together and the mean of the seeds' Sharpes (a draw that fired no signal
+    counts as a flat book), the real run pooled the same way; ranked by ``summarize_placebos``."""
+    from tracer_assets.research.placebo import NO_SIGNAL, summarize_placebos
+
+    per = pd.concat([d["placebo_results"] for d in studies], ignore_index=True)
+    per["wins"] = per["hit_rate"].fillna(0.0) * per["n_signals"]
+    per["sharpe"] = per["sharpe"].fillna(NO_SIGNAL["sharpe"])
+    pooled = per.groupby(["kind", "draw"], sort=False).agg(
+        wins=("wins", "sum"), n_signals=("n_signals", "sum"), sharpe=("sharpe", "mean")
+    )
+    pooled["hit_rate"] = (pooled["wins"] / pooled["n_signals"]).where(pooled["n_signals"] > 0)
+    return summarize_placebos(pooled.reset_index())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--first", default="2025-01-06")
     parser.add_argument("--last", default="2025-02-23")
     parser.add_argument("--seeds", default="1,2,3,4,5")
     parser.add_argument("--strengths", default="0,0.3,0.6,1.0")
-    parser.add_argument("--placebo-seed", type=int, default=1, help="world seed of the placebo runs")
+    parser.add_argument(
+        "--placebo-seeds", default=None, help="world seeds of the placebo runs (default: every seed)"
+    )
     parser.add_argument("--placebo-draws", type=int, default=3)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument(
+        "--fast-effect",
+        action="store_true",
+        help="the fast world: the planted drift starts 30 min after a story and builds over 2 h (README)",
+    )
     args = parser.parse_args()
+    from tracer_assets.providers.sim.narratives import FAST_EFFECT_TIMING
+
+    timing = FAST_EFFECT_TIMING if args.fast_effect else None
     seeds = [int(x) for x in args.seeds.split(",")]
     strengths = [float(x) for x in args.strengths.split(",")]
     t0 = time.perf_counter()
+    placebo_seeds = [int(x) for x in args.placebo_seeds.split(",")] if args.placebo_seeds else seeds
     jobs = [
-        (s, x, args.first, args.last, 0)
+        (
+            s,
+            x,
+            args.first,
+            args.last,
+            args.placebo_draws if s in placebo_seeds and x in (0.0, 1.0) else 0,
+            timing,
+        )
         for x in strengths
         for s in seeds
-        if not (s == args.placebo_seed and x in (0.0, 1.0))
-    ]
-    jobs += [
-        (args.placebo_seed, x, args.first, args.last, args.placebo_draws)
-        for x in (1.0, 0.0)
-        if x in strengths
     ]
     done = []
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
@@ -190,18 +249,44 @@ def main() -> int:
             done.append(d)
     runs = pd.DataFrame([{k: v for k, v in d.items() if not k.startswith("placebo")} for d in done])
     print(
-        f"# Evidence on sim {args.first}..{args.last}, seeds {args.seeds}, {time.perf_counter() - t0:.0f} s wall\n"
+        f"# Evidence on sim {args.first}..{args.last}, seeds {args.seeds}, effect timing "
+        f"{timing or 'default'}, {time.perf_counter() - t0:.0f} s wall\n"
     )
     print(runs.sort_values(["strength", "seed"]).to_markdown(index=False, floatfmt=".3f"))
     print("\n## Planted and null results over seeds\n")
     print(multi_seed_table(runs).to_markdown(index=False))
-    for d in done:
-        if d["placebo_summary"] is not None:
+    studies = [d for d in done if d["placebo_summary"] is not None]
+    if studies:
+        print("\n## Placebos over seeds (real figure above the placebo's 95th percentile, per seed)\n")
+        print(placebo_seed_table(studies).to_markdown(index=False))
+        for strength in sorted({d["strength"] for d in studies}, reverse=True):
+            group = [d for d in studies if d["strength"] == strength]
+            beat = [
+                d["seed"]
+                for d in group
+                if (
+                    d["placebo_summary"]["hit_rate_above_p95"] & d["placebo_summary"]["sharpe_above_p95"]
+                ).all()
+            ]
             print(
-                f"\n## Placebos, effect {d['strength']:g}, seed {d['seed']}: real hit rate {d['hit_rate']:.1%}, "
-                f"Sharpe {d['sharpe']:.2f}, {d['n_signals']} signals\n"
+                f"\neffect {strength:g}: the real run is above every kind's p95 on both figures on "
+                f"{len(beat)} of {len(group)} seeds ({', '.join(map(str, beat)) or 'none'})"
             )
-            print(placebo_table(d).to_markdown(index=False))
+        for strength in sorted({d["strength"] for d in studies}, reverse=True):
+            group = [d for d in studies if d["strength"] == strength]
+            pooled = pooled_placebos(group)
+            both = pooled["hit_rate_above_p95"] & pooled["sharpe_above_p95"]
+            print(
+                f"\n## Placebos, effect {strength:g}, seeds {','.join(str(d['seed']) for d in group)} pooled: "
+                f"real above every kind's p95 on both figures: {'yes' if both.all() else 'no'}\n"
+            )
+            print(placebo_table({"placebo_summary": pooled}).to_markdown(index=False))
+    for d in studies:
+        print(
+            f"\n## Placebos, effect {d['strength']:g}, seed {d['seed']}: real hit rate {d['hit_rate']:.1%}, "
+            f"Sharpe {d['sharpe']:.2f}, {d['n_signals']} signals\n"
+        )
+        print(placebo_table(d).to_markdown(index=False))
     lex = lexicon_accuracy(seeds, args.first, args.last)
     print("\n## Lexicon against the sim's hidden truth\n")
     print(lex.to_markdown(index=False, floatfmt=".3f"))

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tracer_assets.providers.sim.narratives import FAST_EFFECT_TIMING
 from tracer_assets.research.placebo import (
     REAL,
     placebo_kinds,
@@ -21,7 +22,7 @@ from tracer_assets_tests.conftest import crypto_universe, isolated_session
 
 START = pd.Timestamp("2024-03-04", tz="UTC")
 END = START + pd.Timedelta(days=10)
-PLANTED = 3.0
+PLANTED = 2.0
 CLASSES = {"BTC/USD": "crypto", "ETH/USD": "crypto", "SOL/USD": "crypto", "AAPL": "stock", "MSFT": "stock"}
 
 
@@ -111,8 +112,8 @@ def test_the_summary_places_the_real_figure_in_each_null():
 
 @pytest.fixture(scope="module")
 def sim_studies(tmp_path_factory):
-    """Three weeks of the crypto half of the universe, one draw per kind, with an amplified planted effect
-    (3x) and none: a short window needs a strong effect to be told from noise; the benchmark script
+    """Three weeks of the crypto half of the universe in the fast world, one draw per kind, with an
+    amplified planted effect (2x) and none: a short window needs a strong effect to be told from noise; the benchmark script
     measures the default effect over more weeks, seeds and draws (README)."""
     tmp = tmp_path_factory.mktemp("placebo")
     universe_file = crypto_universe(
@@ -129,7 +130,7 @@ def sim_studies(tmp_path_factory):
     out, runs = {}, []
     with isolated_session(tmp, TRACER_UNIVERSE=str(universe_file), TRACER_NOVELTY_MODEL="hashing"):
         for strength in (PLANTED, 0.0):
-            s = TracerSettings(sim_effect_strength=strength, sim_seed=3)
+            s = TracerSettings(sim_effect_strength=strength, sim_seed=3, **FAST_EFFECT_TIMING)
             universe = load_universe(s.market.universe)
             base = sim_base_store(s, universe, "2025-02-03", "2025-02-23")
             out[strength] = placebo_study(
@@ -165,12 +166,11 @@ def test_a_planted_effect_beats_the_placebos_and_no_effect_does_not(sim_studies)
     _, planted = sim_studies[PLANTED]
     _, null = sim_studies[0.0]
     planted, null = planted.set_index("kind"), null.set_index("kind")
-    # wrong symbols, wrong signs, wrong times and day-late news all lose direction and P&L; a story read
-    # 1-6 hours late does not (the sim's drift starts 2 h after a story and ramps over 12 h: README)
-    structural = ["swap_symbols", "flip_polarity", "circular_shift", "shift_24h"]
-    assert planted.loc[structural, ["hit_rate_above_p95", "sharpe_above_p95"]].to_numpy().all(), (
+    # wrong symbols, wrong signs, wrong times, day-late and hour-late news all lose direction and P&L
+    # (in the fast world the drift starts 30 min after a story and builds over 2 h). 3 and 6 h delays are
+    # left to the benchmark: three weeks of six pairs give them about 20 signals, too few to rank them.
+    kinds = ["swap_symbols", "flip_polarity", "circular_shift", "shift_24h", "shift_1h"]
+    assert planted.loc[kinds, ["hit_rate_above_p95", "sharpe_above_p95"]].to_numpy().all(), (
         planted.to_string()
     )
-    assert not null.loc[structural, ["hit_rate_above_p95", "sharpe_above_p95"]].to_numpy().all(), (
-        null.to_string()
-    )
+    assert not null.loc[kinds, ["hit_rate_above_p95", "sharpe_above_p95"]].to_numpy().all(), null.to_string()

@@ -20,6 +20,14 @@ from tracer_assets.providers.sim.streams import DAY_SECONDS, Stream, day_start_s
 # Decay constants after which the effect kernel is cut to exactly 0.
 KERNEL_CUTOFF = 5.0
 _CUT = math.exp(-KERNEL_CUTOFF)
+# A faster planted effect than the defaults (settings overrides): the drift starts 30 min after a story,
+# builds over 2 h and fades over 10 days, so a story read an hour late has lost most of its edge. The
+# evidence benchmark's --fast-effect world and the placebo test use it (README, Honest accuracy).
+FAST_EFFECT_TIMING = {
+    "sim_effect_lag_hours": 0.5,
+    "sim_effect_ramp_hours": 2.0,
+    "sim_effect_decay_hours": 240.0,
+}
 
 
 @dataclass(frozen=True)
