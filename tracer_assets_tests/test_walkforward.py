@@ -9,13 +9,14 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from tracer_assets.lake import Lake
 from tracer_assets.lake.schemas import contract_columns
 from tracer_assets.pipeline import SIGNAL_STAGES, UPSTREAM_STAGES, MemoryStore, run_chain
 from tracer_assets.pipeline import signals as signal_stage
 from tracer_assets.research.folds import Fold, purge
-from tracer_assets.research.governance import adoption_rows, governed_row, stand_aside_params
+from tracer_assets.research.governance import adoption_rows, governed_row, in_force, stand_aside_params
 from tracer_assets.research.governance_report import build_report, report_inputs
 from tracer_assets.research.grid import with_params
 from tracer_assets.research.walkforward import (
@@ -365,6 +366,47 @@ def _plain(store: MemoryStore, settings: TracerSettings, params: dict) -> Memory
             fork.write_partition(table, day, store.read(table, day, day))
     run_chain(fork, with_params(settings, params), "2025-01-20", "2025-02-14", stages=("narrative_pressure",))
     return fork
+
+
+def test_the_adopt_hurdle_is_validated(monkeypatch):
+    for bad in ("-0.1", "1.5", "high"):
+        monkeypatch.setenv("TRACER_WALKFORWARD_ADOPT_MIN_DSR", bad)
+        with pytest.raises(ValidationError, match="walkforward_adopt_min_dsr"):
+            TracerSettings(_env_file=None)
+    monkeypatch.setenv("TRACER_WALKFORWARD_ADOPT_MIN_DSR", "0.9")
+    assert TracerSettings(_env_file=None).walkforward.walkforward_adopt_min_dsr == 0.9
+
+
+def test_params_list_shows_stand_aside_versions_and_a_rollback_restores_trading(tmp_path, capsys):
+    from tracer_assets.cli import main
+
+    root = str(tmp_path / "lake")
+    lake = Lake(root)
+    normal = governed_row(
+        {"cooldown_hours": 24}, action="adopt", source="f1", actor="walkforward", reason="r", ts=JAN1
+    )
+    aside = governed_row(
+        stand_aside_params({"cooldown_hours": 12}),
+        action="adopt",
+        source="f2",
+        actor="walkforward",
+        reason="standing aside: in-sample DSR 0.310",
+        ts=JAN1 + pd.Timedelta(days=31),
+    )
+    for row in (normal, aside):
+        lake.write_partition("governed_params", f"{row['available_ts'].iloc[0]:%Y-%m-%d}", row, part="adopt")
+    assert main(["params", "list", "--lake", root]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    aside_line = next(line for line in lines if aside["version"].iloc[0] in line)
+    normal_line = next(line for line in lines if normal["version"].iloc[0] in line)
+    assert "no: stand aside" in aside_line and "True" in aside_line  # in force now
+    assert "stand aside" not in normal_line
+    version = normal["version"].iloc[0]
+    assert main(["params", "rollback", version, "--reason", "trade", "--lake", root]) == 0
+    assert "standing aside" not in capsys.readouterr().out
+    governed = lake.read("governed_params")
+    now = pd.Timestamp.now(tz="UTC") + pd.Timedelta(seconds=1)
+    assert in_force(governed, now)[0] == version
 
 
 def test_the_report_renders_for_a_month_without_folds(world):

@@ -72,7 +72,7 @@ def signals(
     ``calibrate=False`` stops after the first pass (same signals and sizes, uncalibrated
     ``internal_prob``: what a threshold search needs). ``degraded`` defaults to the degraded input days
     recorded in ``run_health`` (``check_degraded``). Under a stand-aside version no signal is emitted:
-    what would have fired is held back with reason ``stand_aside`` (``stand_aside``).
+    what would have fired is held back with reason ``stand_aside`` (see ``stand_aside``).
     """
     if degraded is None and check_degraded:
         degraded = degraded_input_days(store, start, end)

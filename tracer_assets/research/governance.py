@@ -136,7 +136,9 @@ def adoption_rows(folds: pd.DataFrame, run_id: str) -> dict[str, pd.DataFrame]:
             f"best of {row.n_configs_tried} configurations"
         )
         if not threshold_params(params):
-            evidence = f"no configuration reached the minimum in-sample trades of {row.n_configs_tried}"
+            evidence = (
+                f"none of {row.n_configs_tried} configurations reached walkforward_min_trades in sample"
+            )
         out[f"{start:%Y-%m-%d}"] = governed_row(
             params,
             action="adopt",
