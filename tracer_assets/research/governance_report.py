@@ -196,17 +196,18 @@ def build_report(settings: TracerSettings, inputs: ReportInputs) -> GovernanceRe
     if len(chosen):
         chosen = chosen.sort_values("oos_start")
         chosen["is_minus_oos"] = chosen["is_objective"] - chosen["oos_objective"]
-        chosen = chosen[
-            [
+        chosen = chosen.reindex(  # folds written before is_deflated_sharpe_prob existed show it empty
+            columns=[
                 "fold_id",
                 "params",
                 "is_objective",
+                "is_deflated_sharpe_prob",
                 "oos_objective",
                 "is_minus_oos",
                 "n_oos_trades",
                 "n_configs_tried",
             ]
-        ]
+        )
     in_force_info = {
         "version_at_start": version or "defaults",
         "params_at_start": params,

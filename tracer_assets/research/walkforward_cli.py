@@ -50,7 +50,15 @@ def _walkforward(args: argparse.Namespace) -> int:
     summary = lake.read("walk_forward_summary", f"{months[0]}-01", f"{months[0]}-01")
     summary = summary[summary["run_id"] == message]
     folds = folds.assign(is_minus_oos=folds["is_objective"] - folds["oos_objective"])
-    cols = ["fold_id", "params", "is_objective", "oos_objective", "is_minus_oos", "n_oos_trades"]
+    cols = [
+        "fold_id",
+        "params",
+        "is_objective",
+        "is_deflated_sharpe_prob",
+        "oos_objective",
+        "is_minus_oos",
+        "n_oos_trades",
+    ]
     print(folds[cols].to_markdown(index=False, floatfmt=".3f"))
     print()
     print(summary[SUMMARY_SHOWN].T.to_markdown(headers=["walk_forward_summary", message], floatfmt=".3f"))
