@@ -123,6 +123,25 @@ def rollback_row(
     )
 
 
+FOLD_EVIDENCE = [
+    "fold_id",
+    "params",
+    "is_objective",
+    "is_deflated_sharpe_prob",
+    "oos_objective",
+    "is_minus_oos",
+    "n_oos_trades",
+    "n_configs_tried",
+]
+
+
+def fold_evidence(folds: pd.DataFrame) -> pd.DataFrame:
+    """Each fold's choice beside its in- and out-of-sample evidence (``FOLD_EVIDENCE``); a column that
+    older rows lack (written before it existed) is shown empty."""
+    out = folds.assign(is_minus_oos=folds["is_objective"] - folds["oos_objective"])
+    return out.reindex(columns=FOLD_EVIDENCE)
+
+
 def adoption_rows(folds: pd.DataFrame, run_id: str) -> dict[str, pd.DataFrame]:
     """``governed_params`` rows adopting each fold's choice from its out-of-sample start (chosen on data
     before it: point-in-time), by day key. A fold that stands aside (its winner below the in-sample DSR

@@ -11,7 +11,7 @@ import sys
 import pandas as pd
 
 from tracer_assets.pipeline.governed import GOVERNED_TABLE, read_governed
-from tracer_assets.research.governance import in_force, is_stand_aside, rollback_row
+from tracer_assets.research.governance import fold_evidence, in_force, is_stand_aside, rollback_row
 from tracer_assets.research.walkforward import SUMMARY_COLUMNS
 
 # the summary without its run id and timestamps
@@ -49,17 +49,7 @@ def _walkforward(args: argparse.Namespace) -> int:
     folds = lake.read("walk_forward_folds", f"{months[0]}-01", f"{months[-1]}-01")
     summary = lake.read("walk_forward_summary", f"{months[0]}-01", f"{months[0]}-01")
     summary = summary[summary["run_id"] == message]
-    folds = folds.assign(is_minus_oos=folds["is_objective"] - folds["oos_objective"])
-    cols = [
-        "fold_id",
-        "params",
-        "is_objective",
-        "is_deflated_sharpe_prob",
-        "oos_objective",
-        "is_minus_oos",
-        "n_oos_trades",
-    ]
-    print(folds[cols].to_markdown(index=False, floatfmt=".3f"))
+    print(fold_evidence(folds).to_markdown(index=False, floatfmt=".3f"))
     print()
     print(summary[SUMMARY_SHOWN].T.to_markdown(headers=["walk_forward_summary", message], floatfmt=".3f"))
     return 0
