@@ -7,9 +7,12 @@ an in-memory store holding the upstream stages' output):
    over several seeds: out-of-sample Sharpe with its block-bootstrap interval, deflated_sharpe_prob, PBO.
 
     python benchmarks/walkforward.py [--seeds 1,2,3] [--strengths 1,0] [--months 2025-01..2025-12]
-        [--workers 2] [--json results.json] [--save DIR | --from-saved DIR]
+        [--workers 2] [--json results.json] [--save DIR | --from-saved DIR] [--adopt-min-dsr 0,0.8,0.95]
 
 The first (seed, strength) pair's times are the timing figures. Markdown tables are printed at the end.
+``--adopt-min-dsr`` lists stand-aside hurdles to compare (default: the setting,
+TRACER_WALKFORWARD_ADOPT_MIN_DSR): the in-sample selection and the trials are computed once per world,
+only the stitched book per hurdle.
 ``--save DIR`` keeps each world's grid signals and bars (a pickle per world, tens of MB); ``--from-saved
 DIR`` re-runs only ``evaluate_grid`` (selection, stitched book, DSR, PBO) on them, so a change to the
 statistics is measured on the same worlds in seconds instead of minutes.
@@ -29,12 +32,18 @@ from pathlib import Path
 import pandas as pd
 
 
-def one(seed: int, strength: float, months: list[str], workers: int, save_dir: str | None = None) -> dict:
+def one(
+    seed: int,
+    strength: float,
+    months: list[str],
+    workers: int,
+    save_dir: str | None = None,
+    hurdles: list[float] | None = None,
+) -> list[dict]:
     """Upstream stages for the folds' span, then the walk-forward; figures and wall times."""
     from tracer_assets.pipeline import UPSTREAM_STAGES, MemoryStore, run_chain
     from tracer_assets.research.grid import expand_grid
     from tracer_assets.research.walkforward import (
-        evaluate_grid,
         folds_for_months,
         grid_signals,
         research_store,
@@ -74,45 +83,64 @@ def one(seed: int, strength: float, months: list[str], workers: int, save_dir: s
         points = expand_grid(wf.walkforward_grid)
         signal_sets = grid_signals(store, settings, universe.symbols, points, *span)
         bars = store.read("bars")
-        result = evaluate_grid(signal_sets, bars, settings, folds, points, run_id=run_id(seed, strength))
+        results = evaluate(signal_sets, bars, settings, folds, points, run_id(seed, strength), hurdles)
         t2 = time.perf_counter()
     if save_dir:
         with open(Path(save_dir) / f"{run_id(seed, strength)}.pkl", "wb") as fh:
             pickle.dump({"signal_sets": signal_sets, "bars": bars, "folds": folds, "points": points}, fh)
-    return figures(seed, strength, months, span, result, round(t1 - t0, 1), round(t2 - t1, 1))
+    return [
+        figures(seed, strength, months, span, h, r, round(t1 - t0, 1), round(t2 - t1, 1))
+        for h, r in results.items()
+    ]
+
+
+def evaluate(signal_sets, bars, settings, folds, points, name: str, hurdles: list[float] | None) -> dict:
+    """``evaluate_grid`` (its three steps) for each stand-aside hurdle: {hurdle: result}."""
+    from tracer_assets.research.grid import with_params
+    from tracer_assets.research.walkforward import grid_trials, select_in_sample, stitch
+
+    choices = [select_in_sample(signal_sets, bars, settings, fold) for fold in folds]
+    trials = grid_trials(signal_sets, bars, settings, folds)
+    out = {}
+    for h in hurdles or [settings.walkforward.walkforward_adopt_min_dsr]:
+        s = with_params(settings, {"walkforward_adopt_min_dsr": h})
+        out[h] = stitch(signal_sets, bars, s, folds, points, choices, trials, run_id=name)
+    return out
 
 
 def run_id(seed: int, strength: float) -> str:
     return f"seed{seed}_effect{strength:g}"
 
 
-def from_saved(save_dir: str, seed: int, strength: float, months: list[str]) -> dict:
+def from_saved(
+    save_dir: str, seed: int, strength: float, months: list[str], hurdles: list[float] | None = None
+) -> list[dict]:
     """Re-evaluate a saved world's grid signals with the current selection and statistics code."""
-    from tracer_assets.research.walkforward import evaluate_grid, span_of
+    from tracer_assets.research.walkforward import span_of
     from tracer_assets.settings import TracerSettings
 
     with open(Path(save_dir) / f"{run_id(seed, strength)}.pkl", "rb") as fh:
         saved = pickle.load(fh)
     settings = TracerSettings(_env_file=None, sim_seed=seed, sim_effect_strength=strength)
     t0 = time.perf_counter()
-    result = evaluate_grid(
-        saved["signal_sets"],
-        saved["bars"],
-        settings,
-        saved["folds"],
-        saved["points"],
-        run_id=run_id(seed, strength),
-    )
+    args = (saved["signal_sets"], saved["bars"], settings, saved["folds"], saved["points"])
+    results = evaluate(*args, run_id(seed, strength), hurdles)
     span = span_of(saved["folds"], settings)
-    return figures(seed, strength, months, span, result, float("nan"), round(time.perf_counter() - t0, 1))
+    seconds = round(time.perf_counter() - t0, 1)
+    return [figures(seed, strength, months, span, h, r, float("nan"), seconds) for h, r in results.items()]
 
 
-def figures(seed, strength, months, span, result, upstream_s: float, walkforward_s: float) -> dict:
+def figures(seed, strength, months, span, hurdle, result, upstream_s: float, walkforward_s: float) -> dict:
     """One benchmark row from a walk-forward result."""
+    from tracer_assets.research.governance import is_stand_aside
+
     s = result.summary
+    aside = [is_stand_aside(json.loads(p)) for p in result.folds["params"]]
     return {
         "seed": seed,
         "strength": strength,
+        "adopt_min_dsr": hurdle,
+        "folds_stood_aside": f"{sum(aside)}/{len(aside)}",
         "months": f"{months[0]}..{months[-1]}",
         "span": f"{span[0]:%Y-%m-%d}..{span[1]:%Y-%m-%d}",
         "upstream_s": upstream_s,
@@ -140,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--months", default="2025-01..2025-12", help="first..last out-of-sample month")
     p.add_argument("--workers", type=int, default=2, help="processes for the grid points")
     p.add_argument("--json", help="append each result as a JSON line to this file")
+    p.add_argument(
+        "--adopt-min-dsr",
+        help="comma-separated stand-aside hurdles to compare (default: the walkforward_adopt_min_dsr setting)",
+    )
     p.add_argument("--save", help="folder to keep each world's grid signals in (for --from-saved)")
     p.add_argument(
         "--from-saved",
@@ -151,18 +183,20 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     lo, hi = args.months.split("..")
     months = [str(m) for m in pd.period_range(lo, hi, freq="M")]
+    hurdles = [float(x) for x in args.adopt_min_dsr.split(",")] if args.adopt_min_dsr else None
     rows = []
     for strength in [float(x) for x in args.strengths.split(",")]:
         for seed in [int(x) for x in args.seeds.split(",")]:
             if args.from_saved:
-                row = from_saved(args.from_saved, seed, strength, months)
+                world = from_saved(args.from_saved, seed, strength, months, hurdles)
             else:
-                row = one(seed, strength, months, args.workers, args.save)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-            if args.json:
-                with open(args.json, "a") as fh:
-                    fh.write(json.dumps(row) + "\n")
+                world = one(seed, strength, months, args.workers, args.save, hurdles)
+            for row in world:
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                if args.json:
+                    with open(args.json, "a") as fh:
+                        fh.write(json.dumps(row) + "\n")
     df = pd.DataFrame(rows)
     print("\nTiming (first run):")
     first = rows[0]
@@ -177,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     cols = [
         "strength",
         "seed",
+        "adopt_min_dsr",
         "oos_sharpe_95ci",
         "deflated_sharpe_prob",
         "n_effective_trials",
@@ -184,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         "pbo",
         "oos_hit_rate",
         "n_oos_trades",
+        "folds_stood_aside",
     ]
     print(df[cols].to_markdown(index=False, floatfmt=".3f"))
     return 0

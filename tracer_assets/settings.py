@@ -302,6 +302,13 @@ class WalkForwardSettings(Section):
         },
         description="Declared grid (setting -> values) searched in sample; the product of the lists is tried.",
     )
+    walkforward_adopt_min_dsr: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="In-sample deflated Sharpe probability (clustered trials) the winner needs to be "
+        "adopted; below it the fold stands aside (trades nothing out of sample). 0 turns the rule off.",
+    )
     walkforward_block_days: int = Field(
         5, ge=1, description="Block length (days) of the bootstrap intervals on out-of-sample returns."
     )

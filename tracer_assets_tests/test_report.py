@@ -143,6 +143,7 @@ def test_walk_forward_folds_are_drawn_in_and_out_of_sample_from_the_contract_col
             "oos_end": [_ts("2026-10-31"), _ts("2026-11-30")],
             "params": ['{"cooldown_hours": 12}', '{"cooldown_hours": 24}'],
             "is_objective": [2.5, 3.0],
+            "is_deflated_sharpe_prob": [0.97, 0.99],
             "oos_objective": [1.2, -0.4],
             "n_configs_tried": [180, 180],
             "n_oos_trades": [40, 38],

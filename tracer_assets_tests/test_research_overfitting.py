@@ -137,3 +137,24 @@ def test_a_cluster_return_weights_members_by_inverse_variance():
 
     by_hand = [sharpe(inverse_variance(p1, p2)), sharpe(inverse_variance(q1, q2))]
     assert found.sharpe_variance == pytest.approx(np.var(by_hand, ddof=1), rel=1e-9)
+
+
+def test_a_book_that_never_trades_has_sharpe_zero_and_defined_statistics():
+    idle = np.zeros(365)
+    assert sharpe(idle, 365) == 0.0
+    assert block_bootstrap_sharpe(idle, block_days=5, resamples=200, seed=1) == (0.0, 0.0, 0.0)
+    # Sharpe 0 against the trials' expected best SR0, with normal moments: Phi(-SR0 * sqrt(T - 1))
+    sr0 = expected_max_sharpe(0.01, 4)
+    assert deflated_sharpe_probability(idle, 4, 0.01) == pytest.approx(stats.norm.cdf(-sr0 * math.sqrt(364)))
+    assert deflated_sharpe_probability(idle, 1, 0.0) == pytest.approx(0.5)
+    # a constant non-zero series stays undefined; a column that never traded ranks as Sharpe 0 in PBO
+    assert math.isnan(sharpe(np.full(10, 0.5)))
+    rng = np.random.default_rng(3)
+    trials = np.column_stack([np.zeros(80), rng.normal(0.001, 0.01, 80), rng.normal(-0.001, 0.01, 80)])
+    assert 0.0 <= probability_of_backtest_overfitting(trials, 4) <= 1.0
+    assert probability_of_backtest_overfitting(np.zeros((80, 3)), 4) == 1.0  # all tied: the winner is median
+    # a resample that lands on idle days only counts as Sharpe 0, not as a missing draw
+    mostly_idle = np.zeros(60)
+    mostly_idle[:3] = [0.01, -0.004, 0.006]
+    point, lo, hi = block_bootstrap_sharpe(mostly_idle, block_days=5, resamples=500, seed=2)
+    assert lo <= 0.0 <= hi and math.isfinite(point)

@@ -107,3 +107,16 @@ def test_manifest_and_file_hashes(tmp_path):
     first = file_hash(f)
     f.write_bytes(b"b")
     assert file_hash(f) != first  # a rewrite is seen (size or mtime changed)
+
+
+def test_stages_that_honour_governed_versions_read_them(tmp_path):
+    """A rollback or a stand-aside adoption changes governed_params: signals and narrative_pressure
+    must not skip over it; stages that do not read it ignore it."""
+    from pathlib import Path
+
+    from tracer_assets.defs.skip import reads_for
+    from tracer_assets.pipeline.fingerprint import LakeFile
+
+    governed = LakeFile("governed_params", "2025-02-01", "rollback_093000", Path("x.parquet"))
+    assert reads_for("signals")(governed) and reads_for("narrative_pressure")(governed)
+    assert not reads_for("price_features")(governed)

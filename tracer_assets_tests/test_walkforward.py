@@ -9,17 +9,19 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from tracer_assets.lake import Lake
 from tracer_assets.lake.schemas import contract_columns
 from tracer_assets.pipeline import SIGNAL_STAGES, UPSTREAM_STAGES, MemoryStore, run_chain
 from tracer_assets.pipeline import signals as signal_stage
 from tracer_assets.research.folds import Fold, purge
-from tracer_assets.research.governance import governed_row
+from tracer_assets.research.governance import adoption_rows, governed_row, in_force, stand_aside_params
 from tracer_assets.research.governance_report import build_report, report_inputs
 from tracer_assets.research.grid import with_params
 from tracer_assets.research.walkforward import (
     SUMMARY_COLUMNS,
+    evaluate_grid,
     folds_for_months,
     research_store,
     run_months,
@@ -41,6 +43,8 @@ ENV = {
     "TRACER_WALKFORWARD_BOOTSTRAP_RESAMPLES": "200",
     "TRACER_WALKFORWARD_PBO_BLOCKS": "4",
     "TRACER_WALKFORWARD_GRID": json.dumps(GRID),
+    # the one-month in-sample windows here are too short to clear a DSR hurdle; the rule has its own tests
+    "TRACER_WALKFORWARD_ADOPT_MIN_DSR": "0",
 }
 
 
@@ -155,40 +159,48 @@ def _daily_longs(symbol: str, start: pd.Timestamp, days: int) -> pd.DataFrame:
         {
             "signal_id": [f"{symbol}-{i}" for i in range(days)],
             "symbol": symbol,
+            "asset_class": "crypto",
             "decision_ts": t,
             "direction": "long",
+            "strength": 0.5,
+            "internal_prob": 0.55,
             "size": 0.5,
             "horizon_hours": 12,
         }
     )
 
 
+JAN1 = pd.Timestamp("2025-01-01", tz="UTC")
+FEB_FOLD = Fold(
+    "2025-02",
+    JAN1,
+    pd.Timestamp("2025-01-29", tz="UTC"),
+    pd.Timestamp("2025-02-01", tz="UTC"),
+    pd.Timestamp("2025-03-01", tz="UTC"),
+)
+HOURS, IS_HOURS = 24 * 59, 24 * 28
+
+
+def _two_symbol_bars(x_drift: float, y_drift: float, seed: int = 0) -> pd.DataFrame:
+    """Hourly X and Y over January and February: each drifts by its rate an hour in sample (before
+    29 January) plus noise, and by minus that rate after it."""
+    noise = np.random.default_rng(seed).normal(0, 0.001, (2, HOURS))
+
+    def path(drift, eps):
+        return 100 * np.exp(np.cumsum(np.where(np.arange(HOURS) < IS_HOURS, drift, -drift) + eps))
+
+    return _bars({"X": path(x_drift, noise[0]), "Y": path(y_drift, noise[1])}, JAN1)
+
+
 def test_selection_switches_when_only_in_sample_prices_switch():
     """Two configurations, one trading X and one trading Y: the in-sample winner is the one whose symbol
     rose in sample; what the prices do after the in-sample end never moves the choice."""
-    start = pd.Timestamp("2025-01-01", tz="UTC")
-    fold = Fold(
-        "2025-02",
-        start,
-        pd.Timestamp("2025-01-29", tz="UTC"),
-        pd.Timestamp("2025-02-01", tz="UTC"),
-        pd.Timestamp("2025-03-01", tz="UTC"),
-    )
-    hours = 24 * 59
-    rng = np.random.default_rng(0)
-    noise = rng.normal(0, 0.001, (2, hours))
-    is_hours = 24 * 28
-    trend = np.where(np.arange(hours) < is_hours, 0.0008, -0.0008)
-
-    def path(drift):
-        return 100 * np.exp(np.cumsum(drift))
-
+    fold = FEB_FOLD
     settings = TracerSettings(_env_file=None, walkforward={"walkforward_min_trades": 3})
-    sets = [_daily_longs("X", start, 58), _daily_longs("Y", start, 58)]
-    x_up = _bars({"X": path(trend + noise[0]), "Y": path(noise[1])}, start)
-    y_up = _bars({"X": path(noise[0]), "Y": path(trend + noise[1])}, start)
-    assert select_in_sample(sets, x_up, settings, fold)[0] == 0
-    assert select_in_sample(sets, y_up, settings, fold)[0] == 1
+    sets = [_daily_longs("X", JAN1, 58), _daily_longs("Y", JAN1, 58)]
+    x_up, y_up = _two_symbol_bars(0.0008, 0.0), _two_symbol_bars(0.0, 0.0008)
+    assert select_in_sample(sets, x_up, settings, fold).best == 0
+    assert select_in_sample(sets, y_up, settings, fold).best == 1
     # after the in-sample end: Y soars, X collapses; the choice made in sample stays X
     late = x_up.copy()
     after = late["ts"] >= fold.is_end
@@ -196,6 +208,53 @@ def test_selection_switches_when_only_in_sample_prices_switch():
     late.loc[after & (late["symbol"] == "Y"), ["open", "high", "low", "close"]] *= 3.0
     assert select_in_sample(sets, late, settings, fold) == select_in_sample(sets, x_up, settings, fold)
     assert purge(sets[0], fold)["decision_ts"].max() + pd.Timedelta(hours=12) <= fold.is_end
+
+
+def test_a_fold_whose_in_sample_winner_fails_the_hurdle_stands_aside():
+    """Both configurations lose in sample: the winner's in-sample DSR is below the hurdle, so the fold
+    trades nothing out of sample (Sharpe 0, interval [0, 0], DSR and PBO defined) and governance adopts a
+    stand-aside version; with the rule off it trades, and a winner with real in-sample evidence clears it."""
+    settings = TracerSettings(
+        _env_file=None,
+        walkforward={
+            "walkforward_min_trades": 3,
+            "walkforward_adopt_min_dsr": 0.8,
+            "walkforward_bootstrap_resamples": 200,
+            "walkforward_pbo_blocks": 4,
+        },
+    )
+    sets = [_daily_longs("X", JAN1, 58), _daily_longs("Y", JAN1, 58)]
+    points = [{"signal_min_pressure": 0.1}, {"signal_min_pressure": 0.3}]
+    falling = _two_symbol_bars(-0.0006, -0.0006)
+
+    weak = evaluate_grid(sets, falling, settings, [FEB_FOLD], points)
+    fold = weak.folds.iloc[0]
+    params = json.loads(fold["params"])
+    assert params["stand_aside"] is True and {k: v for k, v in params.items() if k != "stand_aside"} in points
+    assert fold["is_deflated_sharpe_prob"] < 0.8 and fold["is_objective"] < 0
+    assert fold["n_oos_trades"] == 0 and fold["oos_objective"] == 0.0 and weak.oos_signals.empty
+    assert len(weak.oos_returns) >= 27 and (weak.oos_returns == 0).all()
+    summary = weak.summary
+    assert (summary["oos_sharpe"], summary["oos_sharpe_lo"], summary["oos_sharpe_hi"]) == (0.0, 0.0, 0.0)
+    assert summary["n_oos_trades"] == 0
+    for key in ("deflated_sharpe_prob", "deflated_sharpe_prob_raw", "pbo"):
+        assert 0.0 <= summary[key] <= 1.0, key
+
+    adopted = adoption_rows(weak.folds, "test")["2025-02-01"].iloc[0]
+    assert adopted["params"] == fold["params"] and adopted["reason"].startswith("standing aside")
+
+    # the rule off (hurdle 0): the same winner trades
+    off = evaluate_grid(
+        sets, falling, with_params(settings, {"walkforward_adopt_min_dsr": 0}), [FEB_FOLD], points
+    )
+    assert "stand_aside" not in json.loads(off.folds.iloc[0]["params"]) and off.summary["n_oos_trades"] > 0
+    assert off.folds.iloc[0]["is_deflated_sharpe_prob"] == fold["is_deflated_sharpe_prob"]
+
+    # X rose steadily in sample: its in-sample DSR clears the hurdle and the fold trades X
+    strong = evaluate_grid(sets, _two_symbol_bars(0.0008, 0.0), settings, [FEB_FOLD], points)
+    row = strong.folds.iloc[0]
+    assert json.loads(row["params"]) == points[0] and row["is_deflated_sharpe_prob"] >= 0.8
+    assert row["n_oos_trades"] > 0 and set(strong.oos_signals["symbol"]) == {"X"}
 
 
 def test_signals_after_a_rollback_use_the_rolled_back_version(world):
@@ -259,6 +318,95 @@ def test_signals_after_a_rollback_use_the_rolled_back_version(world):
             errors="ignore",
         ),
     )
+
+
+def test_signals_stand_aside_under_a_stand_aside_version_and_trade_again_after_a_rollback(world):
+    """A fold's stand-aside version is in force from 1 February: the signals stage (the asset's code)
+    emits nothing, holding back what the version's thresholds would have fired; a rollback to the
+    ordinary version restores exactly the signals that version gives."""
+    from tracer_assets.research.walkforward_cli import rollback
+
+    s = world["settings"]
+    loose = {"signal_min_pressure": 0.05}
+    store = _copy(world["lake"], s, [MONTH])
+    run_chain(store, s, "2025-01-20", "2025-02-14", stages=("narrative_pressure",))
+    day0, back, day1 = (pd.Timestamp(t, tz="UTC") for t in ("2025-02-10", "2025-02-11 12:00", "2025-02-13"))
+    lake_like = Lake(world["tmp"] / "stand_aside_lake")
+    for params, ts in ((loose, "2025-01-20"), (stand_aside_params(loose), "2025-02-01")):
+        row = governed_row(
+            params, action="adopt", source="t", actor="t", reason="t", ts=pd.Timestamp(ts, tz="UTC")
+        )
+        lake_like.write_partition("governed_params", ts, row, part="adopt")
+        store.write_partition("governed_params", ts, row, part="adopt")
+
+    aside = signal_stage.signals(store, s, day0, day1)
+    assert aside.signals.empty and aside.held_back_counts["stand_aside"] > 0
+    # what is held back as stand_aside is what the version's own thresholds fire
+    plain = signal_stage.signals(_plain(store, s, loose), with_params(s, loose), day0, day1).signals
+    held = aside.held_back[aside.held_back["reason"] == "stand_aside"]
+    key = ["symbol", "decision_ts", "direction"]
+    pd.testing.assert_frame_equal(held[key].reset_index(drop=True), plain[key].reset_index(drop=True))
+
+    loose_version = lake_like.read("governed_params")["version"].iloc[0]
+    row = rollback(lake_like, loose_version, actor="quant", reason="trade again", now=back)
+    store.write_partition("governed_params", "2025-02-11", row, part="rollback")
+    after = signal_stage.signals(store, s, day0, day1)
+    t = pd.to_datetime(after.signals["decision_ts"], utc=True)
+    assert len(after.signals) and (t >= back).all()
+    restored = signal_stage.signals(_plain(store, s, loose), with_params(s, loose), back, day1).signals
+    drop = ["internal_prob", "calibration_method", "rationale", "evidence", "checks"]
+    pd.testing.assert_frame_equal(after.signals.drop(columns=drop), restored.drop(columns=drop))
+
+
+def _plain(store: MemoryStore, settings: TracerSettings, params: dict) -> MemoryStore:
+    """A fork of ``store`` without governed versions, its pressure recomputed under ``params``."""
+    fork = MemoryStore()
+    for table in ("bars", "price_features", "narrative_scores"):
+        for day in store.partitions(table):
+            fork.write_partition(table, day, store.read(table, day, day))
+    run_chain(fork, with_params(settings, params), "2025-01-20", "2025-02-14", stages=("narrative_pressure",))
+    return fork
+
+
+def test_the_adopt_hurdle_is_validated(monkeypatch):
+    for bad in ("-0.1", "1.5", "high"):
+        monkeypatch.setenv("TRACER_WALKFORWARD_ADOPT_MIN_DSR", bad)
+        with pytest.raises(ValidationError, match="walkforward_adopt_min_dsr"):
+            TracerSettings(_env_file=None)
+    monkeypatch.setenv("TRACER_WALKFORWARD_ADOPT_MIN_DSR", "0.9")
+    assert TracerSettings(_env_file=None).walkforward.walkforward_adopt_min_dsr == 0.9
+
+
+def test_params_list_shows_stand_aside_versions_and_a_rollback_restores_trading(tmp_path, capsys):
+    from tracer_assets.cli import main
+
+    root = str(tmp_path / "lake")
+    lake = Lake(root)
+    normal = governed_row(
+        {"cooldown_hours": 24}, action="adopt", source="f1", actor="walkforward", reason="r", ts=JAN1
+    )
+    aside = governed_row(
+        stand_aside_params({"cooldown_hours": 12}),
+        action="adopt",
+        source="f2",
+        actor="walkforward",
+        reason="standing aside: in-sample DSR 0.310",
+        ts=JAN1 + pd.Timedelta(days=31),
+    )
+    for row in (normal, aside):
+        lake.write_partition("governed_params", f"{row['available_ts'].iloc[0]:%Y-%m-%d}", row, part="adopt")
+    assert main(["params", "list", "--lake", root]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    aside_line = next(line for line in lines if aside["version"].iloc[0] in line)
+    normal_line = next(line for line in lines if normal["version"].iloc[0] in line)
+    assert "no: stand aside" in aside_line and "True" in aside_line  # in force now
+    assert "stand aside" not in normal_line
+    version = normal["version"].iloc[0]
+    assert main(["params", "rollback", version, "--reason", "trade", "--lake", root]) == 0
+    assert "standing aside" not in capsys.readouterr().out
+    governed = lake.read("governed_params")
+    now = pd.Timestamp.now(tz="UTC") + pd.Timedelta(seconds=1)
+    assert in_force(governed, now)[0] == version
 
 
 def test_the_report_renders_for_a_month_without_folds(world):

@@ -155,8 +155,8 @@ CONTRACT: dict[str, list[tuple[str, pa.DataType]]] = {
     ),
     "walk_forward_folds": _columns(
         "fold_id: string, is_start: timestamp, is_end: timestamp, oos_start: timestamp, oos_end: timestamp, "
-        "params: string, is_objective: float64, oos_objective: float64, n_configs_tried: int64, "
-        "n_oos_trades: int64"
+        "params: string, is_objective: float64, is_deflated_sharpe_prob: float64, oos_objective: float64, "
+        "n_configs_tried: int64, n_oos_trades: int64"
     ),
     "walk_forward_summary": _columns(
         "run_id: string, oos_start: timestamp, oos_end: timestamp, oos_sharpe: float64, "
@@ -267,10 +267,16 @@ TABLE_COLUMN_DOCS: dict[str, dict[str, str]] = {
         "is_end": "End of the in-sample window (exclusive, UTC), an embargo before the out-of-sample start.",
         "oos_start": "First instant of the out-of-sample month (UTC).",
         "oos_end": "End of the out-of-sample month (exclusive, UTC).",
-        "params": "JSON of the grid point chosen in sample and frozen for the month (setting -> value).",
+        "params": "JSON of the grid point chosen in sample and frozen for the month (setting -> value); "
+        'with "stand_aside": true when the fold stands aside (its winner below walkforward_adopt_min_dsr, '
+        "or no point reached walkforward_min_trades): the month trades nothing.",
         "is_objective": "The chosen point's in-sample objective: annualised Sharpe net of costs of its purged "
         "in-sample signals (NaN when no point reached walkforward_min_trades).",
-        "oos_objective": "The same objective of the frozen point on the out-of-sample month.",
+        "is_deflated_sharpe_prob": "The winner's in-sample Deflated Sharpe probability, trials the "
+        "clusters of the eligible points' in-sample return series (NaN when no point was eligible); below "
+        "walkforward_adopt_min_dsr the fold stands aside.",
+        "oos_objective": "The same objective of the frozen point on the out-of-sample month (0 for a month "
+        "that traded nothing).",
         "n_configs_tried": "Grid points evaluated in sample for this fold.",
         "n_oos_trades": "Trades the frozen point made in the out-of-sample month.",
         "event_ts": "The out-of-sample month's end.",
@@ -300,7 +306,8 @@ TABLE_COLUMN_DOCS: dict[str, dict[str, str]] = {
     },
     "governed_params": {
         "version": "Content hash of the parameter set (the same params give the same version).",
-        "params": "JSON of the parameters in force (setting -> value); the rest keep their defaults.",
+        "params": "JSON of the parameters in force (setting -> value); the rest keep their defaults. "
+        '"stand_aside": true: no signal is emitted while it is in force (held back as stand_aside).',
         "action": "adopt (a walk-forward fold's choice) or rollback (tracer params rollback).",
         "source": "Where the row came from: the fold and run, or the version rolled back to.",
         "actor": "Who: walkforward, or the person named on the rollback.",

@@ -179,6 +179,12 @@ EXTRA_TABLES: dict[str, tuple[str, ...]] = {
     "signals": ("signals_held_back",),
     "orders": ("fills", "positions", "portfolio", "risk_events", "execution_state"),
 }
+# Tables an asset reads beyond its ancestors': the governed version in force at each decision time (a
+# monthly table, no daily graph edge), so an adoption or a rollback re-runs the stages that honour it.
+EXTRA_READS: dict[str, frozenset[str]] = {
+    "signals": frozenset({"governed_params"}),
+    "narrative_pressure": frozenset({"governed_params"}),
+}
 # Tables written under another name, or written by no asset (read-only here: they stay inputs).
 READ_ONLY_ASSETS = frozenset({"fills", "positions", "portfolio", "risk_events"})
 # Named parts of shared tables and who writes them (other parts belong to the table's writer).
@@ -219,12 +225,13 @@ def never_skips(asset: str, settings, partitions: list[str]) -> str | None:
 def files_read_by(
     asset: str, ancestors: dict[str, frozenset[str]], writers: dict[str, str]
 ) -> Callable[[LakeFile], bool]:
-    """The files ``asset`` may read: its ancestors' and those no asset writes."""
+    """The files ``asset`` may read: its ancestors', those no asset writes and its ``EXTRA_READS``."""
     assets = frozenset(ancestors)
+    upstream = ancestors.get(asset, frozenset()) | EXTRA_READS.get(asset, frozenset())
 
     def reads(f: LakeFile) -> bool:
         who = owner(f, writers, assets)
-        return who is None or who in ancestors.get(asset, frozenset())
+        return who is None or who in upstream
 
     return reads
 

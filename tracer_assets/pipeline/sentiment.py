@@ -120,11 +120,11 @@ def narrative_pressure(
     decisions = decision_times(store, symbols, start, end)
     segments = governed_segments(store, settings, start, end)
     if len(segments) == 1:
-        return pressure_by_day(store, segments[0][2], decisions)
+        return pressure_by_day(store, segments[0].settings, decisions)
     ts = pd.to_datetime(decisions["decision_ts"], utc=True)
     parts = [
-        pressure_by_day(store, seg_settings, decisions[((ts >= lo) & (ts < hi)).to_numpy()])
-        for lo, hi, seg_settings, _ in segments
+        pressure_by_day(store, seg.settings, decisions[((ts >= seg.start) & (ts < seg.end)).to_numpy()])
+        for seg in segments
     ]
     llm = {k: sum(p.attrs.get("llm", {}).get(k, 0) for p in parts) for k in ("llm_late", "llm_excluded")}
     pressure = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)

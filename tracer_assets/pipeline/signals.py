@@ -15,6 +15,7 @@ from tracer_assets.pipeline.window import DAY, last_day
 from tracer_assets.providers.health import read_health
 from tracer_assets.settings import TracerSettings
 from tracer_assets.signals import SignalsResult, compute_signals
+from tracer_assets.signals.pipeline import HELD_BACK_COLUMNS
 
 SIGNAL_INPUT_ASSETS = ("bars", "narratives")
 
@@ -70,16 +71,22 @@ def signals(
     calibrates each day on outcomes resolved before it. A range therefore equals its days run alone.
     ``calibrate=False`` stops after the first pass (same signals and sizes, uncalibrated
     ``internal_prob``: what a threshold search needs). ``degraded`` defaults to the degraded input days
-    recorded in ``run_health`` (``check_degraded``).
+    recorded in ``run_health`` (``check_degraded``). Under a stand-aside version no signal is emitted:
+    what would have fired is held back with reason ``stand_aside`` (see ``stand_aside``).
     """
     if degraded is None and check_degraded:
         degraded = degraded_input_days(store, start, end)
     parts: list[SignalsResult] = []
-    for lo, hi, seg_settings, _ in governed_segments(store, settings, start, end):
-        earlier = (
-            pd.concat([p.signals for p in parts if len(p.signals)], ignore_index=True) if parts else None
-        )
-        parts.append(_window_signals(store, seg_settings, lo, hi, degraded, calibrate, earlier, start))
+    for seg in governed_segments(store, settings, start, end):
+        fired = [p.signals for p in parts if len(p.signals)]
+        earlier = pd.concat(fired, ignore_index=True) if fired else None
+        if seg.stand_aside:
+            first = _window_signals(store, seg.settings, seg.start, seg.end, degraded, False, earlier, start)
+            parts.append(stand_aside(first))
+        else:
+            parts.append(
+                _window_signals(store, seg.settings, seg.start, seg.end, degraded, calibrate, earlier, start)
+            )
     if len(parts) == 1:
         return parts[0]
     return SignalsResult(
@@ -89,6 +96,18 @@ def signals(
         ),
         sum(p.n_decisions for p in parts),
     )
+
+
+def stand_aside(result: SignalsResult) -> SignalsResult:
+    """``result`` under a stand-aside version: no tradeable signal; the candidates that passed every
+    check are held back with reason ``stand_aside`` (the others keep their own reasons)."""
+    passed = result.signals
+    if passed.empty:
+        return result
+    held = passed.assign(reason="stand_aside", reasons="stand_aside")[HELD_BACK_COLUMNS]
+    frames = [h for h in (result.held_back, held) if len(h)]
+    held_back = pd.concat(frames, ignore_index=True).sort_values(["decision_ts", "symbol"], kind="stable")
+    return SignalsResult(passed.iloc[:0], held_back.reset_index(drop=True), result.n_decisions)
 
 
 def _window_signals(

@@ -5,6 +5,11 @@ The ``governed_params`` table holds one row per adoption: ``version`` (a content
 is in force). The version in force at decision time t is the newest row with ``available_ts <= t``; with
 no row, the settings' defaults apply. A rollback is a new row restoring an earlier version's params, so
 history is never rewritten.
+
+A "stand aside" version (params with ``"stand_aside": true``, beside the fold winner's thresholds that
+failed the in-sample hurdle) means: trade nothing while it is in force. The signals stage computes the
+candidates with its thresholds but emits none (they go to ``signals_held_back`` as ``stand_aside``);
+rolling back to an ordinary version restores trading.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+STAND_ASIDE = "stand_aside"
 GOVERNED_COLUMNS = [
     "version",
     "params",
@@ -25,6 +31,21 @@ GOVERNED_COLUMNS = [
     "event_ts",
     "available_ts",
 ]
+
+
+def stand_aside_params(winner: Mapping[str, object]) -> dict[str, object]:
+    """The parameter set of a version that stands aside (the winner's thresholds kept for the record)."""
+    return {**winner, STAND_ASIDE: True}
+
+
+def is_stand_aside(params: Mapping[str, object]) -> bool:
+    """True for a version under which nothing is traded."""
+    return bool(params.get(STAND_ASIDE, False))
+
+
+def threshold_params(params: Mapping[str, object]) -> dict[str, object]:
+    """The settings a version sets (its stand-aside flag removed)."""
+    return {k: v for k, v in params.items() if k != STAND_ASIDE}
 
 
 def params_version(params: Mapping[str, object]) -> str:
@@ -102,23 +123,47 @@ def rollback_row(
     )
 
 
+FOLD_EVIDENCE = [
+    "fold_id",
+    "params",
+    "is_objective",
+    "is_deflated_sharpe_prob",
+    "oos_objective",
+    "is_minus_oos",
+    "n_oos_trades",
+    "n_configs_tried",
+]
+
+
+def fold_evidence(folds: pd.DataFrame) -> pd.DataFrame:
+    """Each fold's choice beside its in- and out-of-sample evidence (``FOLD_EVIDENCE``); a column that
+    older rows lack (written before it existed) is shown empty."""
+    out = folds.assign(is_minus_oos=folds["is_objective"] - folds["oos_objective"])
+    return out.reindex(columns=FOLD_EVIDENCE)
+
+
 def adoption_rows(folds: pd.DataFrame, run_id: str) -> dict[str, pd.DataFrame]:
-    """``governed_params`` rows adopting each fold's chosen parameters from its out-of-sample start
-    (chosen on data before it: point-in-time), by day key; a fold that chose nothing gets no row."""
+    """``governed_params`` rows adopting each fold's choice from its out-of-sample start (chosen on data
+    before it: point-in-time), by day key. A fold that stands aside (its winner below the in-sample DSR
+    hurdle, or no winner) adopts a stand-aside version, so the live signals stand aside with it."""
     out: dict[str, pd.DataFrame] = {}
     for row in folds.itertuples(index=False):
         start = pd.Timestamp(row.oos_start).tz_convert("UTC")
         params = json.loads(row.params)
-        out[f"{start:%Y-%m-%d}"] = (
-            governed_row(
-                params,
-                action="adopt",
-                source=f"walkforward {row.fold_id} ({run_id})",
-                actor="walkforward",
-                reason=f"best in-sample objective {row.is_objective:.3f} of {row.n_configs_tried} configurations",
-                ts=start,
+        evidence = (
+            f"in-sample objective {row.is_objective:.3f}, in-sample DSR {row.is_deflated_sharpe_prob:.3f}, "
+            f"best of {row.n_configs_tried} configurations"
+        )
+        if not threshold_params(params):
+            evidence = (
+                f"none of {row.n_configs_tried} configurations reached walkforward_min_trades in sample"
             )
-            if params
-            else pd.DataFrame(columns=GOVERNED_COLUMNS)
+        out[f"{start:%Y-%m-%d}"] = governed_row(
+            params,
+            action="adopt",
+            source=f"walkforward {row.fold_id} ({run_id})",
+            actor="walkforward",
+            reason=f"standing aside: {evidence}" if is_stand_aside(params) else evidence,
+            ts=start,
         )
     return out

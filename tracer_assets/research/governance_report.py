@@ -23,7 +23,7 @@ from scipy import stats
 from tracer_assets.lake import Lake
 from tracer_assets.pipeline.governed import read_governed
 from tracer_assets.pipeline.store import Store
-from tracer_assets.research.governance import in_force
+from tracer_assets.research.governance import fold_evidence, in_force
 from tracer_assets.settings import FIELD_SECTION, TracerSettings
 
 DRIFT_FEATURES = ("ret_1h", "realized_vol", "volume_z")
@@ -195,18 +195,7 @@ def build_report(settings: TracerSettings, inputs: ReportInputs) -> GovernanceRe
     chosen = inputs.folds.copy()
     if len(chosen):
         chosen = chosen.sort_values("oos_start")
-        chosen["is_minus_oos"] = chosen["is_objective"] - chosen["oos_objective"]
-        chosen = chosen[
-            [
-                "fold_id",
-                "params",
-                "is_objective",
-                "oos_objective",
-                "is_minus_oos",
-                "n_oos_trades",
-                "n_configs_tried",
-            ]
-        ]
+        chosen = fold_evidence(chosen)
     in_force_info = {
         "version_at_start": version or "defaults",
         "params_at_start": params,

@@ -23,6 +23,10 @@
   sample; PBO is the share of splits with logit(w) <= 0 (the in-sample winner at or below the OOS median).
 - ``block_bootstrap_sharpe``: a circular block bootstrap interval for the annualised Sharpe of daily
   returns, so serial dependence inside a block survives resampling.
+
+A book that never trades (every return exactly 0) has Sharpe 0, not an undefined 0/0: it earned
+nothing with no risk, so its interval is [0, 0] and its DSR compares that 0 with the trials' expected
+best (skew 0 and normal kurtosis, the moments of a degenerate series being undefined).
 """
 
 from __future__ import annotations
@@ -42,13 +46,16 @@ IDENTICAL_TOLERANCE = 1e-9  # correlations this close to 1 are the same series u
 
 
 def sharpe(returns: np.ndarray, periods_per_year: float = 1.0) -> float:
-    """Mean over sample standard deviation (ddof=1), times sqrt(periods_per_year); NaN when undefined."""
+    """Mean over sample standard deviation (ddof=1), times sqrt(periods_per_year); 0 for a book that
+    never traded (every return 0); NaN when undefined (under two returns, or constant non-zero ones)."""
     r = np.asarray(returns, dtype=float)
     r = r[np.isfinite(r)]
     if len(r) < 2:
         return float("nan")
     sd = r.std(ddof=1)
-    return float(r.mean() / sd * math.sqrt(periods_per_year)) if sd > 0 else float("nan")
+    if sd > 0:
+        return float(r.mean() / sd * math.sqrt(periods_per_year))
+    return 0.0 if not r.any() else float("nan")
 
 
 def expected_max_sharpe(sharpe_variance: float, n_trials: int) -> float:
@@ -71,8 +78,11 @@ def deflated_sharpe_probability(returns: np.ndarray, n_trials: int, trial_sharpe
     sr = sharpe(r)
     if t < 3 or not math.isfinite(sr):
         return float("nan")
-    skew = float(stats.skew(r, bias=False))
-    kurt = float(stats.kurtosis(r, fisher=False, bias=False))
+    if r.any():
+        skew = float(stats.skew(r, bias=False))
+        kurt = float(stats.kurtosis(r, fisher=False, bias=False))
+    else:  # a book that never traded: Sharpe 0, moments of a normal
+        skew, kurt = 0.0, 3.0
     sr0 = expected_max_sharpe(trial_sharpe_variance, n_trials)
     denom = 1 - skew * sr + (kurt - 1) / 4 * sr**2
     if denom <= 0:
@@ -173,9 +183,12 @@ def probability_of_backtest_overfitting(performance: np.ndarray, n_blocks: int =
 
 
 def _column_sharpe(m: np.ndarray) -> np.ndarray:
+    """Per-column Sharpe (per period): 0 where every return is 0, NaN where constant and non-zero
+    (as ``sharpe``)."""
     sd = m.std(axis=0, ddof=1)
+    flat = np.where((m == 0).all(axis=0), 0.0, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(sd > 0, m.mean(axis=0) / sd, np.nan)
+        return np.where(sd > 0, m.mean(axis=0) / sd, flat)
 
 
 def block_bootstrap_sharpe(
@@ -191,6 +204,8 @@ def block_bootstrap_sharpe(
     r = np.asarray(daily_returns, dtype=float)
     r = r[np.isfinite(r)]
     point = sharpe(r, periods_per_year)
+    if len(r) >= 2 and not r.any():
+        return 0.0, 0.0, 0.0  # never traded: nothing earned, no risk taken, in every resample
     if len(r) < 2 * block_days or not math.isfinite(point):
         return point, float("nan"), float("nan")
     rng = np.random.default_rng(seed)
@@ -198,10 +213,7 @@ def block_bootstrap_sharpe(
     n_blocks = math.ceil(n / block_days)
     starts = rng.integers(0, n, size=(resamples, n_blocks))
     idx = (starts[:, :, None] + np.arange(block_days)[None, None, :]).reshape(resamples, -1)[:, :n] % n
-    sample = r[idx]
-    sd = sample.std(axis=1, ddof=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        draws = np.where(sd > 0, sample.mean(axis=1) / sd, np.nan) * math.sqrt(periods_per_year)
+    draws = _column_sharpe(r[idx].T) * math.sqrt(periods_per_year)  # a resample of idle days: 0
     alpha = (1 - level) / 2
     low, high = np.nanquantile(draws, [alpha, 1 - alpha])
     return point, float(low), float(high)

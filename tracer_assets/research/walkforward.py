@@ -16,6 +16,11 @@ with every point's out-of-sample returns, the Probability of Backtest Overfittin
 the clusters of the grid points' out-of-sample return series (``overfitting.effective_trials``: near
 duplicates are one trial), their Sharpe variance that of the cluster-level Sharpes; the raw count (every
 grid point a trial, the variance of all their Sharpes) is kept beside it.
+
+Stand-aside rule: a fold adopts its winner only when the winner's in-sample deflated Sharpe probability
+(the eligible points' in-sample return series clustered the same way) reaches
+``walkforward_adopt_min_dsr``; otherwise the fold stands aside: its out-of-sample month opens no
+position (the book holds cash) and ``governed_params`` gets a stand-aside version for it.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from tracer_assets.pipeline import MemoryStore, Store
 from tracer_assets.pipeline import sentiment as sentiment_stage
 from tracer_assets.pipeline import signals as signal_stage
 from tracer_assets.research.folds import Fold, fold_for, out_of_sample, purge
+from tracer_assets.research.governance import stand_aside_params
 from tracer_assets.research.grid import expand_grid, with_params
 from tracer_assets.research.overfitting import (
     EffectiveTrials,
@@ -60,6 +66,7 @@ FOLD_COLUMNS = [
     "oos_end",
     "params",
     "is_objective",
+    "is_deflated_sharpe_prob",
     "oos_objective",
     "n_configs_tried",
     "n_oos_trades",
@@ -246,13 +253,30 @@ def _annual_sharpe(returns: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -
     return sharpe(r.to_numpy(), DAYS_PER_YEAR)
 
 
+@dataclass(frozen=True)
+class FoldChoice:
+    """A fold's in-sample selection: the winning grid point (None when no point reached
+    ``walkforward_min_trades``), its objective, and its in-sample deflated Sharpe probability with the
+    eligible points' in-sample return series clustered into ``n_effective_trials`` trials."""
+
+    best: int | None
+    objective: float
+    is_dsr: float
+    n_effective_trials: int
+
+    def stands_aside(self, min_dsr: float) -> bool:
+        """True when the fold trades nothing out of sample: no winner, or its in-sample DSR below
+        ``min_dsr`` (an undefined DSR is no evidence; ``min_dsr`` 0 turns the rule off)."""
+        return self.best is None or (min_dsr > 0 and not self.is_dsr >= min_dsr)
+
+
 def select_in_sample(
     signal_sets: list[pd.DataFrame], bars: pd.DataFrame, settings: TracerSettings, fold: Fold
-) -> tuple[int | None, float]:
-    """(index of the best grid point, its objective) on the fold's purged in-sample window: the
-    annualised Sharpe of daily returns net of costs among points with at least
-    ``walkforward_min_trades`` trades; (None, NaN) when no point qualifies. Reads no bar after
-    ``is_end``'s day (daily returns up to it; purged signals resolve by it)."""
+) -> FoldChoice:
+    """The best grid point on the fold's purged in-sample window: the annualised Sharpe of daily
+    returns net of costs among points with at least ``walkforward_min_trades`` trades, and the
+    winner's deflated Sharpe probability against those points (clustered, ``effective_trials``).
+    Reads no bar after ``is_end``'s day (daily returns up to it; purged signals resolve by it)."""
     purged = [purge(s, fold) for s in signal_sets]
     in_sample = bars[bars["ts"] < fold.is_end] if len(bars) else bars
     books = book_returns(purged, in_sample, settings, fold.is_start, fold.is_end)
@@ -266,9 +290,16 @@ def select_in_sample(
         ]
     )
     if not np.isfinite(objective).any():
-        return None, float("nan")
+        return FoldChoice(None, float("nan"), float("nan"), 0)
     best = int(np.nanargmax(objective))
-    return best, float(objective[best])
+    r = books.returns
+    r = r[(r.index >= fold.is_start) & (r.index < fold.is_end)]
+    eligible = r[[i for i in range(len(signal_sets)) if np.isfinite(objective[i])]]
+    clusters = effective_trials(eligible.to_numpy())
+    dsr = deflated_sharpe_probability(
+        r[best].to_numpy(), max(clusters.n_clusters, 1), clusters.sharpe_variance
+    )
+    return FoldChoice(best, float(objective[best]), dsr, clusters.n_clusters)
 
 
 def walk_forward(
@@ -298,12 +329,70 @@ def evaluate_grid(
 ) -> WalkForwardResult:
     """Selection in sample, the stitched out-of-sample book and its statistics, from every grid point's
     signals over the folds' span (``grid_signals``)."""
+    choices = [select_in_sample(signal_sets, bars, settings, fold) for fold in folds]
+    trials = grid_trials(signal_sets, bars, settings, folds)
+    return stitch(signal_sets, bars, settings, folds, points, choices, trials, run_id=run_id)
+
+
+@dataclass(frozen=True)
+class Trials:
+    """Every grid point traded over the folds' whole out-of-sample span: the trials of the DSR and PBO."""
+
+    returns: pd.DataFrame
+    clusters: EffectiveTrials
+    raw_variance: float
+    pbo: float
+
+
+def grid_trials(
+    signal_sets: list[pd.DataFrame], bars: pd.DataFrame, settings: TracerSettings, folds: list[Fold]
+) -> Trials:
+    """Each grid point's out-of-sample book, their clusters (the DSR's trials), the variance of all
+    their Sharpes (the raw DSR's) and the PBO over them."""
+    first_oos, last_oos = min(f.oos_start for f in folds), max(f.oos_end for f in folds)
+    books = book_returns(
+        [out_of_sample_span(s, first_oos, last_oos) for s in signal_sets], bars, settings, first_oos, last_oos
+    )
+    r = books.returns
+    r = r[(r.index >= first_oos) & (r.index < last_oos)] if len(r) else r
+    sharpes = np.array([sharpe(r[c].to_numpy()) for c in r.columns]) if len(r) else np.array([])
+    finite = sharpes[np.isfinite(sharpes)]
+    n_blocks = settings.walkforward.walkforward_pbo_blocks
+    return Trials(
+        r,
+        effective_trials(r.to_numpy()) if len(r) else EffectiveTrials(0, 0.0, np.array([])),
+        float(np.var(finite, ddof=1)) if len(finite) > 1 else 0.0,
+        probability_of_backtest_overfitting(r.to_numpy(), n_blocks)
+        if len(r) >= n_blocks and r.shape[1] >= 2
+        else float("nan"),
+    )
+
+
+def fold_params(points: list[dict], choice: FoldChoice, min_dsr: float) -> dict:
+    """What a fold adopts: the winner's parameters, flagged ``stand_aside`` when it stands aside."""
+    winner = points[choice.best] if choice.best is not None else {}
+    return stand_aside_params(winner) if choice.stands_aside(min_dsr) else dict(winner)
+
+
+def stitch(
+    signal_sets: list[pd.DataFrame],
+    bars: pd.DataFrame,
+    settings: TracerSettings,
+    folds: list[Fold],
+    points: list[dict],
+    choices: list[FoldChoice],
+    trials: Trials,
+    *,
+    run_id: str = "walkforward",
+) -> WalkForwardResult:
+    """The folds' rows and the stitched out-of-sample book: each fold's winner frozen for its month,
+    nothing traded in a month that stands aside (``walkforward_adopt_min_dsr``)."""
     wf = settings.walkforward
     rows, chosen_oos = [], []
-    for fold in folds:
-        best, objective = select_in_sample(signal_sets, bars, settings, fold)
+    for fold, choice in zip(folds, choices, strict=True):
+        trades = not choice.stands_aside(wf.walkforward_adopt_min_dsr)
         chosen_oos.append(
-            out_of_sample(signal_sets[best], fold) if best is not None else signal_sets[0].iloc[:0]
+            out_of_sample(signal_sets[choice.best], fold) if trades else signal_sets[0].iloc[:0]
         )
         rows.append(
             {
@@ -312,8 +401,11 @@ def evaluate_grid(
                 "is_end": fold.is_end,
                 "oos_start": fold.oos_start,
                 "oos_end": fold.oos_end,
-                "params": json.dumps(points[best] if best is not None else {}, sort_keys=True),
-                "is_objective": objective,
+                "params": json.dumps(
+                    fold_params(points, choice, wf.walkforward_adopt_min_dsr), sort_keys=True
+                ),
+                "is_objective": choice.objective,
+                "is_deflated_sharpe_prob": choice.is_dsr,
                 "n_configs_tried": len(points),
             }
         )
@@ -329,30 +421,12 @@ def evaluate_grid(
         row["event_ts"] = fold.oos_start
         row["available_ts"] = fold.oos_end
     folds_df = pd.DataFrame(rows, columns=FOLD_COLUMNS)
-
-    # every grid point traded over the same out-of-sample span: the trials of the DSR and the PBO
-    trial_books = book_returns(
-        [out_of_sample_span(s, first_oos, last_oos) for s in signal_sets], bars, settings, first_oos, last_oos
-    )
-    trials = trial_books.returns
-    trials = trials[(trials.index >= first_oos) & (trials.index < last_oos)] if len(trials) else trials
-    trial_sharpes = (
-        np.array([sharpe(trials[c].to_numpy()) for c in trials.columns]) if len(trials) else np.array([])
-    )
-    finite = trial_sharpes[np.isfinite(trial_sharpes)]
-    clusters = effective_trials(trials.to_numpy()) if len(trials) else EffectiveTrials(0, 0.0, np.array([]))
     point, lo, hi = block_bootstrap_sharpe(
         oos_returns.to_numpy(),
         block_days=wf.walkforward_block_days,
         resamples=wf.walkforward_bootstrap_resamples,
         seed=wf.walkforward_seed,
         periods_per_year=DAYS_PER_YEAR,
-    )
-    n_blocks = wf.walkforward_pbo_blocks
-    pbo = (
-        probability_of_backtest_overfitting(trials.to_numpy(), n_blocks)
-        if len(trials) >= n_blocks and trials.shape[1] >= 2
-        else float("nan")
     )
     observations = signal_observations(oos_signals, bars) if len(oos_signals) else pd.DataFrame()
     summary = {
@@ -363,13 +437,13 @@ def evaluate_grid(
         "oos_sharpe_lo": lo,
         "oos_sharpe_hi": hi,
         "deflated_sharpe_prob": deflated_sharpe_probability(
-            oos_returns.to_numpy(), max(clusters.n_clusters, 1), clusters.sharpe_variance
+            oos_returns.to_numpy(), max(trials.clusters.n_clusters, 1), trials.clusters.sharpe_variance
         ),
         "deflated_sharpe_prob_raw": deflated_sharpe_probability(
-            oos_returns.to_numpy(), len(points), float(np.var(finite, ddof=1)) if len(finite) > 1 else 0.0
+            oos_returns.to_numpy(), len(points), trials.raw_variance
         ),
-        "n_effective_trials": clusters.n_clusters,
-        "pbo": pbo,
+        "n_effective_trials": trials.clusters.n_clusters,
+        "pbo": trials.pbo,
         "oos_hit_rate": float(observations["outcome"].mean()) if len(observations) else float("nan"),
         "n_oos_trades": stitched.n_trades(0, first_oos, last_oos),
         "n_configs_tried": len(points),

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 
 import pandas as pd
 
 from tracer_assets.pipeline.governed import GOVERNED_TABLE, read_governed
-from tracer_assets.research.governance import in_force, rollback_row
+from tracer_assets.research.governance import fold_evidence, in_force, is_stand_aside, rollback_row
 from tracer_assets.research.walkforward import SUMMARY_COLUMNS
 
 # the summary without its run id and timestamps
@@ -48,9 +49,7 @@ def _walkforward(args: argparse.Namespace) -> int:
     folds = lake.read("walk_forward_folds", f"{months[0]}-01", f"{months[-1]}-01")
     summary = lake.read("walk_forward_summary", f"{months[0]}-01", f"{months[0]}-01")
     summary = summary[summary["run_id"] == message]
-    folds = folds.assign(is_minus_oos=folds["is_objective"] - folds["oos_objective"])
-    cols = ["fold_id", "params", "is_objective", "oos_objective", "is_minus_oos", "n_oos_trades"]
-    print(folds[cols].to_markdown(index=False, floatfmt=".3f"))
+    print(fold_evidence(folds).to_markdown(index=False, floatfmt=".3f"))
     print()
     print(summary[SUMMARY_SHOWN].T.to_markdown(headers=["walk_forward_summary", message], floatfmt=".3f"))
     return 0
@@ -64,8 +63,11 @@ def _params_list(args: argparse.Namespace) -> int:
         return 0
     version, _ = in_force(governed, pd.Timestamp.now(tz="UTC"))
     shown = governed.sort_values(["available_ts", "version"], kind="stable")
-    shown = shown.assign(in_force=shown["version"].eq(version) & (shown.index == shown.index[-1]))
-    cols = ["version", "action", "available_ts", "actor", "reason", "source", "params", "in_force"]
+    shown = shown.assign(
+        in_force=shown["version"].eq(version) & (shown.index == shown.index[-1]),
+        trades=["no: stand aside" if is_stand_aside(json.loads(p)) else "yes" for p in shown["params"]],
+    )
+    cols = ["version", "action", "available_ts", "trades", "actor", "reason", "source", "params", "in_force"]
     print(shown[cols].to_markdown(index=False))
     return 0
 
@@ -85,7 +87,10 @@ def _params_rollback(args: argparse.Namespace) -> int:
         print(f"tracer params rollback: {exc}", file=sys.stderr)
         return 2
     r = row.iloc[0]
-    print(f"version {r.version} in force from {r.available_ts:%Y-%m-%d %H:%M:%S} UTC ({r.actor}: {r.reason})")
+    mode = " standing aside (no signals)" if is_stand_aside(json.loads(r.params)) else ""
+    print(
+        f"version {r.version}{mode} in force from {r.available_ts:%Y-%m-%d %H:%M:%S} UTC ({r.actor}: {r.reason})"
+    )
     return 0
 
 

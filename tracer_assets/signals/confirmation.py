@@ -22,6 +22,7 @@ REASONS = (
     "participation",
     "alignment",
     "cooldown",
+    "stand_aside",  # passed every check, but the governed version in force trades nothing
 )
 ASSET_CLASSES = ("crypto", "stock")
 Degraded = Iterable[str] | pd.DataFrame | None

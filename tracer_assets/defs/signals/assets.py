@@ -27,9 +27,7 @@ from tracer_assets.providers.health import carry_degraded
 @skip_unchanged
 def signals(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     result = signal_stage.signals(tracer.lake, tracer.settings, *window(context))
-    versions = [
-        v or "defaults" for *_, v in governed_segments(tracer.lake, tracer.settings, *window(context))
-    ]
+    versions = [seg.label for seg in governed_segments(tracer.lake, tracer.settings, *window(context))]
     days = partition_days(context)
     counts = tracer.lake.write_partitions("signals", result.signals, days, by="decision_ts")
     tracer.lake.write_partitions("signals_held_back", result.held_back, days, by="decision_ts")

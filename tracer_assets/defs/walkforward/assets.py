@@ -33,7 +33,8 @@ def result_for_run(context: dg.AssetExecutionContext, tracer: TracerResource) ->
     kinds={"pandas", "parquet"},
     deps=["bars", "price_features", "narrative_scores"],
     description="One row per fold (monthly out-of-sample window): the grid point chosen in sample (purged, "
-    "embargoed), its in-sample and out-of-sample objective, configurations tried, out-of-sample trades.",
+    "embargoed), its in-sample objective and deflated Sharpe probability (below walkforward_adopt_min_dsr the "
+    "fold stands aside), its out-of-sample objective, configurations tried, out-of-sample trades.",
 )
 def walk_forward_folds(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     result = result_for_run(context, tracer)
@@ -74,8 +75,9 @@ def walk_forward_summary(context: dg.AssetExecutionContext, tracer: TracerResour
 
 @dg.asset(
     **FROM_FOLDS,
-    description="Versioned thresholds: each fold's in-sample winner adopted from its out-of-sample start, "
-    "plus rollbacks (tracer params rollback); signals and narrative_pressure use the version in force.",
+    description="Versioned thresholds: each fold's in-sample winner adopted from its out-of-sample start (a "
+    "stand-aside version when it fails the in-sample DSR hurdle: no signals while in force), plus rollbacks "
+    "(tracer params rollback); signals and narrative_pressure use the version in force.",
 )
 def governed_params(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     lake = tracer.lake
