@@ -506,6 +506,12 @@ class SentimentSettings(Section):
     sentiment_device: str = Field(
         "auto", description="'auto' (GPU when available), 'cpu', 'cuda', 'cuda:1', 'mps'."
     )
+    sentiment_torch_threads: int = Field(
+        1,
+        ge=0,
+        description="CPU threads torch may use while embedding (0: torch's default, one per core). One thread "
+        "gives the same vectors and, on a busy or small machine, half the CPU time of two.",
+    )
     sentiment_cache_dir: str = Field(
         "_cache/sentiment", description="Score and embedding cache; a relative path lies under the lake root."
     )
