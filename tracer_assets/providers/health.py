@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from tracer_assets.lake import Lake
+from tracer_assets.lake.atomic import durable_batch
 from tracer_assets.providers.protocols import Delivery
 from tracer_assets.providers.redact import Redactor
 from tracer_assets.providers.results import RUN_HEALTH_COLUMNS, FetchResult, run_health_row
@@ -105,7 +106,8 @@ def record_fetch(
         mark_suspect(lake, asset, days, result, min_kept_ratio, GUARDED_TABLES[asset][0])
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     by_day = quarantine_by_day(result.quarantine, days) if days else {}
-    with lake.batch():  # the range's files made durable together (lake/atomic.py)
+    # the range's files made durable together (lake/atomic.py); any store (a MemoryStore writes no file)
+    with durable_batch():
         for day in days:
             rows = by_day.get(day, empty_quarantine())
             lake.write_partition(QUARANTINE_TABLE, day, rows[QUARANTINE_COLUMNS], part=asset)
@@ -218,7 +220,7 @@ def write_fetched(
     )
     counts, kept = {}, 0
     # one durable batch for the range: each day reads only its own earlier rows, before its write
-    with lake.batch():
+    with durable_batch():
         for day in days:
             rows = frame[day_of.values == day] if len(frame) else frame
             if (result.degraded or day in result.suspect_days) and day in lake.partitions(table):
