@@ -136,3 +136,14 @@ def test_a_single_write_outside_a_batch_is_visible_at_once(tmp_path):
     assert _ids(lake, DAYS[0]) == ["a0"]
     lake.write_bytes("artifacts/x.json", b"{}")
     assert lake.read_bytes("artifacts/x.json") == b"{}"
+
+
+def test_a_batch_of_one_file_fsyncs_it_instead_of_flushing_the_filesystem(tmp_path, monkeypatch):
+    flushed, fsynced = [], []
+    real_fsync = os.fsync
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: (fsynced.append(fd), real_fsync(fd)))
+    monkeypatch.setattr(atomic, "_syncfs", lambda folders: flushed.append(folders) or True)
+    lake = Lake(tmp_path)
+    lake.write_partitions("narratives", _rows(DAYS[0], 2, "a"), DAYS[:1])
+    assert _ids(lake, DAYS[0]) == ["a0", "a1"]
+    assert flushed == [] and len(fsynced) == 2  # the file, then its folder
