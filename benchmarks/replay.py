@@ -157,7 +157,7 @@ def demo(args, tmp: Path) -> None:
     if args.five_years:
         # five years reach back before the default first partition (2024-01-01)
         five = run_demo(
-            ROOT, tmp / "five", 1825, "five years (1825 days)", {"TRACER_PARTITIONS_START": "2020-01-01"}
+            ROOT, tmp / "five", 1825, "five years (1825 days)", {"TRACER_PARTITIONS_START": "2019-12-30"}
         )
         runs.append(five)
         ratio = (five.wall / 1825) / (first.wall / args.days)

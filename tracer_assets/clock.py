@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-# The first daily (and weekly) partition: part of the code location's shape, like the schedules' crons,
-# so it is a constant, not a setting (nothing reads settings at import time).
+# The default first daily (and weekly) partition; TRACER_PARTITIONS_START (LakeSettings) moves it, read
+# once when the definitions load (defs/partitions.py), since partitions are part of the code location.
 PARTITIONS_START = "2024-01-01"
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tracer_assets.clock import PARTITIONS_START
+from tracer_assets.clock import monday_of
 from tracer_assets.digest.terminal import digest_text
 from tracer_assets.progress import Reporter, Steps
 
@@ -36,8 +36,6 @@ class DemoRange:
 
 def day_range(first_day: str, last_day: str) -> DemoRange:
     """The daily keys ``first_day``..``last_day`` and the weeks (Monday keys) that touch them."""
-    from tracer_assets.clock import monday_of
-
     return DemoRange(
         first_day,
         last_day,
@@ -201,8 +199,12 @@ def _run_demo(days: int, echo, reporter: Reporter) -> int:
 
     ensure_instance_config(home, settings.ops)  # run monitoring on: the daemon fails runs whose worker died
     rng = demo_range(days)
-    if rng.first_day < PARTITIONS_START:
-        raise SystemExit(f"--days {days} starts before the first partition, {PARTITIONS_START}")
+    start = settings.lake.partitions_start
+    if rng.first_day < start:
+        raise SystemExit(
+            f"--days {days} starts on {rng.first_day}, before the first partition, {start}: "
+            f"set TRACER_PARTITIONS_START to a Monday on or before {monday_of(rng.first_day):%Y-%m-%d}"
+        )
     checks = all_asset_checks()
     instance = dg.DagsterInstance.get()
     from tracer_assets.defs.event_storage import pool_sqlite_event_log

@@ -5,11 +5,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from importlib import resources
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tracer_assets.clock import PARTITIONS_START
 
 DEFAULT_UNIVERSE = str(resources.files("tracer_assets") / "default_universe.yaml")
 _SECTION_CONFIG = SettingsConfigDict(
@@ -331,6 +334,24 @@ class LakeSettings(Section):
         description="Where the sim world's hidden truth goes; never read by the pipeline.",
     )
     outbox_dir: str = Field("outbox", description="File outbox for digests when no notifier is set.")
+    partitions_start: str = Field(
+        PARTITIONS_START,
+        description="First daily and weekly partition (a Monday, YYYY-MM-DD), read when the definitions load "
+        "(restart the UI and daemon after a change); earlier than the default to replay years before it, "
+        "e.g. `tracer demo --days 1825`.",
+    )
+
+    @field_validator("partitions_start")
+    @classmethod
+    def _a_monday(cls, value: str) -> str:
+        """A Monday, so the first week is whole and the daily and weekly partitions start together."""
+        try:
+            day = date.fromisoformat(value) if len(value) == 10 else None
+        except ValueError:
+            day = None
+        if day is None or day.weekday() != 0:
+            raise ValueError(f"TRACER_PARTITIONS_START must be a Monday written YYYY-MM-DD, got {value!r}")
+        return value
 
 
 class MarketSettings(Section):
@@ -491,6 +512,12 @@ class SentimentSettings(Section):
     )
     sentiment_device: str = Field(
         "auto", description="'auto' (GPU when available), 'cpu', 'cuda', 'cuda:1', 'mps'."
+    )
+    sentiment_torch_threads: int = Field(
+        1,
+        ge=0,
+        description="CPU threads torch may use while embedding (0: torch's default, one per core). One thread "
+        "gives the same vectors and, on a busy or small machine, half the CPU time of two.",
     )
     sentiment_cache_dir: str = Field(
         "_cache/sentiment", description="Score and embedding cache; a relative path lies under the lake root."

@@ -70,6 +70,25 @@ def unit(*vectors):
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
+def test_one_torch_thread_gives_the_same_vectors_and_the_setting_is_restored(minilm):
+    import torch
+
+    texts = [STORY, UNRELATED] + [f"{STORY} Update {i}: volumes rose {i} percent." for i in range(40)]
+    before = torch.get_num_threads()
+    one = build_embedder("minilm", device="cpu", batch_size=8, threads=1)
+    two = build_embedder("minilm", device="cpu", batch_size=8, threads=2)
+    seen = []
+    original = torch.set_num_threads
+    try:
+        torch.set_num_threads = lambda n: (seen.append(n), original(n))[1]
+        a, b = one.embed(texts), two.embed(texts)
+    finally:
+        torch.set_num_threads = original
+    assert seen == [1, before, 2, before]  # set for the encode, restored after it
+    assert torch.get_num_threads() == before
+    np.testing.assert_array_equal(a, b)  # bit for bit: cached vectors do not depend on the threads
+
+
 def test_point_in_time_only_earlier_narratives_count():
     e = unit([1, 0], [1, 0])
     df = items([("late", "X", 5, "neutral", True), ("early", "X", 1, "neutral", True)])

@@ -60,8 +60,12 @@ def bootstrap_distribution(
 def gathered_sums(columns_t: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """``values[idx].sum(axis=1)`` for ``values = columns_t.T`` without the 3-D gather: one 2-D
     gather per column, summed left to right (the order the 3-D reduction over a non-contiguous axis
-    uses), so the sums are bit-for-bit those of the gather. Returns (resamples, columns)."""
-    return np.column_stack([np.add.accumulate(col[idx], axis=1)[:, -1] for col in columns_t])
+    uses), so the sums are bit-for-bit those of the gather. Returns (resamples, columns).
+
+    The gather is laid out (draws, resamples), C-contiguous, so the reduction over its first axis adds
+    whole rows in order: the same left-to-right sums as a running total, without writing one."""
+    idx_t = np.ascontiguousarray(idx.T)
+    return np.column_stack([col[idx_t].sum(axis=0) for col in columns_t])
 
 
 def _mean_rows(values: np.ndarray) -> np.ndarray:

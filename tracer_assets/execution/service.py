@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tracer_assets.clock import PARTITIONS_START
 from tracer_assets.execution.brokers import AlpacaBroker, Broker
 from tracer_assets.execution.controls import read_controls, replace_engine_rows
 from tracer_assets.execution.ledger import LEDGER_TABLES
@@ -50,7 +49,7 @@ def execute(
         )
         return {t: sum(c.values()) for t, c in counts.items()}
     broker = broker or build_broker(settings)
-    history_start = pd.Timestamp(PARTITIONS_START, tz="UTC")
+    history_start = pd.Timestamp(settings.lake.partitions_start, tz="UTC")
     orders, fills = lake.read("orders", history_start), lake.read("fills", history_start)
     mine = orders[orders["broker"] == broker.name] if len(orders) else orders
     open_orders = mine[mine["status"].isin(OPEN_STATUSES)] if len(mine) else mine

@@ -8,6 +8,7 @@ memory over it, so analysts can query while runs write.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -25,7 +26,7 @@ import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
-from tracer_assets.lake.atomic import atomic_write, atomic_write_bytes
+from tracer_assets.lake.atomic import atomic_write, atomic_write_bytes, durable_batch
 from tracer_assets.lake.fs import LakeConfigError, aws_env, open_location
 from tracer_assets.lake.schemas import CONTRACT, TS
 from tracer_assets.lake.tempfiles import TEMP_PREFIX, sweep_temp_files
@@ -277,11 +278,18 @@ class Lake:
         if stray:
             raise LakeSchemaError(f"{table}: rows for days {stray[:3]} outside the partitions being written")
         counts = {}
-        for day in days:
-            rows = df[keys.values == day] if len(df) else df
-            self.write_partition(table, day, rows, part)
-            counts[day] = len(rows)
+        with self.batch():
+            for day in days:
+                rows = df[keys.values == day] if len(df) else df
+                self.write_partition(table, day, rows, part)
+                counts[day] = len(rows)
         return counts
+
+    def batch(self) -> contextlib.AbstractContextManager:
+        """Writes inside become visible together when the block ends, made durable once for all
+        (``lake/atomic.py``: each file is still old or whole-new after a crash); nothing inside may read
+        them back before then. On S3 each write is its own PUT at once, as outside a batch."""
+        return durable_batch()
 
     def write_table(self, table: str, df: pd.DataFrame) -> str:
         """Replace an unpartitioned table whole."""
@@ -374,7 +382,7 @@ class Lake:
                 chosen.append(f)
         return assemble(table, self._read_files(chosen, columns), columns)
 
-    def _files_by_table(self) -> dict[str, list[str]]:
+    def files_by_table(self) -> dict[str, list[str]]:
         """One listing of the whole lake: each table's part files (whole-table file first if any)."""
         by_table: dict[str, list[str]] = {}
         for f in self.find():
@@ -383,7 +391,7 @@ class Lake:
         return by_table
 
     def tables(self) -> list[str]:
-        return sorted(self._files_by_table())
+        return sorted(self.files_by_table())
 
     def connect(
         self, deterministic: bool = False, tables: Iterable[str] | None = None
@@ -407,7 +415,7 @@ class Lake:
         self.check_root(writable=False)
         con = duckdb.connect(":memory:", config={"threads": 1} if deterministic else {})
         try:
-            files = self._files_by_table()
+            files = self.files_by_table()
             if tables is not None:
                 wanted = set(tables)
                 files = {t: rels for t, rels in files.items() if t in wanted}
@@ -510,6 +518,13 @@ class LakePath:
 
     def read_text(self) -> str:
         return self.read_bytes().decode("utf-8")
+
+
+def part_day(rel: str) -> str | None:
+    """The day key of a part file (path relative to the root); None for a whole table's file or a
+    path that is not a part file."""
+    m = _PART.match(rel)
+    return m.group("day") if m else None
 
 
 def _day_of(rel: str) -> date:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tracer_assets.lake import Lake, new_id
+from tracer_assets.lake.store import part_day
 from tracer_assets.monitoring.digest_checks import digest_day_problems
 from tracer_assets.monitoring.written import check_written
 
@@ -35,16 +36,24 @@ def audit_day(lake: Lake, day: str, skip: frozenset[str] = frozenset()) -> pd.Da
 
 def audit_days(lake: Lake, days: list[str], skip: frozenset[str] = frozenset()) -> dict[str, pd.DataFrame]:
     """``audit_day`` of each of ``days``, listing the lake's tables and partitions once for all."""
-    tables = [t for t in lake.tables() if t != AUDIT_TABLE and t not in skip]
-    present = {t: set(lake.partitions(t)) for t in tables}
-    return {day: _audit(lake, day, [t for t in tables if day in present[t]]) for day in days}
+    # one listing of the lake for the whole range, grouped by day: a listing per day and table would
+    # grow with the square of the days
+    by_day: dict[str, dict[str, list[str]]] = {}
+    for table, rels in lake.files_by_table().items():
+        if table == AUDIT_TABLE or table in skip:
+            continue
+        for rel in rels:
+            if (key := part_day(rel)) is not None:
+                by_day.setdefault(key, {}).setdefault(table, []).append(rel)
+    return {day: _audit(lake, day, by_day.get(day, {})) for day in days}
 
 
-def _audit(lake: Lake, day: str, tables: list[str]) -> pd.DataFrame:
+def _audit(lake: Lake, day: str, files: dict[str, list[str]]) -> pd.DataFrame:
+    """The day's rows; ``files``: each table's part files of the day (tables without one left out)."""
     start = pd.Timestamp(day, tz="UTC")
     rows = []
-    for table in tables:
-        report = check_written(lake, table, [day])
+    for table, rels in sorted(files.items()):
+        report = check_written(lake, table, [day], rels)
         problems = list(report.problems)
         if table == "digest":
             problems += [p for ps in digest_day_problems(lake.read("digest", day, day)).values() for p in ps]

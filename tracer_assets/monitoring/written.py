@@ -15,9 +15,12 @@ WHOLE_TABLE = "(whole table)"
 LAST_DAY_TABLES = frozenset({"backtest_summary"})
 
 
-def stored_parts(lake: Lake, table: str, keys: Iterable[str] | None) -> dict[str, list[pa.Table]]:
-    """{partition key: its part files} for ``keys`` (the whole table when unpartitioned or None)."""
-    files = lake.table_files(table)  # one listing, local or S3
+def stored_parts(
+    lake: Lake, table: str, keys: Iterable[str] | None, files: list[str] | None = None
+) -> dict[str, list[pa.Table]]:
+    """{partition key: its part files} for ``keys`` (the whole table when unpartitioned or None).
+    ``files``: the table's part files as already listed (``Lake.files_by_table``), else listed here."""
+    files = lake.table_files(table) if files is None else files  # one listing, local or S3
     whole = f"{table}/{PART_FILE}"
     if whole in files:
         return {WHOLE_TABLE: lake.read_arrow([whole])}
@@ -28,12 +31,15 @@ def stored_parts(lake: Lake, table: str, keys: Iterable[str] | None) -> dict[str
     return {key: lake.read_arrow(sorted(by_key[key])) for key in keys if key in by_key}
 
 
-def check_written(lake: Lake, table: str, keys: Iterable[str] | None) -> CheckReport:
-    """Check the partitions ``keys`` of ``table`` as they lie in the lake; a missing one is a problem."""
+def check_written(
+    lake: Lake, table: str, keys: Iterable[str] | None, files: list[str] | None = None
+) -> CheckReport:
+    """Check the partitions ``keys`` of ``table`` as they lie in the lake; a missing one is a problem.
+    ``files``: the table's part files as already listed (a loop over days lists the lake once)."""
     keys = None if keys is None else sorted(set(keys))
     if keys and table in LAST_DAY_TABLES:
         keys = keys[-1:]
-    parts = stored_parts(lake, table, keys)
+    parts = stored_parts(lake, table, keys, files)
     report = check_partitions(table, parts)
     if keys is not None and WHOLE_TABLE not in parts:
         report.problems += [f"{k}: partition missing" for k in keys if k not in parts]

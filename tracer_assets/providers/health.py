@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from tracer_assets.lake import Lake
+from tracer_assets.lake.atomic import durable_batch
 from tracer_assets.providers.protocols import Delivery
 from tracer_assets.providers.redact import Redactor
 from tracer_assets.providers.results import RUN_HEALTH_COLUMNS, FetchResult, run_health_row
@@ -105,11 +106,13 @@ def record_fetch(
         mark_suspect(lake, asset, days, result, min_kept_ratio, GUARDED_TABLES[asset][0])
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     by_day = quarantine_by_day(result.quarantine, days) if days else {}
-    for day in days:
-        rows = by_day.get(day, empty_quarantine())
-        lake.write_partition(QUARANTINE_TABLE, day, rows[QUARANTINE_COLUMNS], part=asset)
-        health = pd.DataFrame([result.health_row(run_id, asset, day, now)], columns=RUN_HEALTH_COLUMNS)
-        lake.write_partition(RUN_HEALTH_TABLE, day, health, part=asset)
+    # the range's files made durable together (lake/atomic.py); any store (a MemoryStore writes no file)
+    with durable_batch():
+        for day in days:
+            rows = by_day.get(day, empty_quarantine())
+            lake.write_partition(QUARANTINE_TABLE, day, rows[QUARANTINE_COLUMNS], part=asset)
+            health = pd.DataFrame([result.health_row(run_id, asset, day, now)], columns=RUN_HEALTH_COLUMNS)
+            lake.write_partition(RUN_HEALTH_TABLE, day, health, part=asset)
     return result.metadata()
 
 
@@ -216,20 +219,22 @@ def write_fetched(
         else pd.Series([], dtype=str)
     )
     counts, kept = {}, 0
-    for day in days:
-        rows = frame[day_of.values == day] if len(frame) else frame
-        if (result.degraded or day in result.suspect_days) and day in lake.partitions(table):
-            earlier = lake.read(table, day, day)
-            if len(earlier) and len(rows):
-                fetched = pd.MultiIndex.from_frame(rows[row_key].astype(str))
-                missing = earlier[~pd.MultiIndex.from_frame(earlier[row_key].astype(str)).isin(fetched)]
-            else:
-                missing = earlier
-            if len(missing):
-                kept += len(missing)
-                rows = pd.concat([r for r in (rows, missing) if len(r)], ignore_index=True)
-        lake.write_partition(table, day, rows)
-        counts[day] = len(rows)
+    # one durable batch for the range: each day reads only its own earlier rows, before its write
+    with durable_batch():
+        for day in days:
+            rows = frame[day_of.values == day] if len(frame) else frame
+            if (result.degraded or day in result.suspect_days) and day in lake.partitions(table):
+                earlier = lake.read(table, day, day)
+                if len(earlier) and len(rows):
+                    fetched = pd.MultiIndex.from_frame(rows[row_key].astype(str))
+                    missing = earlier[~pd.MultiIndex.from_frame(earlier[row_key].astype(str)).isin(fetched)]
+                else:
+                    missing = earlier
+                if len(missing):
+                    kept += len(missing)
+                    rows = pd.concat([r for r in (rows, missing) if len(r)], ignore_index=True)
+            lake.write_partition(table, day, rows)
+            counts[day] = len(rows)
     return counts, kept
 
 

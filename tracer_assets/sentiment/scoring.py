@@ -275,6 +275,7 @@ def score_narratives(
             device=settings.sentiment_device,
             batch_size=settings.sentiment_batch_size,
             max_length=settings.sentiment_max_length,
+            threads=settings.sentiment_torch_threads,
         )
     )
     if embedder is None:

@@ -122,9 +122,10 @@ def eval_metrics_all_time(context: dg.AssetExecutionContext, tracer: TracerResou
     s = tracer.settings
     by_week = evaluation.eval_metrics_all_time(tracer.lake, s, list(context.partition_keys))
     paths = {}
-    for week, metrics in by_week.items():
-        tracer.lake.write_partition("eval_metrics_all_time", week, metrics)
-        paths = {"csv": write_csv(metrics, week_dir(tracer.lake, week) / "eval_metrics_all_time.csv")}
+    with tracer.lake.batch():
+        for week, metrics in by_week.items():
+            tracer.lake.write_partition("eval_metrics_all_time", week, metrics)
+            paths = {"csv": write_csv(metrics, week_dir(tracer.lake, week) / "eval_metrics_all_time.csv")}
     df = concat(list(by_week.values()))
     labelled = df.assign(week=df["through_week"]) if len(df) else df
     return table_result(

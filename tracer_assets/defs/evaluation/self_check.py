@@ -24,8 +24,9 @@ from tracer_assets.pipeline.window import concat
 @skip_unchanged
 def hit_rate_trend(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     trends = evaluation.hit_rate_trend(tracer.lake, tracer.settings, partition_days(context))
-    for day, trend in trends.items():
-        tracer.lake.write_partition("hit_rate_trend", day, trend)
+    with tracer.lake.batch():
+        for day, trend in trends.items():
+            tracer.lake.write_partition("hit_rate_trend", day, trend)
     frames = list(trends.values())
     df = concat(frames)
     _, explanation, _ = self_check(frames[-1] if frames else df, tracer.settings.evaluation)

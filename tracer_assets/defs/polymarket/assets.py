@@ -24,14 +24,15 @@ def polymarket_markets(context: dg.AssetExecutionContext, tracer: TracerResource
         tracer.lake, tracer.settings, tracer.universe, provider, partition_days(context)
     )
     gate, counts, frames = dict(polymarket.EMPTY_GATE), {}, []
-    for md in days:
-        record_result(context, tracer, md.fetched, [md.day])
-        snap = md.fetched.frame if md.board is None else md.board
-        if md.board is not None:
-            tracer.lake.write_partition("polymarket_markets", md.day, md.board)
-            gate = polymarket.add_gate(gate, md.gate)
-        counts[md.day] = len(snap)
-        frames.append(snap)
+    with tracer.lake.batch():  # each day's board was built above; nothing here reads them back
+        for md in days:
+            record_result(context, tracer, md.fetched, [md.day])
+            snap = md.fetched.frame if md.board is None else md.board
+            if md.board is not None:
+                tracer.lake.write_partition("polymarket_markets", md.day, md.board)
+                gate = polymarket.add_gate(gate, md.gate)
+            counts[md.day] = len(snap)
+            frames.append(snap)
     df = concat(frames)
     resolved = int(df["closed"].astype("boolean").fillna(False).sum()) if len(df) else 0
     fetches = [md.fetched for md in days]
