@@ -344,14 +344,30 @@ class LakeSettings(Section):
     @field_validator("partitions_start")
     @classmethod
     def _a_monday(cls, value: str) -> str:
-        """A Monday, so the first week is whole and the daily and weekly partitions start together."""
-        try:
-            day = date.fromisoformat(value) if len(value) == 10 else None
-        except ValueError:
-            day = None
-        if day is None or day.weekday() != 0:
-            raise ValueError(f"TRACER_PARTITIONS_START must be a Monday written YYYY-MM-DD, got {value!r}")
-        return value
+        return monday(value)
+
+
+def monday(value: str) -> str:
+    """A Monday, so the first week is whole and the daily and weekly partitions start together."""
+    try:
+        day = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        day = None
+    if day is None or day.weekday() != 0:
+        raise ValueError(f"TRACER_PARTITIONS_START must be a Monday written YYYY-MM-DD, got {value!r}")
+    return value
+
+
+class PartitionsStartAtLoad(Section):
+    """``TRACER_PARTITIONS_START`` alone: the one setting read when the definitions load (the partitions
+    are the code location's shape), so no other variable's bad value can fail the load."""
+
+    partitions_start: str = LakeSettings.model_fields["partitions_start"]
+
+    @field_validator("partitions_start")
+    @classmethod
+    def _a_monday(cls, value: str) -> str:
+        return monday(value)
 
 
 class MarketSettings(Section):

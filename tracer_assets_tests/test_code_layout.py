@@ -106,7 +106,11 @@ import importlib, pkgutil, warnings
 import pydantic_settings
 warnings.simplefilter("ignore")
 
+allowed = pydantic_settings.BaseSettings.__init__
+
 def refuse(self, *args, **kwargs):
+    if type(self).__name__ == "PartitionsStartAtLoad":  # the code location's shape, read alone
+        return allowed(self, *args, **kwargs)
     raise RuntimeError("a setting was read at import time")
 
 pydantic_settings.BaseSettings.__init__ = refuse
@@ -122,8 +126,9 @@ print("\\n".join(bad))
 
 
 def test_no_setting_is_read_at_import_time():
-    """Every module (the Definitions included) imports with settings refused: partition starts and
-    crons are constants, and settings are read when an asset, sensor or command runs."""
+    """Every module (the Definitions included) imports with settings refused, but for
+    TRACER_PARTITIONS_START read alone (the partitions' first day is the code location's shape): crons
+    are constants, and settings are read when an asset, sensor or command runs."""
     import subprocess
     import sys
 

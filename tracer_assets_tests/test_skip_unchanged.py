@@ -93,6 +93,30 @@ def test_live_partitions_and_outside_sources_never_skip(tracer_env):
     assert "remote" in never_skips("price_features", remote, DAYS)
 
 
+def test_a_digest_in_its_delivery_window_runs_until_its_delivery_is_recorded(tracer_env):
+    import pandas as pd
+
+    from tracer_assets.providers.health import record_delivery
+    from tracer_assets.providers.protocols import Delivery
+    from tracer_assets.providers.redact import Redactor
+
+    settings = TracerSettings()
+    lake = Lake(settings.lake.lake_root)
+    yesterday = (pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    days = ["2024-03-04", yesterday]  # a backfill's old day is outside the window: only yesterday counts
+    assert "of " + yesterday in never_skips("digest", settings, days)
+
+    def deliver(ok: bool) -> None:
+        delivery = Delivery(channel="outbox", key="k", chunks=1, delivered=ok, detail="" if ok else "503")
+        record_delivery(lake, delivery, day=yesterday, run_id="r1", redactor=Redactor.from_settings(settings))
+
+    deliver(False)  # a failed delivery is retried by the next run
+    assert "not delivered yet" in never_skips("digest", settings, days)
+    deliver(True)
+    assert never_skips("digest", settings, days) is None
+    assert never_skips("digest", settings, ["2024-03-04"]) is None  # only old days: never delivered anyway
+
+
 def test_manifest_and_file_hashes(tmp_path):
     manifest = Manifest(tmp_path)
     assert manifest.unchanged("bars", DAYS, "k", "o") is None

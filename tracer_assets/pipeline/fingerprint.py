@@ -212,14 +212,33 @@ def never_skips(asset: str, settings, partitions: list[str]) -> str | None:
     if asset == "orders" and settings.execution.trading_mode != "paper_sim":
         return f"trading mode {settings.execution.trading_mode}"
     if asset == "digest":  # a digest in its delivery window is delivered (or retried) by its run
-        hours = settings.digest.digest_deliver_max_age_hours
-        newest = pd.Timestamp(max(partitions), tz="UTC") + pd.Timedelta(days=1)
-        if partitions[-1] != WHOLE and pd.Timestamp.now(tz="UTC") - newest <= pd.Timedelta(hours=hours):
-            return "the digest is inside its delivery window"
+        pending = undelivered_in_window(settings, partitions)
+        if pending:
+            return f"the digest of {pending[-1]} is inside its delivery window and not delivered yet"
     today = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d")
     if partitions and partitions[-1] != WHOLE and max(partitions) >= today:
         return "the range reaches today (live data)"
     return None
+
+
+def undelivered_in_window(settings, partitions: list[str]) -> list[str]:
+    """Days of ``partitions`` whose digest is inside its delivery window
+    (``digest_deliver_max_age_hours`` after the day's end) with no delivery recorded as done in
+    ``run_health``: their run must deliver or retry. A delivered day may skip like any other."""
+    if not partitions or partitions[-1] == WHOLE:
+        return []
+    from tracer_assets.lake import Lake
+    from tracer_assets.providers.health import DELIVERY_ASSET, read_health
+
+    now = pd.Timestamp.now(tz="UTC")
+    window = pd.Timedelta(hours=settings.digest.digest_deliver_max_age_hours)
+    days = [d for d in partitions if now - (pd.Timestamp(d, tz="UTC") + pd.Timedelta(days=1)) <= window]
+    if not days:
+        return []
+    health = read_health(Lake(settings.lake.lake_root), min(days), max(days))
+    done = health[(health["asset"] == DELIVERY_ASSET) & ~health["degraded"]]
+    delivered = {str(p)[:10] for p in done["partition"]}
+    return [d for d in days if d not in delivered]
 
 
 def files_read_by(
