@@ -21,6 +21,7 @@ from tracer_assets.pipeline.fingerprint import (
     input_key,
     never_skips,
     own_files_hash,
+    undelivered_in_window,
 )
 
 
@@ -80,6 +81,10 @@ def decide(asset: str, settings, partitions: list[str]) -> Decision:
     flag = pause.read_text() if pause.exists() else ""
     key = input_key(root, asset, partitions, settings.model_dump_json() + flag, reads_for(asset))
     output = output_hash(root, asset, partitions)
+    pending = undelivered_in_window(settings, partitions) if asset == "digest" else []
+    if pending:  # its run delivers (or retries); the key is still recorded, so a later run may skip
+        why = f"the digest of {pending[-1]} is inside its delivery window and not delivered yet"
+        return Decision(False, key, output, why)
     recorded = Manifest(root).unchanged(asset, partitions, key, output)
     if recorded is None:
         return Decision(False, key, output, "inputs, code or outputs changed since the last run")

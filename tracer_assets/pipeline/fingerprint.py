@@ -211,10 +211,6 @@ def never_skips(asset: str, settings, partitions: list[str]) -> str | None:
         return f"{getattr(settings.providers, FETCHERS[asset])} is an outside source"
     if asset == "orders" and settings.execution.trading_mode != "paper_sim":
         return f"trading mode {settings.execution.trading_mode}"
-    if asset == "digest":  # a digest in its delivery window is delivered (or retried) by its run
-        pending = undelivered_in_window(settings, partitions)
-        if pending:
-            return f"the digest of {pending[-1]} is inside its delivery window and not delivered yet"
     today = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d")
     if partitions and partitions[-1] != WHOLE and max(partitions) >= today:
         return "the range reaches today (live data)"
