@@ -17,11 +17,11 @@ from tracer_assets.pipeline.fingerprint import (
     WHOLE,
     LakeFile,
     Manifest,
+    delivery_pending,
     files_read_by,
     input_key,
     never_skips,
     own_files_hash,
-    undelivered_in_window,
 )
 
 
@@ -81,10 +81,8 @@ def decide(asset: str, settings, partitions: list[str]) -> Decision:
     flag = pause.read_text() if pause.exists() else ""
     key = input_key(root, asset, partitions, settings.model_dump_json() + flag, reads_for(asset))
     output = output_hash(root, asset, partitions)
-    pending = undelivered_in_window(settings, partitions) if asset == "digest" else []
-    if pending:  # its run delivers (or retries); the key is still recorded, so a later run may skip
-        why = f"the digest of {pending[-1]} is inside its delivery window and not delivered yet"
-        return Decision(False, key, output, why)
+    if pending := delivery_pending(asset, settings, partitions):  # runs, yet records its key
+        return Decision(False, key, output, pending)
     recorded = Manifest(root).unchanged(asset, partitions, key, output)
     if recorded is None:
         return Decision(False, key, output, "inputs, code or outputs changed since the last run")
@@ -94,11 +92,8 @@ def decide(asset: str, settings, partitions: list[str]) -> Decision:
 def record(asset: str, settings, partitions: list[str], key: str, run_id: str) -> str:
     """Record ``key`` and the hash of what the asset wrote for ``partitions``; returns that hash."""
     output = output_hash(settings.lake.lake_root, asset, partitions)
-    Manifest(settings.lake.lake_root).record(
-        asset,
-        partitions,
-        {"input": key, "output": output, "run_id": run_id, "at": pd.Timestamp.now(tz="UTC").isoformat()},
-    )
+    entry = {"input": key, "output": output, "run_id": run_id, "at": pd.Timestamp.now(tz="UTC").isoformat()}
+    Manifest(settings.lake.lake_root).record(asset, partitions, entry)
     return output
 
 

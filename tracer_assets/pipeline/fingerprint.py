@@ -217,12 +217,12 @@ def never_skips(asset: str, settings, partitions: list[str]) -> str | None:
     return None
 
 
-def undelivered_in_window(settings, partitions: list[str]) -> list[str]:
-    """Days of ``partitions`` whose digest is inside its delivery window
-    (``digest_deliver_max_age_hours`` after the day's end) with no delivery recorded as done in
-    ``run_health``: their run must deliver or retry. A delivered day may skip like any other."""
-    if not partitions or partitions[-1] == WHOLE:
-        return []
+def delivery_pending(asset: str, settings, partitions: list[str]) -> str:
+    """Why ``asset``'s run must deliver ('' when nothing is pending): a digest day of ``partitions``
+    inside its delivery window (``digest_deliver_max_age_hours`` after the day's end) with no delivery
+    recorded as done in ``run_health``. A delivered day may skip like any other."""
+    if asset != "digest" or not partitions or partitions[-1] == WHOLE:
+        return ""
     from tracer_assets.lake import Lake
     from tracer_assets.providers.health import DELIVERY_ASSET, read_health
 
@@ -230,11 +230,13 @@ def undelivered_in_window(settings, partitions: list[str]) -> list[str]:
     window = pd.Timedelta(hours=settings.digest.digest_deliver_max_age_hours)
     days = [d for d in partitions if now - (pd.Timestamp(d, tz="UTC") + pd.Timedelta(days=1)) <= window]
     if not days:
-        return []
+        return ""
     health = read_health(Lake(settings.lake.lake_root), min(days), max(days))
     done = health[(health["asset"] == DELIVERY_ASSET) & ~health["degraded"]]
-    delivered = {str(p)[:10] for p in done["partition"]}
-    return [d for d in days if d not in delivered]
+    pending = sorted(set(days) - {str(p)[:10] for p in done["partition"]})
+    return (
+        f"the digest of {pending[-1]} is inside its delivery window and not delivered yet" if pending else ""
+    )
 
 
 def files_read_by(
