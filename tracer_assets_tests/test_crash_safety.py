@@ -94,7 +94,10 @@ def test_sigkill_at_twenty_random_points_leaves_a_readable_lake_and_one_delivery
     rng = np.random.default_rng(SEED)
     ctx = multiprocessing.get_context("fork")  # children inherit the imports: a kill point every run
     killed_mid_run = 0
-    with isolated_session(tmp_path, TRACER_DIGEST_DELIVER_MAX_AGE_HOURS=str(10**7)):
+    # every run does the whole work (no skipping an unchanged range), so the kill points hit writes
+    with isolated_session(
+        tmp_path, TRACER_DIGEST_DELIVER_MAX_AGE_HOURS=str(10**7), TRACER_SKIP_UNCHANGED="0"
+    ):
         lake = tmp_path / "lake"
         # one warm forked run, timed: the kill points are spread over how long such a run takes
         t0 = time.perf_counter()
