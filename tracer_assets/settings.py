@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from importlib import resources
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tracer_assets.clock import PARTITIONS_START
@@ -325,28 +325,6 @@ class WalkForwardSettings(Section):
     )
 
 
-class LakeSettings(Section):
-    """Where things are stored: the lake, the sim truth, the outbox."""
-
-    lake_root: str = Field("data_lake", description="The Parquet lake: a folder, file:// or s3:// URL.")
-    sim_truth_root: str = Field(
-        "data_lake_sim_truth",
-        description="Where the sim world's hidden truth goes; never read by the pipeline.",
-    )
-    outbox_dir: str = Field("outbox", description="File outbox for digests when no notifier is set.")
-    partitions_start: str = Field(
-        PARTITIONS_START,
-        description="First daily and weekly partition (a Monday, YYYY-MM-DD), read when the definitions load "
-        "(restart the UI and daemon after a change); earlier than the default to replay years before it, "
-        "e.g. `tracer demo --days 1825`.",
-    )
-
-    @field_validator("partitions_start")
-    @classmethod
-    def _a_monday(cls, value: str) -> str:
-        return monday(value)
-
-
 def monday(value: str) -> str:
     """A Monday, so the first week is whole and the daily and weekly partitions start together."""
     try:
@@ -358,16 +336,31 @@ def monday(value: str) -> str:
     return value
 
 
+MondayDate = Annotated[str, AfterValidator(monday)]
+
+
+class LakeSettings(Section):
+    """Where things are stored: the lake, the sim truth, the outbox."""
+
+    lake_root: str = Field("data_lake", description="The Parquet lake: a folder, file:// or s3:// URL.")
+    sim_truth_root: str = Field(
+        "data_lake_sim_truth",
+        description="Where the sim world's hidden truth goes; never read by the pipeline.",
+    )
+    outbox_dir: str = Field("outbox", description="File outbox for digests when no notifier is set.")
+    partitions_start: MondayDate = Field(
+        PARTITIONS_START,
+        description="First daily and weekly partition (a Monday, YYYY-MM-DD), read when the definitions load "
+        "(restart the UI and daemon after a change); earlier than the default to replay years before it, "
+        "e.g. `tracer demo --days 1825`.",
+    )
+
+
 class PartitionsStartAtLoad(Section):
     """``TRACER_PARTITIONS_START`` alone: the one setting read when the definitions load (the partitions
     are the code location's shape), so no other variable's bad value can fail the load."""
 
-    partitions_start: str = LakeSettings.model_fields["partitions_start"]
-
-    @field_validator("partitions_start")
-    @classmethod
-    def _a_monday(cls, value: str) -> str:
-        return monday(value)
+    partitions_start: MondayDate = LakeSettings.model_fields["partitions_start"]
 
 
 class MarketSettings(Section):

@@ -80,13 +80,11 @@ def signals(
     for seg in governed_segments(store, settings, start, end):
         fired = [p.signals for p in parts if len(p.signals)]
         earlier = pd.concat(fired, ignore_index=True) if fired else None
-        if seg.stand_aside:
-            first = _window_signals(store, seg.settings, seg.start, seg.end, degraded, False, earlier, start)
-            parts.append(stand_aside(first))
-        else:
-            parts.append(
-                _window_signals(store, seg.settings, seg.start, seg.end, degraded, calibrate, earlier, start)
-            )
+        calibrated = calibrate and not seg.stand_aside  # nothing is emitted to calibrate
+        result = _window_signals(
+            store, seg.settings, seg.start, seg.end, degraded, calibrated, earlier, start
+        )
+        parts.append(stand_aside(result) if seg.stand_aside else result)
     if len(parts) == 1:
         return parts[0]
     return SignalsResult(
