@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import brier_score_loss, log_loss
 
+from tracer_assets.evaluation.all_time import rolling_metrics
 from tracer_assets.evaluation.metrics import (
     METRIC_COLUMNS,
     WIN_RATE_COLUMNS,
     murphy_decomposition,
-    rolling_metrics,
     score_frame,
     split_scorable,
     weekly_metrics,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tracer_assets.evaluation.brier_history import BrierHistory
 from tracer_assets.evaluation.calibration_bins import calibration_bins
 from tracer_assets.evaluation.plots import brier_over_time_figure, reliability_figure, write_html
 
@@ -83,6 +84,30 @@ def test_brier_over_time_picks_a_cohort_dimension_and_shows_intervals():
     np.testing.assert_allclose(trace.error_y.arrayminus, [0.02, 0.02, 0.02])
     by_direction = brier_over_time_figure(metrics(), cohort_dim="direction")
     assert [t.name for t in by_direction.data] == ["signal / internal / long"]
+
+
+def test_the_carried_history_draws_the_same_pages_as_the_whole_history():
+    """Week by week, the carried plotted columns draw each dimension's page exactly as the whole
+    eval_metrics history does; the chained digest follows the data, not how the weeks were added."""
+    full = metrics().assign(log_loss=0.6, hit_rate=0.5)  # columns the page does not plot
+    weeks = sorted(full["week"].unique())
+    carried = BrierHistory()
+    for i, week in enumerate(weeks):
+        carried.add(full[full["week"] == week])
+        upto = full[full["week"] <= week]
+        for dim in ("all", "direction", "cohort"):
+            expected = brier_over_time_figure(upto, cohort_dim=dim, title=f"to {week}")
+            drawn = brier_over_time_figure(carried.rows(dim), cohort_dim=dim, title=f"to {week}")
+            assert drawn.to_json() == expected.to_json(), (week, dim)
+        assert len(carried.rows("all")) == 2 * (i + 1)
+    at_once = BrierHistory()
+    at_once.add(full)
+    assert at_once.digest("all") == carried.digest("all") and at_once.digest("direction") == carried.digest(
+        "direction"
+    )
+    changed = BrierHistory()
+    changed.add(full.assign(brier=np.where(full["week"] == weeks[0], full["brier"] + 0.01, full["brier"])))
+    assert changed.digest("all") != carried.digest("all")
 
 
 def test_empty_inputs_give_an_annotated_figure():

@@ -4,11 +4,11 @@ Everything for week W lands in ``<lake>/artifacts/evaluation/week=W/``; file nam
 re-materialization replaces them.
 """
 
-import hashlib
 import math
 
 import pandas as pd
 
+from tracer_assets.evaluation.brier_history import BrierHistory, frame_digest
 from tracer_assets.evaluation.metrics import COHORT_DIMS
 from tracer_assets.evaluation.plots import (
     brier_over_time_figure,
@@ -30,23 +30,22 @@ def bundle_dir(folder: LakePath) -> LakePath:
     return folder.parent if folder.name.startswith("week=") else folder
 
 
-def unchanged_plots(folder: LakePath, name: str, data: pd.DataFrame, *extra: str) -> bool:
-    """Were ``name``'s plots in ``folder`` drawn from this very ``data`` (and ``extra``)? Records the
-    data's hash in ``folder/.name.hash`` for next time; a week whose inputs did not change keeps its
-    pages instead of redrawing them."""
-    h = hashlib.blake2b(digest_size=16)
-    try:
-        h.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
-    except TypeError:  # an unhashable cell: always redraw
+def unchanged(folder: LakePath, name: str, digest: str | None) -> bool:
+    """Were ``name``'s plots in ``folder`` drawn from data with this ``digest``? Records it in
+    ``folder/.name.hash`` for next time; a week whose inputs did not change keeps its pages instead of
+    redrawing them. No digest (unhashable data): always redraw."""
+    if digest is None:
         return False
-    for piece in (*map(str, data.columns), *map(str, data.dtypes), *extra):
-        h.update(piece.encode())
-    digest = h.hexdigest()
     stamp = folder / f".{name}.hash"
     same = stamp.exists() and stamp.read_text() == digest
     if not same:
         write_text_file(stamp, digest)
     return same
+
+
+def unchanged_plots(folder: LakePath, name: str, data: pd.DataFrame, *extra: str) -> bool:
+    """``unchanged`` for plots drawn from ``data`` (and ``extra``)."""
+    return unchanged(folder, name, frame_digest(data, *extra))
 
 
 def write_csv(df: pd.DataFrame, path: LakePath) -> LakePath:
@@ -74,16 +73,19 @@ def reliability_plots(bins: pd.DataFrame, folder: LakePath, week: str, plotlyjs:
     return paths
 
 
-def brier_plots(history: pd.DataFrame, folder: LakePath, week: str, plotlyjs: str) -> dict[str, LakePath]:
+def brier_plots(history: BrierHistory, folder: LakePath, week: str, plotlyjs: str) -> dict[str, LakePath]:
     """Brier score by week, one file per cohort dimension (``all`` compares the predictors)."""
     paths = {}
     for dim in COHORT_DIMS:
         path = folder / f"brier_over_time_{dim}.html"
-        if path.exists() and unchanged_plots(folder, f"brier_over_time_{dim}", history, week, plotlyjs):
+        digest = history.digest(dim)
+        if path.exists() and unchanged(
+            folder, f"brier_over_time_{dim}", digest and f"{digest}|{week}|{plotlyjs}"
+        ):
             paths[f"brier_over_time_{dim}"] = path
             continue
         fig = brier_over_time_figure(
-            history, cohort_dim=dim, title=f"Brier score by week, by {dim} (to {week})"
+            history.rows(dim), cohort_dim=dim, title=f"Brier score by week, by {dim} (to {week})"
         )
         paths[f"brier_over_time_{dim}"] = write_html(fig, path, plotlyjs, bundle_dir(folder))
     return paths

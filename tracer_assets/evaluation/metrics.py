@@ -112,8 +112,6 @@ WIN_RATE_COLUMNS = [
 
 CALIBRATION_TABLE_COLUMNS = ["week", "kind", "predictor", *BIN_COLUMNS, "event_ts", "available_ts"]
 
-ROLLING_LABEL = "all-time"
-
 
 def default_settings() -> EvaluationSettings:
     """Field defaults only (no environment, no .env): what a pure call without settings uses."""
@@ -388,7 +386,7 @@ def market_pairs(internal: pd.DataFrame, market: pd.DataFrame) -> pd.DataFrame:
 def cluster_days(frame: pd.DataFrame) -> pd.Series:
     """The UTC day each observation was decided (its resolution day where no decision time is known):
     observations of one day share the market and the news, so they are resampled together."""
-    if "cluster_day" in frame.columns:  # computed once for a whole table (_metrics_table)
+    if "cluster_day" in frame.columns:  # computed once for a whole table (metrics_table)
         return frame["cluster_day"]
     resolved = pd.to_datetime(frame["resolved_ts"], utc=True)
     decided = pd.to_datetime(frame["decision_ts"], utc=True) if "decision_ts" in frame.columns else resolved
@@ -412,7 +410,7 @@ def skill_interval(pairs: pd.DataFrame, settings: EvaluationSettings, seed) -> t
     )
 
 
-def _cohort_groups(frame: pd.DataFrame):
+def cohort_groups(frame: pd.DataFrame):
     """(kind, predictor, cohort_dim, cohort, rows) for 'all' and every value of every dimension."""
     for (kind, predictor), g in frame.groupby(["kind", "predictor"], sort=True):
         for dim, col in COHORT_DIMS.items():
@@ -440,17 +438,59 @@ def _typed(
     return out.reset_index(drop=True)
 
 
-def _metrics_table(
+def group_scores(kind: str, y: np.ndarray, p: np.ndarray, settings: EvaluationSettings) -> dict[str, float]:
+    """``score_arrays`` of a group's scorable outcomes and probabilities (canonical order)."""
+    return score_arrays(y, p, settings.eval_prob_clip, settings.eval_calibration_bins, kind=kind)
+
+
+def metric_row(
+    group: tuple[str, str, str, str],
+    scores: dict[str, float],
+    n_unscored: int,
+    skill: tuple[float, int],
+    intervals: dict[str, tuple[float, float]],
+    label: str,
+    stamp: pd.Timestamp,
+) -> dict:
+    """One row of a metrics table: a (kind, predictor, cohort_dim, cohort) group's ``group_scores``,
+    its skill vs the market, and ``intervals`` by score name (brier, hit_rate, hit_rate_block,
+    brier_block, bss_vs_market)."""
+    kind, predictor, dim, cohort = group
+    bounds = {
+        f"{name}_{side}": ci[i] for name, ci in intervals.items() for i, side in enumerate(("lo", "hi"))
+    }
+    return {
+        "week": label,
+        "kind": kind,
+        "cohort": cohort,
+        "predictor": predictor,
+        "cohort_dim": dim,
+        "n_unscored": int(n_unscored),
+        **scores,
+        "bss_vs_market": skill[0],
+        "n_paired": skill[1],
+        **bounds,
+        "event_ts": stamp,
+        "available_ts": stamp,
+    }
+
+
+def metrics_frame(rows: list[dict]) -> pd.DataFrame:
+    """``metric_row`` rows as a table with the ``METRIC_COLUMNS`` contract."""
+    return _typed(pd.DataFrame(rows, columns=METRIC_COLUMNS), METRIC_COLUMNS, _INT_COLUMNS, _STR_COLUMNS)
+
+
+def metrics_table(
     frame: pd.DataFrame, settings: EvaluationSettings, label: str, stamp: pd.Timestamp
 ) -> pd.DataFrame:
-    n_bins = settings.eval_calibration_bins
+    """The metrics of every cohort group of prepared observations, each group scored and resampled
+    from scratch (multinomial bootstrap seeded per group): the weekly table."""
     rows = []
     frame = frame.assign(cluster_day=cluster_days(frame)) if len(frame) else frame
-    for kind, predictor, dim, cohort, g in _cohort_groups(frame):
+    for kind, predictor, dim, cohort, g in cohort_groups(frame):
         ok = g[g["scorable"]]
         y = ok["outcome"].to_numpy(dtype=float)
         p = ok["predicted_prob"].to_numpy(dtype=float)
-        scores = score_arrays(y, p, settings.eval_prob_clip, n_bins, kind=kind)
         hits = direction_hits(kind, p, y)
         seed = group_seed(settings.eval_bootstrap_seed, kind, predictor, dim, cohort)
         blocks = block_ids(cluster_days(ok), settings.eval_block_days)
@@ -464,7 +504,7 @@ def _metrics_table(
         cis = bootstrap_mean_cis(
             {"brier": (p - y) ** 2, "hit_rate": hits},
             n_resamples=settings.eval_bootstrap_resamples,
-            seed=group_seed(settings.eval_bootstrap_seed, kind, predictor, dim, cohort),
+            seed=seed,
             level=settings.eval_ci_level,
         )
         skill, n_paired, skill_ci = float("nan"), 0, (float("nan"), float("nan"))
@@ -476,32 +516,18 @@ def _metrics_table(
             pairs = market_pairs(ok, market)
             skill, n_paired = skill_of_pairs(pairs)
             skill_ci = skill_interval(pairs, settings, seed)
-        rows.append(
-            {
-                "week": label,
-                "kind": kind,
-                "cohort": cohort,
-                "predictor": predictor,
-                "cohort_dim": dim,
-                "n_unscored": int((~g["scorable"]).sum()),
-                **scores,
-                "bss_vs_market": skill,
-                "n_paired": n_paired,
-                "brier_lo": cis["brier"][0],
-                "brier_hi": cis["brier"][1],
-                "hit_rate_lo": cis["hit_rate"][0],
-                "hit_rate_hi": cis["hit_rate"][1],
-                "hit_rate_block_lo": block_cis["hit_rate"][0],
-                "hit_rate_block_hi": block_cis["hit_rate"][1],
-                "brier_block_lo": block_cis["brier"][0],
-                "brier_block_hi": block_cis["brier"][1],
-                "bss_vs_market_lo": skill_ci[0],
-                "bss_vs_market_hi": skill_ci[1],
-                "event_ts": stamp,
-                "available_ts": stamp,
-            }
-        )
-    return _typed(pd.DataFrame(rows, columns=METRIC_COLUMNS), METRIC_COLUMNS, _INT_COLUMNS, _STR_COLUMNS)
+        intervals = {
+            "brier": cis["brier"],
+            "hit_rate": cis["hit_rate"],
+            "hit_rate_block": block_cis["hit_rate"],
+            "brier_block": block_cis["brier"],
+            "bss_vs_market": skill_ci,
+        }
+        group = (kind, predictor, dim, cohort)
+        n_unscored = int((~g["scorable"]).sum())
+        scores = group_scores(kind, y, p, settings)
+        rows.append(metric_row(group, scores, n_unscored, (skill, n_paired), intervals, label, stamp))
+    return metrics_frame(rows)
 
 
 def weekly_metrics(obs: pd.DataFrame, week: str, settings: EvaluationSettings) -> pd.DataFrame:
@@ -516,22 +542,7 @@ def weekly_metrics(obs: pd.DataFrame, week: str, settings: EvaluationSettings) -
     end = monday + pd.Timedelta(days=7)
     frame = prepare_observations(obs, settings)
     frame = frame[(frame["resolved_ts"] >= monday) & (frame["resolved_ts"] < end)]
-    return _metrics_table(frame, settings, monday.strftime("%Y-%m-%d"), end)
-
-
-def rolling_metrics(
-    obs: pd.DataFrame, as_of: pd.Timestamp | str, settings: EvaluationSettings, prepared: bool = False
-) -> pd.DataFrame:
-    """All-time metrics from what was known at ``as_of`` (resolved and available by then).
-
-    Same columns as ``weekly_metrics``, with ``week = 'all-time'`` and ``event_ts = available_ts = as_of``.
-    ``prepared``: ``obs`` already went through ``prepare_observations`` (a loop over weeks prepares
-    the history once; filtering keeps its canonical order, so the rows are the same).
-    """
-    as_of = _as_utc(pd.Series([pd.Timestamp(as_of)])).iloc[0]
-    frame = obs if prepared else prepare_observations(obs, settings)
-    frame = frame[(frame["resolved_ts"] <= as_of) & (frame["available_ts"] <= as_of)]
-    return _metrics_table(frame, settings, ROLLING_LABEL, as_of)
+    return metrics_table(frame, settings, monday.strftime("%Y-%m-%d"), end)
 
 
 def wilson_interval(wins: int, n: int, level: float) -> tuple[float, float]:
@@ -565,7 +576,7 @@ def win_rates_by_cohort(obs: pd.DataFrame, settings: EvaluationSettings | None =
     settings = settings or default_settings()
     frame = prepare_observations(obs, settings)
     rows = []
-    for kind, predictor, dim, cohort, g in _cohort_groups(frame):
+    for kind, predictor, dim, cohort, g in cohort_groups(frame):
         ok = g[g["scorable"]]
         if ok.empty:
             continue

@@ -8,12 +8,12 @@ import math
 
 import pandas as pd
 
+from tracer_assets.evaluation.all_time import all_time_tables
 from tracer_assets.evaluation.lead_time import lead_hours_list
 from tracer_assets.evaluation.metrics import (
     default_settings,
     parse_week,
     prepare_observations,
-    rolling_metrics,
     weekly_calibration_bins,
     weekly_metrics,
     win_rates_by_cohort,
@@ -127,14 +127,19 @@ def eval_win_rates(store: Store, settings: TracerSettings, week: str) -> pd.Data
 def eval_metrics_all_time(
     store: Store, settings: TracerSettings, weeks: list[str]
 ) -> dict[str, pd.DataFrame]:
-    """All-time metrics as of each week's end (every observation known by then), by week key."""
-    # one read for the whole range: rolling_metrics keeps only what was known by each week's end
+    """All-time metrics as of each week's end (every observation known by then), by week key.
+
+    One read and one fold for the whole range (``evaluation.all_time``): each week adds its own rows to
+    the intervals' running sums, so a range costs linear time in its weeks; a week alone folds its
+    history from the first observation to the same numbers."""
     history = prepare_observations(
         store.read("eval_observations", None, parse_week(weeks[-1]) + DAY * 7), settings.evaluation
     )
+    ends = {week: parse_week(week) + DAY * 7 for week in weeks}
+    tables = all_time_tables(history, list(ends.values()), settings.evaluation)
     out = {}
-    for week in weeks:
-        metrics = rolling_metrics(history, parse_week(week) + DAY * 7, settings.evaluation, prepared=True)
+    for week, end in ends.items():
+        metrics = tables[end]
         metrics.insert(1, "through_week", week)
         out[week] = metrics
     return out

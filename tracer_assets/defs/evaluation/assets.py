@@ -26,6 +26,7 @@ from tracer_assets.evaluation.artifacts import (
     week_dir,
     write_csv,
 )
+from tracer_assets.evaluation.brier_history import PLOT_COLUMNS, BrierHistory
 from tracer_assets.evaluation.metrics import parse_week
 from tracer_assets.lake import LakePath
 from tracer_assets.pipeline import evaluation
@@ -81,16 +82,15 @@ def weekly_tables(
 )
 def eval_metrics(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.MaterializeResult:
     weeks = list(context.partition_keys)
-    # each week's Brier history up to it (its rows included): the weeks before the range read once,
-    # then each week's own partition as it is written (not the whole history again for every week)
+    # each week's Brier history up to it (its rows included), carried through the range: the weeks
+    # before it read once (the plotted columns), then each week's own partition as it is written
     before = parse_week(weeks[0]) - pd.Timedelta(days=1)
-    history = [tracer.lake.read("eval_metrics", None, before.strftime("%Y-%m-%d"))]
+    history = BrierHistory()
+    history.add(tracer.lake.read("eval_metrics", None, before.strftime("%Y-%m-%d"), columns=PLOT_COLUMNS))
 
     def history_plots(rows, folder, week, plotlyjs):
-        history.append(tracer.lake.read("eval_metrics", week, week))
-        rows_so_far = [h for h in history if len(h)]
-        upto = pd.concat(rows_so_far, ignore_index=True) if rows_so_far else history[-1]
-        return brier_plots(upto, folder, week, plotlyjs)
+        history.add(tracer.lake.read("eval_metrics", week, week, columns=PLOT_COLUMNS))
+        return brier_plots(history, folder, week, plotlyjs)
 
     df, paths = weekly_tables(context, tracer, "eval_metrics", plots=history_plots)
     return table_result(
