@@ -528,6 +528,11 @@ class SentimentSettings(Section):
         description="CPU threads torch may use while embedding (0: torch's default, one per core). One thread "
         "gives the same vectors and, on a busy or small machine, half the CPU time of two.",
     )
+    sentiment_embed_in_child: bool = Field(
+        True,
+        description="Embed uncached texts with the sentence model in a short-lived child process, so torch "
+        "and the model (about 0.4 GiB resident) never stay in the run's process; the vectors are the same.",
+    )
     sentiment_cache_dir: str = Field(
         "_cache/sentiment", description="Score and embedding cache; a relative path lies under the lake root."
     )

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import tracer_assets.backtest.report as report_module
 from tracer_assets.backtest.baselines import placebo_targets, shuffle_pressure
 from tracer_assets.backtest.report import backtest_range
 from tracer_assets.backtest.signal_pnl import bar_panel, run_panel, signal_targets, trades_table
@@ -153,6 +154,28 @@ def test_placebo_keeps_count_holds_and_directions_per_draw():
     assert ((opens > 0).sum(axis=0) == 1).all() and ((opens < 0).sum(axis=0) == 1).all()
     again, _, _ = placebo_targets(trades, panel, draws=25, seed=1)
     np.testing.assert_array_equal(np.nan_to_num(target, nan=9), np.nan_to_num(again, nan=9))  # seeded
+
+
+def test_placebo_blocks_give_the_figures_of_one_block(monkeypatch):
+    """The placebo's draws run in blocks bounded by cells (memory); any block size, the same report."""
+    bars = pd.concat([hourly_bars(), hourly_bars("ETH/USD", seed=1)], ignore_index=True)
+    sigs = pd.DataFrame(
+        [
+            signal("2024-03-04 05:00", sid="a"),
+            signal("2024-03-05 12:00", "short", symbol="ETH/USD", horizon=6, sid="b"),
+            signal("2024-03-06 02:00", symbol="ETH/USD", horizon=12, sid="c"),
+        ]
+    )
+    panel_cells = bar_panel(bars, START, END).n_bars * 2  # one draw's cells
+    reports = []
+    for cells in (1, 5 * panel_cells, 10**9):  # one draw a block, blocks of 5 (and a short last), all
+        monkeypatch.setattr(report_module, "PLACEBO_BLOCK_CELLS", cells)
+        reports.append(backtest_range(bars, sigs, settings(backtest_placebo_draws=12), START, END, []))
+    assert reports[0].summary["placebo_draws"].iloc[0] == 12
+    for other in reports[1:]:
+        pd.testing.assert_frame_equal(reports[0].summary, other.summary)
+        pd.testing.assert_frame_equal(reports[0].equity, other.equity)
+        pd.testing.assert_frame_equal(reports[0].placebo_band, other.placebo_band)
 
 
 def test_shuffled_pressure_keeps_each_symbols_values_but_not_their_times():

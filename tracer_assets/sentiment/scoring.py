@@ -276,6 +276,7 @@ def score_narratives(
             batch_size=settings.sentiment_batch_size,
             max_length=settings.sentiment_max_length,
             threads=settings.sentiment_torch_threads,
+            child_process=settings.sentiment_embed_in_child,
         )
     )
     if embedder is None:
