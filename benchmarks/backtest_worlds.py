@@ -58,14 +58,17 @@ def class_breakdown(store, settings, start: pd.Timestamp, end: pd.Timestamp) -> 
     from tracer_assets.backtest.report import backtest_range
     from tracer_assets.research.strategy import signal_trades
 
-    bars = store.read("bars", start, end - pd.Timedelta(days=1))
-    signals = store.read("signals", start, end - pd.Timedelta(days=1))
+    last_day = end - pd.Timedelta(days=1)
+    bars = store.read("bars", start, last_day)
+    signals = store.read("signals", start, last_day)
     signals = signals[signals["size"].astype(float) > 0]
     held = signal_trades(signals, bars, end).merge(signals[["signal_id", "asset_class"]], on="signal_id")
     no_costs = settings.backtest.model_copy(
         update={"backtest_fee_bps": 0.0, "backtest_slippage_bps": 0.0, "backtest_slippage_range_frac": 0.0}
     )
-    latency_h = story_latency_h(signals, store.read("narrative_scores", start - pd.Timedelta(days=2), end))
+    latency_h = story_latency_h(
+        signals, store.read("narrative_scores", start - pd.Timedelta(days=2), last_day)
+    )
     rows = []
     for cls, sig in signals.groupby("asset_class"):
         engine = {

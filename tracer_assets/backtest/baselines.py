@@ -38,15 +38,14 @@ def placebo_targets(
     ``entry_bar``, ``exit_bar``). A trade holds as many of its symbol's bars as it held (to the last
     bar if open); the draw's trades on a symbol do not overlap.
     """
-    _, target, price_col, account = next(placebo_target_blocks(trades, panel, draws, seed, draws))
-    return target, price_col, account
+    return next(placebo_target_blocks(trades, panel, draws, seed, draws))
 
 
 def placebo_target_blocks(
     trades: pd.DataFrame, panel: BarPanel, draws: int, seed: int, block_draws: int
-) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
-    """``placebo_targets`` in blocks of at most ``block_draws`` draws: (first draw, targets, price
-    columns, accounts) per block, accounts numbered from 0 within it. The draws are the same whatever
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``placebo_targets`` in blocks of at most ``block_draws`` draws: (targets, price columns,
+    accounts) per block, accounts numbered from 0 within it. The draws are the same whatever
     the block size (one random stream, consumed draw by draw), so a long range need not hold every
     draw's (T, S) arrays at once."""
     n_bars, n_sym = panel.n_bars, len(panel.symbols)
@@ -83,7 +82,7 @@ def placebo_target_blocks(
                     if exit_pos < n:
                         target[rows[exit_pos], c] = 0.0
                     pos = exit_pos + 1
-        yield first, target, np.tile(np.arange(n_sym), block), np.repeat(np.arange(block), n_sym)
+        yield target, np.tile(np.arange(n_sym), block), np.repeat(np.arange(block), n_sym)
 
 
 def shuffle_pressure(pressure: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:

@@ -201,7 +201,7 @@ def _placebo(trades: pd.DataFrame, panel: BarPanel, settings: BacktestSettings):
         mine, panel, settings.backtest_placebo_draws, settings.backtest_seed, block
     )
     rows, curves = [], []
-    for _, target, price_col, account in blocks:
+    for target, price_col, account in blocks:
         result = run_panel(panel, target, settings, account=account, price_col=price_col)
         all_trades = result.trades
         draw_of_trade = all_trades["column"].to_numpy() // n_sym

@@ -22,7 +22,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
+import os
 import re
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -127,12 +132,6 @@ def _encode(
 def _encode_in_child(args: tuple) -> np.ndarray:
     """``_encode(*args)`` in a fresh interpreter (``python -m`` this module, not multiprocessing, which
     would re-import the caller's main script); the vectors come back through an ``.npy`` file."""
-    import json
-    import os
-    import subprocess
-    import sys
-    import tempfile
-
     import tracer_assets
 
     code_root = str(Path(tracer_assets.__file__).resolve().parents[1])  # this code, not an installed copy
@@ -296,7 +295,4 @@ def novelty_and_duplicates(
 
 
 if __name__ == "__main__":  # the child of SentenceTransformerEmbedder(child_process=True)
-    import json
-    import sys
-
     np.save(sys.argv[2], _encode(*json.loads(Path(sys.argv[1]).read_text())))
