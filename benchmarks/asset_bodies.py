@@ -3,8 +3,8 @@
 Each stage runs in a child process per code version (``--peer REF``: exported with ``git archive``)
 over every partition of a lake a ``tracer demo`` wrote, which only is read. Stages, as the assets call
 them: ``hit_rate_trend`` (every night of the range), ``market_board`` (each day's stored snapshot
-priced and gated again), ``reliability`` and ``brier_pages`` (each week's figures, as JSON, and the
-Brier pages' HTML), ``digest`` (each day's digest). Beside each time: whether both versions gave the
+priced and gated again), ``eval_metrics`` (each week's table), ``reliability`` and ``brier_pages``
+(each week's figures, as JSON, and the Brier pages' HTML), ``digest`` (each day's digest). Beside each time: whether both versions gave the
 same output (frames by value and dtype, figures by their JSON, pages by their HTML with plotly's
 random div id taken out).
 
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("hit_rate_trend", "market_board", "reliability", "brier_pages", "digest")
+STAGES = ("hit_rate_trend", "market_board", "eval_metrics", "reliability", "brier_pages", "digest")
 DIV_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -49,7 +49,7 @@ def _stage(name: str, lake_root: str) -> tuple[float, str]:
     from tracer_assets.evaluation.plots import brier_over_time_figure, reliability_figure, write_html
     from tracer_assets.lake import Lake
     from tracer_assets.pipeline.digest import daily_digest
-    from tracer_assets.pipeline.evaluation import hit_rate_trend
+    from tracer_assets.pipeline.evaluation import eval_metrics, hit_rate_trend
     from tracer_assets.pipeline.polymarket import market_board, snapshot_time
     from tracer_assets.settings import TracerSettings
     from tracer_assets.universe import load_universe
@@ -70,6 +70,9 @@ def _stage(name: str, lake_root: str) -> tuple[float, str]:
         for day, snap in snaps.items():
             board, counts = market_board(lake, settings, universe, snap, day, snapshot_time(day))
             h.update(_frame_bytes(board) + json.dumps(counts, sort_keys=True).encode())
+    elif name == "eval_metrics":
+        for week in weeks:
+            h.update(_frame_bytes(eval_metrics(lake, settings, week)))
     elif name == "reliability":
         for week in weeks:
             bins = lake.read("calibration_bins", week, week)
