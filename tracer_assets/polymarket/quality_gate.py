@@ -62,6 +62,18 @@ def quality_gate(
     ``gate_unknown`` (the checks that could not be made, comma-separated) and ``gate_status``;
     ``rejected`` adds ``reason``, every failed check in plain words.
     """
+    df, reasons = _judged(markets, settings, as_of)
+    rejected_mask = reasons != ""
+    kept = df[~rejected_mask]
+    rejected = df[rejected_mask].assign(gate_status="rejected", reason=reasons[rejected_mask])
+    return kept, rejected
+
+
+def _judged(
+    markets: pd.DataFrame, settings: PolymarketSettings, as_of: pd.Timestamp | str
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Every row with ``GATE_COLUMNS`` (the status before rejections), and each row's reasons to
+    reject it ('' for none)."""
     as_of = utc(as_of)
     df = markets.copy()
     idx = df.index
@@ -112,10 +124,7 @@ def quality_gate(
     df["gate_unknown"] = unknown
     status = np.where(closed, "closed: not gated", np.where(unknown == "", "passed", "passed with unknowns"))
     df["gate_status"] = pd.Series(status, index=idx, dtype=object)
-    rejected_mask = reasons != ""
-    kept = df[~rejected_mask]
-    rejected = df[rejected_mask].assign(gate_status="rejected", reason=reasons[rejected_mask])
-    return kept, rejected
+    return df, reasons
 
 
 def gate_snapshot(
@@ -127,11 +136,13 @@ def gate_snapshot(
     keeps the rejected markets (for the record and the UI) and the closed ones (the resolutions).
     Counts: kept (open, passed), rejected, closed.
     """
-    kept, rejected = quality_gate(markets, settings, as_of)
-    board = pd.concat([kept.assign(gate_reason=""), rejected.rename(columns={"reason": "gate_reason"})])
-    board = board.loc[markets.index] if len(board) else board.assign(gate_reason=pd.Series(dtype=object))
+    # the rows stay where they are (no split and re-join): the same board quality_gate's two parts give
+    board, reasons = _judged(markets, settings, as_of)
+    rejected = (reasons != "").to_numpy(dtype=bool)
+    board["gate_status"] = board["gate_status"].where(~rejected, "rejected")
+    board["gate_reason"] = reasons
     for col in ("gate_unknown", "gate_status", "gate_reason"):
         board[col] = board[col].astype(object).fillna("").astype(str)
-    closed = int((board["gate_status"] == "closed: not gated").sum()) if len(board) else 0
-    counts = {"kept": len(kept) - closed, "rejected": len(rejected), "closed": closed}
+    closed = int((board["gate_status"] == "closed: not gated").sum())
+    counts = {"kept": int((~rejected).sum()) - closed, "rejected": int(rejected.sum()), "closed": closed}
     return board.reset_index(drop=True), counts
