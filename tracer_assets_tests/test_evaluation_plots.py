@@ -190,3 +190,18 @@ def test_brier_lines_from_arrays_equal_lines_from_the_columns():
             hovertemplate=trace.hovertemplate,
         )
         assert go.Figure(trace).to_json() == go.Figure(reference).to_json(), key
+
+
+def test_a_page_is_the_page_plotly_writes():
+    """page_html, which does not copy the template per page, writes plotly's own to_html page."""
+    from tracer_assets.evaluation.plots import page_html
+
+    for fig in (
+        reliability_figure(bins()),
+        brier_over_time_figure(metrics()),
+        reliability_figure(bins().iloc[:0]),
+    ):
+        for include in ("directory", "../plotly.min.js"):
+            expected = fig.to_html(include_plotlyjs=include, full_html=True, div_id="page")
+            assert page_html(fig, include, div_id="page") == expected
+    assert len(page_html(reliability_figure(bins()), True)) > 1_000_000  # the library inline

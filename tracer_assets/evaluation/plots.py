@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+from _plotly_utils.utils import convert_to_base64
 from plotly.offline import get_plotlyjs
 
 from tracer_assets.lake.atomic import atomic_write_text
@@ -176,8 +177,23 @@ def write_html(
             write_text_file(folder / PLOTLY_BUNDLE, get_plotlyjs())
         # a relative src ending in .js: the page loads the shared copy, wherever the lake is moved
         include = "directory" if bundle_dir is None else _relative(folder / PLOTLY_BUNDLE, path.parent)
-    write_text_file(path, fig.to_html(include_plotlyjs=include, full_html=True))
+    write_text_file(path, page_html(fig, include))
     return path
+
+
+def page_html(fig: go.Figure, include_plotlyjs: bool | str, div_id: str | None = None) -> str:
+    """``fig.to_html(include_plotlyjs=..., full_html=True)``, the same page. The figure's dict is made
+    as ``fig.to_dict()`` makes it except for the template, most of a small figure and only read by the
+    page: it is not deep-copied and searched for arrays per page."""
+    if fig.frames:
+        return fig.to_html(include_plotlyjs=include_plotlyjs, full_html=True, div_id=div_id)
+    props = fig._layout  # the layout's properties, as to_dict reads them
+    layout = {k: copy.deepcopy(v) for k, v in props.items() if k != "template"}
+    data = {"data": copy.deepcopy(fig._data), "layout": layout}
+    convert_to_base64(data)
+    if "template" in props:  # back in its place: the layout's keys keep their order in the page
+        data["layout"] = {k: props[k] if k == "template" else layout[k] for k in props}
+    return pio.to_html(data, include_plotlyjs=include_plotlyjs, full_html=True, validate=False, div_id=div_id)
 
 
 def _relative(target: Path | LakePath, start: Path | LakePath) -> str:
