@@ -1,8 +1,9 @@
 """Scores of resolved predictions: Brier, log-loss, hit rate, Murphy decomposition, skill, cohorts.
 
-Brier and log-loss are scikit-learn's floats (``evaluation.losses``, without its per-call checks). The weekly and rolling tables are pure functions of the
-observations and settings: rows are put in a canonical order before anything is resampled and every
-bootstrap is seeded per group, so the same observations give identical numbers in any input order.
+Brier and log-loss are scikit-learn's floats (``evaluation.losses``, without its per-call checks). The
+weekly and rolling tables are pure functions of the observations and settings: rows are put in a
+canonical order before anything is resampled and every bootstrap is seeded per group, so the same
+observations give identical numbers in any input order.
 
 Murphy decomposition over calibration bins k (n_k forecasts, mean forecast f_k, observed frequency
 o_k, overall frequency o):

@@ -93,7 +93,7 @@ def _judged(
 
     open_ = (~closed).to_numpy(dtype=bool)
     hours = df["hours_to_end"].to_numpy(dtype=float)
-    reasons: Texts = [
+    failed: Texts = [
         (open_ & end_ts.isna().to_numpy(dtype=bool), "no end time"),
         (
             open_ & (hours < settings.pm_min_hours_to_end),
@@ -101,7 +101,7 @@ def _judged(
         ),
         (open_ & ~yes.between(0.0, 1.0).fillna(False).to_numpy(dtype=bool), "no yes-price in [0, 1]"),
     ]
-    unknown: Texts = []
+    not_known: Texts = []
     checks = [
         ("liquidity", liquidity, liquidity < settings.pm_min_liquidity, f"< {settings.pm_min_liquidity:g}"),
         ("volume", volume, volume < settings.pm_min_volume, f"< {settings.pm_min_volume:g}"),
@@ -110,16 +110,14 @@ def _judged(
     for name, values, fails, limit in checks:
         v = values.to_numpy(dtype=float)
         missing = open_ & np.isnan(v)
-        unknown.append((missing, name))
+        not_known.append((missing, name))
         if not settings.pm_unknown_passes:
-            reasons.append((missing, f"{name} unknown"))
+            failed.append((missing, f"{name} unknown"))
         failing = open_ & ~np.isnan(v) & fails.to_numpy(dtype=bool)
-        reasons.append((failing, lambda i, v=v, n=name, lim=limit: f"{n} {v[i]:g} {lim}"))
-    reasons.append(
-        (open_ & (df["spread"] < 0).to_numpy(dtype=bool), "crossed book (best ask below best bid)")
-    )
-    reasons = pd.Series(_joined(reasons, len(df)), index=idx, dtype=object)
-    unknown = pd.Series(_joined(unknown, len(df), sep=","), index=idx, dtype=object)
+        failed.append((failing, lambda i, v=v, n=name, lim=limit: f"{n} {v[i]:g} {lim}"))
+    failed.append((open_ & (df["spread"] < 0).to_numpy(dtype=bool), "crossed book (best ask below best bid)"))
+    reasons = pd.Series(_joined(failed, len(df)), index=idx, dtype=object)
+    unknown = pd.Series(_joined(not_known, len(df), sep=","), index=idx, dtype=object)
 
     df["gate_unknown"] = unknown
     status = np.where(closed, "closed: not gated", np.where(unknown == "", "passed", "passed with unknowns"))
