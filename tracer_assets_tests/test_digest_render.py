@@ -135,3 +135,19 @@ def test_delivery_key_ignores_the_hour_but_not_the_content():
     assert delivery_key("2024-06-04", fewer.rows) != delivery_key("2024-06-04", a.rows)
     degraded = build_digest(signals(), MARKETS, settings().digest, AS_OF, ["bars from alpaca"])
     assert delivery_key("2024-06-04", degraded.rows) != delivery_key("2024-06-04", a.rows)
+
+
+def test_records_of_the_fields_read_box_values_as_the_whole_frame_does():
+    """An entry's record holds only the fields it reads, each value as ``to_dict`` of the whole frame
+    gives it (Python floats, bools and strings, not numpy scalars), in the order asked for."""
+    from tracer_assets.digest.render import SIGNAL_ENTRY_FIELDS, records
+
+    frame = signals()
+    full = frame.to_dict("records")
+    asked = ("evidence", "absent", *[f for f in SIGNAL_ENTRY_FIELDS if f != "evidence"])
+    got = records(frame, asked)
+    assert len(got) == len(full)
+    for small, whole in zip(got, full, strict=True):
+        assert list(small) == [f for f in asked if f != "absent"]
+        for key, value in small.items():
+            assert value == whole[key] and type(value) is type(whole[key]), key

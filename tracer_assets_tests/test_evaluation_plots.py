@@ -137,3 +137,71 @@ def test_write_html_inline_mode_embeds_plotly(tmp_path):
 def test_write_html_refuses_a_cdn(tmp_path):
     with pytest.raises(ValueError, match="no CDN"):
         write_html(reliability_figure(bins()), tmp_path / "x.html", plotlyjs="cdn")
+
+
+def test_the_once_validated_template_draws_the_figure_plotly_white_draws():
+    """Both figures as plotly itself builds them with ``template="plotly_white"`` (the template validated
+    per figure, every trace from the frame's columns): the same JSON, key order included."""
+    import plotly.graph_objects as go
+
+    from tracer_assets.evaluation.plots import white_figure
+
+    for fig, title in (
+        (reliability_figure(bins()), "Reliability diagram"),
+        (brier_over_time_figure(metrics()), None),
+    ):
+        reference = go.Figure(data=[go.Scatter(t.to_plotly_json()) for t in fig.data])
+        reference.update_layout(fig.layout.to_plotly_json() | {"template": "plotly_white"})
+        assert fig.to_json() == reference.to_json(), title
+    plain = white_figure()
+    plain.update_layout(title="t")
+    reference = go.Figure()
+    reference.update_layout(title="t", template="plotly_white")
+    assert plain.to_json() == reference.to_json()
+    assert white_figure().layout.template.layout.paper_bgcolor == "white"
+
+
+def test_brier_lines_from_arrays_equal_lines_from_the_columns():
+    """The traces take plain arrays; plotly given the frame's columns (as it was) draws the same JSON,
+    with a missing bound kept missing and a bound on the wrong side clipped to zero."""
+    import plotly.graph_objects as go
+
+    table = metrics()
+    table.loc[0, "brier_lo"] = np.nan
+    table.loc[1, "brier_hi"] = table.loc[1, "brier"] - 0.01
+    fig = brier_over_time_figure(table)
+    rows = table[table["cohort_dim"] == "all"]
+    for trace, (key, g) in zip(
+        fig.data, rows.groupby(["kind", "predictor", "cohort"], sort=True), strict=True
+    ):
+        g = g.sort_values("week")
+        reference = go.Scatter(
+            x=pd.to_datetime(g["week"]),
+            y=g["brier"],
+            mode="lines+markers",
+            name=" / ".join(key),
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": (g["brier_hi"] - g["brier"]).clip(lower=0),
+                "arrayminus": (g["brier"] - g["brier_lo"]).clip(lower=0),
+            },
+            customdata=g["n"],
+            hovertemplate=trace.hovertemplate,
+        )
+        assert go.Figure(trace).to_json() == go.Figure(reference).to_json(), key
+
+
+def test_a_page_is_the_page_plotly_writes():
+    """page_html, which does not copy the template per page, writes plotly's own to_html page."""
+    from tracer_assets.evaluation.plots import page_html
+
+    for fig in (
+        reliability_figure(bins()),
+        brier_over_time_figure(metrics()),
+        reliability_figure(bins().iloc[:0]),
+    ):
+        for include in ("directory", "../plotly.min.js"):
+            expected = fig.to_html(include_plotlyjs=include, full_html=True, div_id="page")
+            assert page_html(fig, include, div_id="page") == expected
+    assert len(page_html(reliability_figure(bins()), True)) > 1_000_000  # the library inline

@@ -106,3 +106,34 @@ def test_nothing_is_lost(settings):
         r["market_id"] for r in rows
     )
     assert len(kept) == 6  # liquidity 1200 .. 2700 pass the 1000 minimum
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_board_is_the_kept_and_rejected_rows_back_in_input_order(settings, seed):
+    """gate_snapshot keeps every row in place; that is the board quality_gate's two parts give when
+    joined back in the input order (reason as gate_reason, '' when kept), frame for frame."""
+    from tracer_assets.polymarket.quality_gate import gate_snapshot
+
+    rng = np.random.default_rng(seed)
+    rows = [
+        market(
+            f"m{i}",
+            liquidity=rng.choice([np.nan, 10.0, 5000.0]),
+            best_ask=rng.choice([np.nan, 0.2, 0.45]),
+            closed=bool(rng.uniform() < 0.2),
+            end_ts=AS_OF + pd.Timedelta(hours=float(rng.uniform(-5, 100))),
+            yes_price=rng.choice([0.5, 1.5]),
+        )
+        for i in range(40)
+    ]
+    markets = pd.DataFrame(rows, index=rng.permutation(40) + 100)  # not a range index
+    board, counts = gate_snapshot(markets, settings.polymarket, AS_OF)
+    kept, rejected = quality_gate(markets, settings.polymarket, AS_OF)
+    joined = pd.concat([kept.assign(gate_reason=""), rejected.rename(columns={"reason": "gate_reason"})])
+    joined = joined.loc[markets.index]
+    for col in ("gate_unknown", "gate_status", "gate_reason"):
+        joined[col] = joined[col].astype(object).fillna("").astype(str)
+    pd.testing.assert_frame_equal(board, joined.reset_index(drop=True), check_exact=True)
+    closed = int(markets["closed"].sum())
+    assert counts == {"kept": len(kept) - closed, "rejected": len(rejected), "closed": closed}
+    assert 0 < len(rejected) < 40 and closed > 0

@@ -10,8 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tracer_assets.digest.ranking import RANKED_FIELDS, live_signals, matching_markets, rank_signals
-from tracer_assets.digest.render import digest_artifact, market_entry, render_chat
+from tracer_assets.digest.ranking import RANKED_FIELDS, live_signals, matching_markets, rank_live
+from tracer_assets.digest.render import (
+    MARKET_ENTRY_FIELDS,
+    digest_artifact,
+    market_entry,
+    records,
+    render_chat,
+)
 from tracer_assets.digest.split import split_message
 from tracer_assets.lake import new_id
 from tracer_assets.settings import DigestSettings
@@ -56,11 +62,11 @@ def build_digest(
     as_of = as_of.tz_convert("UTC")
     reasons = [str(r) for r in degraded_reasons if str(r).strip()]
     digest_id = new_id("digest", as_of.isoformat())
-    n_live = len(live_signals(signals, settings, as_of))
-    ranked = rank_signals(signals, settings, as_of)
+    live = live_signals(signals, settings, as_of)
+    ranked = rank_live(live, settings)
     shown_markets = matching_markets(markets, ranked, settings, as_of)
     text, entries = render_chat(ranked, shown_markets, as_of, reasons, settings)
-    artifact = digest_artifact(digest_id, ranked, shown_markets, as_of, reasons, settings, n_live)
+    artifact = digest_artifact(digest_id, ranked, shown_markets, as_of, reasons, settings, len(live))
     if paper_book is not None:  # the paper book's day (issue 15): words here, numbers in the artifact
         from tracer_assets.execution.words import book_words
 
@@ -99,7 +105,7 @@ def _rows(
             "market_id": markets.get("market_id"),
             "question": markets.get("question"),
             "yes_price": markets.get("yes_price"),
-            "text": [market_entry(r, settings) for r in markets.to_dict("records")],
+            "text": [market_entry(r, settings) for r in records(markets, MARKET_ENTRY_FIELDS)],
         }
     )
     rows = pd.concat([header] + [p for p in (sig, mk) if len(p)], ignore_index=True)

@@ -46,7 +46,12 @@ def live_signals(signals: pd.DataFrame, settings: DigestSettings, as_of: pd.Time
 
 def rank_signals(signals: pd.DataFrame, settings: DigestSettings, as_of: pd.Timestamp) -> pd.DataFrame:
     """Ranked rows with ``edge``, ``score``, ``rank`` (1-based) and ``section`` ('top' / 'alternate')."""
-    s = live_signals(signals, settings, as_of)
+    return rank_live(live_signals(signals, settings, as_of), settings)
+
+
+def rank_live(live: pd.DataFrame, settings: DigestSettings) -> pd.DataFrame:
+    """``rank_signals`` of signals already through ``live_signals``."""
+    s = live.copy()
     s["edge"] = s["internal_prob"].astype(float) - COIN_FLIP
     s["score"] = s["strength"].astype(float) * s["edge"]
     s = s[s["edge"] > settings.digest_min_edge]

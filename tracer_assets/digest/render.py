@@ -27,6 +27,17 @@ SIZE_WORDS = {
 }
 
 
+# the fields each entry reads: a frame's records are made of these only (boxing every column of a
+# wide frame into dicts was most of a digest's rendering)
+SIGNAL_ENTRY_FIELDS = ("symbol", "direction", "reversal", "size_bucket", "internal_prob", "evidence")
+MARKET_ENTRY_FIELDS = ("question", "yes_price", "internal_prob")
+
+
+def records(frame: pd.DataFrame, fields: Sequence[str]) -> list[dict[str, Any]]:
+    """``frame.to_dict("records")`` restricted to ``fields`` (those it has)."""
+    return frame[[c for c in fields if c in frame.columns]].to_dict("records")
+
+
 def words(text: object) -> str:
     """Text safe for Telegram HTML and free of digits: numbers spelled, then escaped."""
     return html.escape(spell_numbers(str(text)), quote=False)
@@ -95,17 +106,17 @@ def render_chat(
         ]
     else:
         lines += ["", "<b>Top signals</b>"]
-        for pos, row in zip(top.index, top.to_dict("records"), strict=True):
+        for pos, row in zip(top.index, records(top, SIGNAL_ENTRY_FIELDS), strict=True):
             entries[pos] = signal_entry(row, settings)
             lines.append(entries[pos])
     if not alternates.empty:
         lines += ["", "<b>Alternates</b>"]
-        for pos, row in zip(alternates.index, alternates.to_dict("records"), strict=True):
+        for pos, row in zip(alternates.index, records(alternates, SIGNAL_ENTRY_FIELDS), strict=True):
             entries[pos] = signal_entry(row, settings)
             lines.append(entries[pos])
     if not markets.empty:
         lines += ["", "<b>Prediction markets</b>"]
-        lines += [market_entry(row, settings) for row in markets.to_dict("records")]
+        lines += [market_entry(row, settings) for row in records(markets, MARKET_ENTRY_FIELDS)]
     text = "\n".join(lines)
     if has_digit(text):  # every piece above is spelled; a digit here is a bug, not bad input
         raise AssertionError("digest chat text contains a digit")
@@ -134,7 +145,7 @@ def digest_artifact(
         "decision_ts",
     ]
     items = []
-    for row in ranked.to_dict("records"):
+    for row in records(ranked, [*signal_fields, "evidence", "rationale"]):
         item = {k: row.get(k) for k in signal_fields if k in row}
         item["evidence"] = parse_list(row.get("evidence"))
         raw = row.get("rationale")
@@ -166,6 +177,6 @@ def digest_artifact(
                 "min_edge": settings.digest_min_edge,
             },
             "signals": items,
-            "markets": [{k: r.get(k) for k in market_fields if k in r} for r in markets.to_dict("records")],
+            "markets": records(markets, market_fields),
         }
     )

@@ -1,8 +1,9 @@
 """Scores of resolved predictions: Brier, log-loss, hit rate, Murphy decomposition, skill, cohorts.
 
-Brier and log-loss are scikit-learn's. The weekly and rolling tables are pure functions of the
-observations and settings: rows are put in a canonical order before anything is resampled and every
-bootstrap is seeded per group, so the same observations give identical numbers in any input order.
+Brier and log-loss are scikit-learn's floats (``evaluation.losses``, without its per-call checks). The
+weekly and rolling tables are pure functions of the observations and settings: rows are put in a
+canonical order before anything is resampled and every bootstrap is seeded per group, so the same
+observations give identical numbers in any input order.
 
 Murphy decomposition over calibration bins k (n_k forecasts, mean forecast f_k, observed frequency
 o_k, overall frequency o):
@@ -23,7 +24,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import brier_score_loss, log_loss
 
 from tracer_assets.clock import utc
 from tracer_assets.evaluation.block_bootstrap import (
@@ -40,6 +40,7 @@ from tracer_assets.evaluation.calibration_bins import (
     calibration_bins,
 )
 from tracer_assets.evaluation.hits import direction_hits, prob_hits
+from tracer_assets.evaluation.losses import binary_log_loss, brier_loss
 from tracer_assets.settings import EvaluationSettings
 
 REQUIRED_COLUMNS = ("kind", "predicted_prob", "outcome", "resolved_ts")
@@ -297,9 +298,8 @@ def score_arrays(
     p = np.asarray(p, dtype=float)
     if len(y) == 0:
         return _nan_scores()
-    brier = float(brier_score_loss(y, p, labels=[0, 1]))
-    # labels=[0, 1] keeps log-loss defined for a cohort where only one class occurred.
-    ll = float(log_loss(y, np.clip(p, clip, 1.0 - clip), labels=[0, 1]))
+    brier = brier_loss(y, p)  # scikit-learn's brier_score_loss and log_loss (labels [0, 1]), float for float
+    ll = binary_log_loss(y, np.clip(p, clip, 1.0 - clip))
     decomposition = murphy_decomposition(y, p, n_bins, strategy)
     reference = decomposition["uncertainty"] if reference_brier is None else float(reference_brier)
     return {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import posixpath
 from pathlib import Path
@@ -10,6 +12,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
+from _plotly_utils.utils import convert_to_base64
 from plotly.offline import get_plotlyjs
 
 from tracer_assets.lake.atomic import atomic_write_text
@@ -25,6 +29,26 @@ def _label(row: tuple, names: list[str]) -> str:
     return " / ".join(str(v) for v, n in zip(row, names, strict=True) if n)
 
 
+@functools.cache
+def _white_template() -> go.layout.Template:
+    """plotly_white exactly as ``template="plotly_white"`` sets it (a validated deep copy), made once."""
+    return copy.deepcopy(pio.templates["plotly_white"])
+
+
+def white_figure() -> go.Figure:
+    """An empty figure on the plotly_white template, the same figure as ``update_layout(template=
+    "plotly_white")`` gives. Validating the whole template again was most of a small page's cost; the
+    copy made once is attached unvalidated, the way plotly attaches its default template."""
+    fig = go.Figure()
+    layout = fig.layout
+    layout._validate = False
+    try:
+        layout.template = _white_template()
+    finally:
+        layout._validate = True
+    return fig
+
+
 def _empty_note(fig: go.Figure, text: str) -> go.Figure:
     fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)
     return fig
@@ -33,7 +57,7 @@ def _empty_note(fig: go.Figure, text: str) -> go.Figure:
 def reliability_figure(bins: pd.DataFrame, title: str = "Reliability diagram") -> go.Figure:
     """Observed frequency against mean predicted probability per bin, one line per kind / predictor /
     strategy present in ``bins`` (a ``calibration_bins`` table); marker area grows with the bin count."""
-    fig = go.Figure()
+    fig = white_figure()
     fig.add_trace(
         go.Scatter(
             x=[0, 1],
@@ -47,7 +71,6 @@ def reliability_figure(bins: pd.DataFrame, title: str = "Reliability diagram") -
         title=title,
         xaxis={"title": "mean predicted probability", "range": [0, 1]},
         yaxis={"title": "observed frequency", "range": [0, 1]},
-        template="plotly_white",
     )
     if bins.empty:
         return _empty_note(fig, "no resolved predictions")
@@ -66,8 +89,8 @@ def reliability_figure(bins: pd.DataFrame, title: str = "Reliability diagram") -
         ]
         fig.add_trace(
             go.Scatter(
-                x=g["mean_predicted"],
-                y=g["observed_freq"],
+                x=g["mean_predicted"].to_numpy(),
+                y=g["observed_freq"].to_numpy(),
                 mode="lines+markers",
                 name=_label(key, keys) or "all",
                 marker={"size": sizes},
@@ -83,12 +106,11 @@ def brier_over_time_figure(
 ) -> go.Figure:
     """Weekly Brier score (with its bootstrap interval when present) per kind / predictor / cohort,
     from ``eval_metrics`` rows; ``cohort_dim`` picks which cohorts (None = every row)."""
-    fig = go.Figure()
+    fig = white_figure()
     fig.update_layout(
         title=title,
         xaxis={"title": "week"},
         yaxis={"title": "Brier score (lower is better)"},
-        template="plotly_white",
     )
     rows = (
         metrics
@@ -101,25 +123,30 @@ def brier_over_time_figure(
     keys = [k for k in ("kind", "predictor", "cohort_dim", "cohort") if k in rows.columns]
     if cohort_dim is not None and "cohort_dim" in keys:
         keys.remove("cohort_dim")
+    # plain arrays into the traces: what plotly would turn the columns into, without its per-column
+    # dataframe conversion; the week parsed once for every line
+    rows = rows.assign(_week_ts=pd.to_datetime(rows["week"]))
     for key, g in rows.groupby(keys, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         g = g.sort_values("week")
+        brier = g["brier"].to_numpy()
         error = None
         if {"brier_lo", "brier_hi"} <= set(g.columns):
+            above, below = g["brier_hi"].to_numpy() - brier, brier - g["brier_lo"].to_numpy()
             error = {
                 "type": "data",
                 "symmetric": False,
-                "array": (g["brier_hi"] - g["brier"]).clip(lower=0),
-                "arrayminus": (g["brier"] - g["brier_lo"]).clip(lower=0),
+                "array": np.where(above < 0, 0.0, above),  # clipped at 0, NaN kept
+                "arrayminus": np.where(below < 0, 0.0, below),
             }
         fig.add_trace(
             go.Scatter(
-                x=pd.to_datetime(g["week"]),
-                y=g["brier"],
+                x=g["_week_ts"].to_numpy(),
+                y=brier,
                 mode="lines+markers",
                 name=_label(key, keys),
                 error_y=error,
-                customdata=g.get("n"),
+                customdata=g["n"].to_numpy() if "n" in g else None,
                 hovertemplate="%{x|%Y-%m-%d}<br>Brier %{y:.4f}<br>n = %{customdata}<extra></extra>",
             )
         )
@@ -150,8 +177,23 @@ def write_html(
             write_text_file(folder / PLOTLY_BUNDLE, get_plotlyjs())
         # a relative src ending in .js: the page loads the shared copy, wherever the lake is moved
         include = "directory" if bundle_dir is None else _relative(folder / PLOTLY_BUNDLE, path.parent)
-    write_text_file(path, fig.to_html(include_plotlyjs=include, full_html=True))
+    write_text_file(path, page_html(fig, include))
     return path
+
+
+def page_html(fig: go.Figure, include_plotlyjs: bool | str, div_id: str | None = None) -> str:
+    """``fig.to_html(include_plotlyjs=..., full_html=True)``, the same page. The figure's dict is made
+    as ``fig.to_dict()`` makes it except for the template, most of a small figure and only read by the
+    page: it is not deep-copied and searched for arrays per page."""
+    if fig.frames:
+        return fig.to_html(include_plotlyjs=include_plotlyjs, full_html=True, div_id=div_id)
+    props = fig._layout  # the layout's properties, as to_dict reads them
+    layout = {k: copy.deepcopy(v) for k, v in props.items() if k != "template"}
+    data = {"data": copy.deepcopy(fig._data), "layout": layout}
+    convert_to_base64(data)
+    if "template" in props:  # back in its place: the layout's keys keep their order in the page
+        data["layout"] = {k: props[k] if k == "template" else layout[k] for k in props}
+    return pio.to_html(data, include_plotlyjs=include_plotlyjs, full_html=True, validate=False, div_id=div_id)
 
 
 def _relative(target: Path | LakePath, start: Path | LakePath) -> str:

@@ -36,15 +36,78 @@ TREND_COLUMNS = [
 ]
 
 
-def _hit_rate(rows: pd.DataFrame) -> tuple[int, float]:
-    if rows.empty:
-        return 0, float("nan")
-    hits = direction_hits(
-        rows["kind"].astype(str).to_numpy() if "kind" in rows.columns else "",
-        rows["predicted_prob"].to_numpy(dtype=float),
-        rows["outcome"].to_numpy(dtype=float),
-    )
-    return len(rows), float(hits.mean())
+def _instants(values: pd.Series) -> np.ndarray:
+    """UTC timestamps as naive datetime64 (NaT stays NaT: every comparison with it is False)."""
+    return pd.to_datetime(values, utc=True).dt.tz_convert(None).to_numpy()
+
+
+class TrendInputs:
+    """Prepared observations reduced once to arrays (group codes, hits, times), so that many nights'
+    trends each cost a few array passes instead of a groupby and a frame slice per night."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        groups = frame.groupby(["kind", "predictor"], sort=True)
+        self.keys: list[tuple] = list(groups.size().index)  # sorted, as the groupby iterates them
+        self.codes = groups.ngroup().to_numpy()
+        # a hit is 0 or 1, so each window's sum (and hence its mean) is exact in any order
+        self.hits = direction_hits(
+            frame["kind"].astype(str).to_numpy(),
+            frame["predicted_prob"].to_numpy(dtype=float),
+            frame["outcome"].to_numpy(dtype=float),
+        )
+        self.scorable = frame["scorable"].to_numpy(dtype=bool) & (self.codes >= 0)
+        self.available = _instants(frame["available_ts"])
+        self.resolved = _instants(frame["resolved_ts"])
+
+    def _windows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(count, hit rate) per group over the rows in the mask ``rows``; NaN rate where none."""
+        n = np.bincount(self.codes[rows], minlength=len(self.keys))
+        hits = np.bincount(self.codes[rows], weights=self.hits[rows], minlength=len(self.keys))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return n, np.where(n > 0, hits / np.maximum(n, 1), np.nan)
+
+    def trend(
+        self, as_of: pd.Timestamp, window_days: int, baseline_days: int, rows: np.ndarray | None = None
+    ) -> pd.DataFrame:
+        """``hit_rate_trend`` of the observations in the mask ``rows`` (default: all of them)."""
+        as_of = utc(as_of)
+        window_start = as_of - pd.Timedelta(days=window_days)
+        baseline_start = window_start - pd.Timedelta(days=baseline_days)
+        now, ws, bs = (t.tz_convert(None).to_datetime64() for t in (as_of, window_start, baseline_start))
+        known = self.scorable & (self.available <= now) & (self.resolved <= now)
+        if rows is not None:
+            known &= rows
+        present = np.bincount(self.codes[known], minlength=len(self.keys)) > 0
+        window_n, window_rate = self._windows(known & (self.resolved > ws))
+        baseline_n, baseline_rate = self._windows(known & (self.resolved > bs) & (self.resolved <= ws))
+        out = pd.DataFrame(
+            [
+                {
+                    "as_of": as_of,
+                    "kind": kind,
+                    "predictor": predictor,
+                    "window_days": window_days,
+                    "baseline_days": baseline_days,
+                    "window_start": window_start,
+                    "baseline_start": baseline_start,
+                    "window_n": int(window_n[g]),
+                    "window_hit_rate": float(window_rate[g]),
+                    "baseline_n": int(baseline_n[g]),
+                    "baseline_hit_rate": float(baseline_rate[g]),
+                    "drop": float(baseline_rate[g]) - float(window_rate[g]),
+                    "event_ts": as_of,
+                    "available_ts": as_of,
+                }
+                for g, (kind, predictor) in enumerate(self.keys)
+                if present[g]
+            ],
+            columns=TREND_COLUMNS,
+        )
+        for col in ("as_of", "window_start", "baseline_start", "event_ts", "available_ts"):
+            out[col] = pd.to_datetime(out[col], utc=True).astype("datetime64[us, UTC]")
+        for col in ("window_days", "baseline_days", "window_n", "baseline_n"):
+            out[col] = out[col].astype("int64")
+        return out
 
 
 def hit_rate_trend(
@@ -56,44 +119,11 @@ def hit_rate_trend(
 ) -> pd.DataFrame:
     """One row per kind and predictor: hit rate and count in the recent window and in the baseline,
     and ``drop = baseline - recent``. ``event_ts = available_ts = as_of`` (rows append night by night).
-    ``prepared``: ``observations`` already went through ``prepare_observations`` (default settings),
-    as a loop over nights does once for its whole history.
+    ``prepared``: ``observations`` already went through ``prepare_observations`` (default settings).
+    A loop over nights builds ``TrendInputs`` once and calls its ``trend`` per night instead.
     """
-    as_of = utc(as_of)
-    window_start = as_of - pd.Timedelta(days=window_days)
-    baseline_start = window_start - pd.Timedelta(days=baseline_days)
     frame = observations if prepared else prepare_observations(observations, default_settings())
-    frame = frame[frame["scorable"] & (frame["available_ts"] <= as_of) & (frame["resolved_ts"] <= as_of)]
-    rows = []
-    for (kind, predictor), g in frame.groupby(["kind", "predictor"], sort=True):
-        recent = g[g["resolved_ts"] > window_start]
-        base = g[(g["resolved_ts"] > baseline_start) & (g["resolved_ts"] <= window_start)]
-        window_n, window_rate = _hit_rate(recent)
-        baseline_n, baseline_rate = _hit_rate(base)
-        rows.append(
-            {
-                "as_of": as_of,
-                "kind": kind,
-                "predictor": predictor,
-                "window_days": window_days,
-                "baseline_days": baseline_days,
-                "window_start": window_start,
-                "baseline_start": baseline_start,
-                "window_n": window_n,
-                "window_hit_rate": window_rate,
-                "baseline_n": baseline_n,
-                "baseline_hit_rate": baseline_rate,
-                "drop": baseline_rate - window_rate,
-                "event_ts": as_of,
-                "available_ts": as_of,
-            }
-        )
-    out = pd.DataFrame(rows, columns=TREND_COLUMNS)
-    for col in ("as_of", "window_start", "baseline_start", "event_ts", "available_ts"):
-        out[col] = pd.to_datetime(out[col], utc=True).astype("datetime64[us, UTC]")
-    for col in ("window_days", "baseline_days", "window_n", "baseline_n"):
-        out[col] = out[col].astype("int64")
-    return out
+    return TrendInputs(frame).trend(as_of, window_days, baseline_days)
 
 
 def _pct(value: float) -> str:

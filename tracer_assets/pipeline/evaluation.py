@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from tracer_assets.evaluation.all_time import all_time_tables
@@ -23,6 +24,7 @@ from tracer_assets.evaluation.observations import (
     market_observations,
     signal_observations,
 )
+from tracer_assets.evaluation.self_check import TrendInputs
 from tracer_assets.evaluation.self_check import hit_rate_trend as compute_hit_rate_trend
 from tracer_assets.pipeline.store import Store
 from tracer_assets.pipeline.window import DAY, clip_to_now, last_day
@@ -71,26 +73,22 @@ def hit_rate_trend(
     # one read for the whole range, then each night's window of partition days (= available_ts days)
     history = store.read("eval_observations", pd.Timestamp(days[0], tz="UTC") - span, days[-1])
     if len(history):
-        # prepared once (the night's filter keeps its canonical order); each night slices its window
-        # of partition days (= available_ts days, as read from the lake)
+        # prepared and reduced to arrays once; each night masks its window of partition days
+        # (= available_ts days, as read from the lake)
         known = pd.to_datetime(history["available_ts"], utc=True).dt.strftime("%Y-%m-%d")
         history = prepare_observations(history.assign(_known_day=known), default_settings())
+        known_day = pd.to_datetime(history["_known_day"], format="%Y-%m-%d").to_numpy(dtype="datetime64[D]")
+        inputs = TrendInputs(history)
+    window, baseline = s.evaluation.eval_selfcheck_window_days, s.evaluation.eval_selfcheck_baseline_days
     out = {}
     for day in days:
         as_of = clip_to_now(pd.Timestamp(day, tz="UTC") + DAY, now=now) - pd.Timedelta(microseconds=1)
-        first = (as_of - span).floor("D").strftime("%Y-%m-%d")
         if len(history):
-            known_day = history["_known_day"]
-            obs, prepared = history[(known_day >= first) & (known_day <= day)], True
+            first = (as_of - span).floor("D").tz_convert(None).to_datetime64().astype("datetime64[D]")
+            rows = (known_day >= first) & (known_day <= np.datetime64(day, "D"))
+            out[day] = inputs.trend(as_of, window, baseline, rows)
         else:
-            obs, prepared = history, False
-        out[day] = compute_hit_rate_trend(
-            obs,
-            as_of,
-            s.evaluation.eval_selfcheck_window_days,
-            s.evaluation.eval_selfcheck_baseline_days,
-            prepared=prepared,
-        )
+            out[day] = compute_hit_rate_trend(history, as_of, window, baseline)
     return out
 
 

@@ -12,6 +12,8 @@ resolution, which the evaluation needs whatever its book looked like on the last
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -36,11 +38,19 @@ def _numeric(markets: pd.DataFrame, canonical: str) -> pd.Series:
     return pd.Series(np.nan, index=markets.index, dtype=float)
 
 
-def _append(reasons: pd.Series, mask: pd.Series, text: pd.Series | str, sep: str = "; ") -> pd.Series:
-    """Add ``text`` to the entries of the rows in ``mask``, ``sep``-separated."""
-    text = text if isinstance(text, pd.Series) else pd.Series(text, index=reasons.index)
-    joined = np.where(reasons == "", text, reasons + sep + text)
-    return reasons.where(~mask, pd.Series(joined, index=reasons.index))
+Texts = list[tuple[np.ndarray, str | Callable[[int], str]]]
+
+
+def _joined(parts: Texts, n: int, sep: str = "; ") -> np.ndarray:
+    """Per row, the texts of the ``(mask, text)`` parts whose mask holds there, in order, ``sep``-joined
+    ('' where none): a text is a string or a function of the row's position, called only where needed."""
+    rows: list[list[str]] = [[] for _ in range(n)]
+    for mask, text in parts:
+        for i in np.flatnonzero(mask):
+            rows[i].append(text if isinstance(text, str) else text(i))
+    out = np.empty(n, dtype=object)
+    out[:] = [sep.join(r) for r in rows]
+    return out
 
 
 def quality_gate(
@@ -52,6 +62,18 @@ def quality_gate(
     ``gate_unknown`` (the checks that could not be made, comma-separated) and ``gate_status``;
     ``rejected`` adds ``reason``, every failed check in plain words.
     """
+    df, reasons = _judged(markets, settings, as_of)
+    rejected_mask = reasons != ""
+    kept = df[~rejected_mask]
+    rejected = df[rejected_mask].assign(gate_status="rejected", reason=reasons[rejected_mask])
+    return kept, rejected
+
+
+def _judged(
+    markets: pd.DataFrame, settings: PolymarketSettings, as_of: pd.Timestamp | str
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Every row with ``GATE_COLUMNS`` (the status before rejections), and each row's reasons to
+    reject it ('' for none)."""
     as_of = utc(as_of)
     df = markets.copy()
     idx = df.index
@@ -69,58 +91,38 @@ def quality_gate(
         pd.to_numeric(df["yes_price"], errors="coerce") if "yes_price" in df else pd.Series(np.nan, index=idx)
     )
 
-    reasons = pd.Series("", index=idx, dtype=object)
-    unknown = pd.Series("", index=idx, dtype=object)
-    open_ = ~closed
-
-    reasons = _append(reasons, open_ & end_ts.isna(), "no end time")
-    short = open_ & (df["hours_to_end"] < settings.pm_min_hours_to_end)
-    reasons = _append(
-        reasons,
-        short,
-        df["hours_to_end"].map(lambda h: f"ends in {h:.1f} h (minimum {settings.pm_min_hours_to_end:g} h)"),
-    )
-    reasons = _append(
-        reasons, open_ & ~yes.between(0.0, 1.0).fillna(False).astype(bool), "no yes-price in [0, 1]"
-    )
-
+    open_ = (~closed).to_numpy(dtype=bool)
+    hours = df["hours_to_end"].to_numpy(dtype=float)
+    failed: Texts = [
+        (open_ & end_ts.isna().to_numpy(dtype=bool), "no end time"),
+        (
+            open_ & (hours < settings.pm_min_hours_to_end),
+            lambda i: f"ends in {hours[i]:.1f} h (minimum {settings.pm_min_hours_to_end:g} h)",
+        ),
+        (open_ & ~yes.between(0.0, 1.0).fillna(False).to_numpy(dtype=bool), "no yes-price in [0, 1]"),
+    ]
+    not_known: Texts = []
     checks = [
-        (
-            "liquidity",
-            liquidity,
-            liquidity < settings.pm_min_liquidity,
-            f"< {settings.pm_min_liquidity:g}",
-        ),
-        (
-            "volume",
-            volume,
-            volume < settings.pm_min_volume,
-            f"< {settings.pm_min_volume:g}",
-        ),
-        (
-            "spread",
-            df["spread"],
-            df["spread"] > settings.pm_max_spread,
-            f"> {settings.pm_max_spread:g}",
-        ),
+        ("liquidity", liquidity, liquidity < settings.pm_min_liquidity, f"< {settings.pm_min_liquidity:g}"),
+        ("volume", volume, volume < settings.pm_min_volume, f"< {settings.pm_min_volume:g}"),
+        ("spread", df["spread"], df["spread"] > settings.pm_max_spread, f"> {settings.pm_max_spread:g}"),
     ]
     for name, values, fails, limit in checks:
-        missing = open_ & values.isna()
-        unknown = _append(unknown, missing, name, sep=",")
+        v = values.to_numpy(dtype=float)
+        missing = open_ & np.isnan(v)
+        not_known.append((missing, name))
         if not settings.pm_unknown_passes:
-            reasons = _append(reasons, missing, f"{name} unknown")
-        failing = open_ & values.notna() & fails
-        reasons = _append(reasons, failing, values.map(lambda v, n=name, lim=limit: f"{n} {v:g} {lim}"))
-    crossed = open_ & (df["spread"] < 0)
-    reasons = _append(reasons, crossed, "crossed book (best ask below best bid)")
+            failed.append((missing, f"{name} unknown"))
+        failing = open_ & ~np.isnan(v) & fails.to_numpy(dtype=bool)
+        failed.append((failing, lambda i, v=v, n=name, lim=limit: f"{n} {v[i]:g} {lim}"))
+    failed.append((open_ & (df["spread"] < 0).to_numpy(dtype=bool), "crossed book (best ask below best bid)"))
+    reasons = pd.Series(_joined(failed, len(df)), index=idx, dtype=object)
+    unknown = pd.Series(_joined(not_known, len(df), sep=","), index=idx, dtype=object)
 
     df["gate_unknown"] = unknown
     status = np.where(closed, "closed: not gated", np.where(unknown == "", "passed", "passed with unknowns"))
     df["gate_status"] = pd.Series(status, index=idx, dtype=object)
-    rejected_mask = reasons != ""
-    kept = df[~rejected_mask]
-    rejected = df[rejected_mask].assign(gate_status="rejected", reason=reasons[rejected_mask])
-    return kept, rejected
+    return df, reasons
 
 
 def gate_snapshot(
@@ -132,11 +134,13 @@ def gate_snapshot(
     keeps the rejected markets (for the record and the UI) and the closed ones (the resolutions).
     Counts: kept (open, passed), rejected, closed.
     """
-    kept, rejected = quality_gate(markets, settings, as_of)
-    board = pd.concat([kept.assign(gate_reason=""), rejected.rename(columns={"reason": "gate_reason"})])
-    board = board.loc[markets.index] if len(board) else board.assign(gate_reason=pd.Series(dtype=object))
+    # the rows stay where they are (no split and re-join): the same board quality_gate's two parts give
+    board, reasons = _judged(markets, settings, as_of)
+    rejected = (reasons != "").to_numpy(dtype=bool)
+    board["gate_status"] = board["gate_status"].where(~rejected, "rejected")
+    board["gate_reason"] = reasons
     for col in ("gate_unknown", "gate_status", "gate_reason"):
         board[col] = board[col].astype(object).fillna("").astype(str)
-    closed = int((board["gate_status"] == "closed: not gated").sum()) if len(board) else 0
-    counts = {"kept": len(kept) - closed, "rejected": len(rejected), "closed": closed}
+    closed = int((board["gate_status"] == "closed: not gated").sum())
+    counts = {"kept": int((~rejected).sum()) - closed, "rejected": int(rejected.sum()), "closed": closed}
     return board.reset_index(drop=True), counts
