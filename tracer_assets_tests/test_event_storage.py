@@ -8,7 +8,7 @@ from collections import Counter
 import dagster as dg
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
-from tracer_assets.defs import event_storage
+from tracer_assets.defs.event_batches import enable_batches
 from tracer_assets.defs.event_storage import pool_sqlite_event_log
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01")
@@ -155,7 +155,7 @@ def test_an_instance_of_another_shape_is_left_alone(monkeypatch):
         pass
 
     other = OtherInstance()
-    event_storage._enable_batches(other)
+    enable_batches(other)
     assert vars(other) == {}
 
 

@@ -17,25 +17,25 @@ for this process's storage object:
 - the events Dagster marks as a batch (a run's planned events, the per-partition materializations of
   one output) are stored through Dagster's own ``store_event``, one event after another, but in one
   transaction per shard instead of one per event. A batch is all or nothing: when it fails it is
-  rolled back and Dagster stores its events one by one (its own fallback).
+  rolled back and Dagster stores its events one by one (its own fallback); see ``event_batches``.
 
-Only this process's storage object changes: ``dagster.yaml``, the UI and other processes keep Dagster's
-own storage; every event is still stored, so every partition shows materialized (or failed) as before.
+Only this process's storage object (and its instance's batch size) changes: ``dagster.yaml``, the UI,
+other processes (a multiprocess run's step workers too) keep Dagster's own storage; every event is still
+stored, so every partition shows materialized (or failed) as before. A commit error between the run shard's
+and the index shard's commits of a batch would leave the run shard's half stored twice after Dagster's
+fallback; Dagster's own ``store_event`` is no more atomic across the two shards.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tracer_assets.defs.event_batches import batch_writer, enable_batches
+
 MAX_ENGINES = 8  # run shards come and go; the index shard stays the most recently used
-# Events per transaction: a year's stage plans ~7,000 events at once; other threads (the demo's step
-# watcher) wait for a batch's lock, so a batch stays well under a second.
-EVENT_BATCH_SIZE = 256
-_BATCH_ENV = "DAGSTER_EVENT_BATCH_SIZE"  # Dagster's own switch: when set, its value rules
 
 
 def pool_sqlite_event_log(instance) -> bool:
@@ -53,8 +53,8 @@ def pool_sqlite_event_log(instance) -> bool:
     batch = threading.local()  # .conns: shard -> open connection of this thread's batch
     storage._connect = _pooled_connect(storage, batch)
     _remember_schema_probes(storage)
-    storage.store_event_batch = _batch_writer(storage, batch)
-    _enable_batches(instance)
+    storage.store_event_batch = batch_writer(storage, batch)
+    enable_batches(instance)
     storage._tracer_pooled = True
     return True
 
@@ -108,29 +108,6 @@ def _pooled_connect(storage, batch):
     return _connect
 
 
-def _batch_writer(storage, batch):
-    """``storage.store_event_batch``: Dagster's ``store_event`` per event, one transaction per shard."""
-
-    def store_event_batch(events) -> None:
-        with storage._db_lock:
-            batch.conns = conns = {}
-            try:
-                for ev in events:
-                    storage.store_event(ev)
-                for conn in conns.values():
-                    conn.commit()
-            except BaseException:
-                for conn in conns.values():
-                    conn.rollback()
-                raise
-            finally:
-                batch.conns = None
-                for conn in conns.values():
-                    conn.close()
-
-    return store_event_batch
-
-
 def _remember_schema_probes(storage) -> None:
     """Answer ``has_table`` and the asset-key column probe from memory once they said yes."""
     found_tables: set[str] = set()
@@ -160,13 +137,3 @@ def _remember_schema_probes(storage) -> None:
         return False
 
     storage._has_asset_key_col_on_connection = _has_asset_key_col_on_connection
-
-
-def _enable_batches(instance) -> None:
-    """Let ``instance`` (this object only) hand Dagster's event batches to ``store_event_batch``,
-    unless ``DAGSTER_EVENT_BATCH_SIZE`` is set (then Dagster's own setting applies)."""
-    if os.getenv(_BATCH_ENV) is not None:
-        return
-    if not (hasattr(instance, "_get_event_batch_size") and hasattr(instance, "_is_batch_writing_enabled")):
-        return  # another Dagster: its events are stored one by one, still pooled
-    instance._get_event_batch_size = lambda: EVENT_BATCH_SIZE
