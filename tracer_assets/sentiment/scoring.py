@@ -277,6 +277,7 @@ def score_narratives(
             max_length=settings.sentiment_max_length,
             threads=settings.sentiment_torch_threads,
             child_process=settings.sentiment_embed_in_child,
+            processes=settings.sentiment_embed_processes,
         )
     )
     if embedder is None:
