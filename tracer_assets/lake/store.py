@@ -310,6 +310,8 @@ class Lake:
     def _read_files(self, rels: list[str], columns: list[str] | None) -> list[pa.Table]:
         """Parquet files as Arrow tables, in order; an S3 lake fetches them concurrently, one GET each."""
         if self.is_local:
+            if columns is None:  # a whole small file: ParquetFile skips the dataset layer, same table
+                return [pq.ParquetFile(self._abs(r)).read(use_threads=False) for r in rels]
             return [pq.read_table(self._abs(r), columns=columns) for r in rels]
         paths = [self._abs(r) for r in rels]
         blobs = self.fs.cat(paths, on_error="raise") if paths else {}
