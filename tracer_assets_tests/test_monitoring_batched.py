@@ -136,3 +136,14 @@ def test_read_arrow_returns_each_file_as_stored(tmp_path):
     expected = pq.read_table(path)
     assert read.equals(expected) and read.schema.equals(expected.schema, check_metadata=True)
     assert read.to_pandas().index.tolist() == [5, 6]
+
+
+def test_files_written_from_pandas_with_an_index_convert_as_file_by_file():
+    """A hand-made file may carry pandas metadata (an index column): its rows convert as they would
+    one by one, the index dropped as ``pd.concat(..., ignore_index=True)`` drops it."""
+    frames = [_signals(day, 5, i).set_index("signal_id") for i, day in enumerate(DAYS)]
+    tables = [pa.Table.from_pandas(f) for f in frames]
+    assert len(schema_runs(tables)) == 1
+    got = stacked(tables)
+    pd.testing.assert_frame_equal(got, _per_file_frame(tables), check_exact=True)
+    assert "signal_id" not in got.columns  # the index column went to the index, then was dropped

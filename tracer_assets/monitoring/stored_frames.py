@@ -40,9 +40,8 @@ def schema_runs(tables: list[pa.Table]) -> list[range]:
 
 def run_frame(tables: list[pa.Table]) -> pd.DataFrame:
     """One frame of ``tables`` (one schema): what ``pd.concat`` of their frames, index ignored, gives."""
-    if len(tables) == 1:
-        return tables[0].to_pandas()
-    return pa.concat_tables(tables).to_pandas().reset_index(drop=True)
+    arrow = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    return arrow.to_pandas().reset_index(drop=True)
 
 
 def stacked(tables: list[pa.Table]) -> pd.DataFrame | None:
