@@ -91,25 +91,25 @@ def lake_files(root: str | Path) -> list[LakeFile]:
         return []
     now = time.time_ns()
     out: list[LakeFile] = []
-    for name, is_dir in _listing(str(root), now, _entries):
+    for name, is_dir in _listing(str(root), now, _entries, ""):
         if is_dir and _TABLE_NAME.match(name):
-            for entry in _listing(os.path.join(root, name), now, _table_entries(name)):
+            for entry in _listing(f"{root}/{name}", now, _table_entries, name):
                 if isinstance(entry, LakeFile):
                     out.append(entry)
                 else:
-                    out += _listing(entry, now, _part_files(name, entry))
+                    out += _listing(entry, now, _part_files, name)
     return sorted(out, key=lambda f: f.relpath)
 
 
-def _listing(folder: str, now_ns: int, scan: Callable[[str], list]) -> list:
-    """``scan(folder)``, cached by the folder's mtime_ns (a file added, removed or renamed into it
-    changes it). A folder changed less than ``_RACY_NS`` before ``now_ns`` is scanned again next
+def _listing(folder: str, now_ns: int, scan: Callable[[str, str], list], table: str) -> list:
+    """``scan(folder, table)``, cached by the folder's mtime_ns (a file added, removed or renamed into
+    it changes it). A folder changed less than ``_RACY_NS`` before ``now_ns`` is scanned again next
     time: file-system clocks tick coarsely, so a change within the same tick keeps the mtime."""
     mtime = os.stat(folder).st_mtime_ns
     cached = _DIR_CACHE.get(folder)
     if cached is not None and cached[0] == mtime:
         return cached[1]
-    found = scan(folder)
+    found = scan(folder, table)
     if now_ns - mtime > _RACY_NS:
         _DIR_CACHE[folder] = (mtime, found)
     else:
@@ -117,37 +117,27 @@ def _listing(folder: str, now_ns: int, scan: Callable[[str], list]) -> list:
     return found
 
 
-def _entries(folder: str) -> list[tuple[str, bool]]:
+def _entries(folder: str, _table: str) -> list[tuple[str, bool]]:
     with os.scandir(folder) as entries:
         return [(e.name, e.is_dir()) for e in entries]
 
 
-def _table_entries(table: str) -> Callable[[str], list]:
+def _table_entries(folder: str, table: str) -> list:
     """A table folder's whole-table files (LakeFile) and day folders (their paths)."""
-
-    def scan(folder: str) -> list:
-        out: list = []
-        with os.scandir(folder) as entries:
-            for e in entries:
-                if e.is_dir() and e.name.startswith("date="):
-                    out.append(e.path)
-                elif (m := _PART.match(e.name)) and e.is_file():
-                    out.append(LakeFile(table, None, m.group(1), Path(e.path)))
-        return out
-
-    return scan
+    out: list = []
+    with os.scandir(folder) as entries:
+        for e in entries:
+            if e.is_dir() and e.name.startswith("date="):
+                out.append(e.path)
+            elif (m := _PART.match(e.name)) and e.is_file():
+                out.append(LakeFile(table, None, m.group(1), Path(e.path)))
+    return out
 
 
-def _part_files(table: str, folder: str) -> Callable[[str], list[LakeFile]]:
+def _part_files(folder: str, table: str) -> list[LakeFile]:
     key = os.path.basename(folder)[5:]
-
-    def scan(path: str) -> list[LakeFile]:
-        with os.scandir(path) as parts:
-            return [
-                LakeFile(table, key, m.group(1), Path(f.path)) for f in parts if (m := _PART.match(f.name))
-            ]
-
-    return scan
+    with os.scandir(folder) as parts:
+        return [LakeFile(table, key, m.group(1), Path(f.path)) for f in parts if (m := _PART.match(f.name))]
 
 
 def files_hash(files: Iterable[LakeFile]) -> str:
