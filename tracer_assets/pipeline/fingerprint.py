@@ -86,7 +86,7 @@ def file_hash(path: Path) -> str:
 
 def lake_files(root: str | Path) -> list[LakeFile]:
     """Every Parquet part file of every table under ``root`` (day partitions and whole tables)."""
-    root = Path(root)
+    root = Path(root).absolute()  # the listing cache is keyed by folder path: one path per folder
     if not root.is_dir():
         return []
     now = time.time_ns()
