@@ -151,3 +151,64 @@ def test_stages_that_honour_governed_versions_read_them(tmp_path):
     governed = LakeFile("governed_params", "2025-02-01", "rollback_093000", Path("x.parquet"))
     assert reads_for("signals")(governed) and reads_for("narrative_pressure")(governed)
     assert not reads_for("price_features")(governed)
+
+
+def _touch_back(path, seconds: float = 60.0) -> None:
+    """Set a folder's mtime ``seconds`` into the past (older than the listing cache's racy window)."""
+    import os
+    import time
+
+    old = time.time_ns() - int(seconds * 1e9)
+    os.utime(path, ns=(old, old))
+
+
+def test_lake_listing_cache_sees_every_added_removed_or_new_file(tmp_path):
+    """Folder listings are cached by the folder's mtime: a part file added to or removed from a cached
+    day folder, a new day folder and a new table are all listed, as a fresh listing would list them."""
+    import os
+
+    def fresh() -> list[str]:
+        from tracer_assets.pipeline import fingerprint
+
+        fingerprint._DIR_CACHE.clear()
+        return [f.relpath for f in lake_files(tmp_path)]
+
+    day = tmp_path / "bars" / "date=2024-03-04"
+    day.mkdir(parents=True)
+    (day / "part-0.parquet").write_bytes(b"a")
+    (tmp_path / "signal_outcomes").mkdir()
+    (tmp_path / "signal_outcomes" / "part-0.parquet").write_bytes(b"w")
+    for folder in (tmp_path, tmp_path / "bars", day, tmp_path / "signal_outcomes"):
+        _touch_back(folder)
+    before = [f.relpath for f in lake_files(tmp_path)]  # cached now: every folder is old
+    assert before == fresh() and len(before) == 2
+    lake_files(tmp_path)
+    (day / "part-bars.parquet").write_bytes(b"b")
+    assert [f.relpath for f in lake_files(tmp_path)] == fresh()
+    assert "bars/date=2024-03-04/part-bars.parquet" in fresh()
+    for folder in (tmp_path, tmp_path / "bars", day):
+        _touch_back(folder, 30)
+    lake_files(tmp_path)
+    os.remove(day / "part-0.parquet")
+    (tmp_path / "bars" / "date=2024-03-05").mkdir()
+    (tmp_path / "bars" / "date=2024-03-05" / "part-0.parquet").write_bytes(b"c")
+    (tmp_path / "narratives").mkdir()
+    listed = [f.relpath for f in lake_files(tmp_path)]
+    assert listed == fresh()
+    assert "bars/date=2024-03-04/part-0.parquet" not in listed
+    assert "bars/date=2024-03-05/part-0.parquet" in listed
+
+
+def test_a_folder_changed_just_now_is_listed_again_even_if_its_mtime_does_not_move(tmp_path):
+    """File-system clocks tick coarsely: two changes within one tick leave the same mtime. A folder
+    younger than the racy window is never served from the cache, so the second change is seen."""
+    import os
+
+    day = tmp_path / "bars" / "date=2024-03-04"
+    day.mkdir(parents=True)
+    (day / "part-0.parquet").write_bytes(b"a")
+    stamp = os.stat(day).st_mtime_ns
+    assert len(lake_files(tmp_path)) == 1
+    (day / "part-bars.parquet").write_bytes(b"b")
+    os.utime(day, ns=(stamp, stamp))  # as if within the same clock tick as the listing
+    assert len(lake_files(tmp_path)) == 2

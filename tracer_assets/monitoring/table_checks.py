@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from tracer_assets.lake.schemas import CONTRACT, TS
+from tracer_assets.monitoring.stored_frames import keyed_runs, stacked
 
 # The columns that identify one row of a table (a duplicate is a writer or provider bug).
 TABLE_KEYS: dict[str, list[str]] = {
@@ -109,58 +110,110 @@ def schema_problems(table: str, schema: pa.Schema) -> list[str]:
     return problems
 
 
-def _count(mask: pd.Series | np.ndarray) -> int:
-    return int(np.asarray(mask, dtype=bool).sum())
-
-
 def row_problems(table: str, df: pd.DataFrame) -> list[str]:
     """Point-in-time order, null timestamps, duplicate keys, values in range, ordered pairs."""
+    return grouped_row_problems(table, df, np.zeros(len(df), dtype=np.intp), 1)[0]
+
+
+def _parsed_alike(table: str, df: pd.DataFrame) -> bool:
+    """Whether the columns the rules parse hold timestamps and numbers already (or only nulls): then
+    parsing the whole frame is parsing each group alone (text is parsed with formats guessed from its
+    first rows)."""
+    stamps = [c for c in ("event_ts", "available_ts") if c in df.columns]
+    numbers = [c for c in VALUE_RANGES.get(table, {}) if c in df.columns]
+    numbers += [c for pair in ORDERED.get(table, []) for c in pair if c in df.columns]
+    return all(pd.api.types.is_datetime64_any_dtype(df[c]) or df[c].isna().all() for c in stamps) and all(
+        pd.api.types.is_numeric_dtype(df[c]) or df[c].isna().all() for c in numbers
+    )
+
+
+def grouped_row_problems(table: str, df: pd.DataFrame, group: np.ndarray, n: int) -> list[list[str]]:
+    """``row_problems`` of each of ``n`` groups of rows (``group[i]``: row i's) in one pass over the frame,
+    equal to ``row_problems`` of each group's rows alone (in frame order): every rule is row by row,
+    per key within the group, or the group's first offending row."""
+    if n > 1 and not _parsed_alike(table, df):
+        return [row_problems(table, df[group == g].reset_index(drop=True)) for g in range(n)]
+    out: list[list[str]] = [[] for _ in range(n)]
     if not len(df):
-        return []
-    problems = []
+        return out
+
+    def per_group(mask: pd.Series | np.ndarray) -> np.ndarray:
+        return np.bincount(group[np.asarray(mask, dtype=bool)], minlength=n)
+
+    def add(counts: np.ndarray, message) -> None:
+        for g in np.flatnonzero(counts):
+            out[g].append(message(int(counts[g]), g))
+
     ev = pd.to_datetime(df["event_ts"], utc=True) if "event_ts" in df else None
     av = pd.to_datetime(df["available_ts"], utc=True) if "available_ts" in df else None
     if ev is not None and av is not None:
-        nulls = _count(ev.isna() | av.isna())
-        if nulls:
-            problems.append(f"{nulls} rows without event_ts/available_ts")
-        early = _count(av < ev)
-        if early:
-            problems.append(f"{early} rows available before their event (available_ts < event_ts)")
+        add(per_group(ev.isna() | av.isna()), lambda c, _: f"{c} rows without event_ts/available_ts")
+        add(
+            per_group(av < ev),
+            lambda c, _: f"{c} rows available before their event (available_ts < event_ts)",
+        )
     keys = [k for k in TABLE_KEYS.get(table, []) if k in df.columns]
     if keys and len(keys) == len(TABLE_KEYS[table]):
-        dups = _count(df.duplicated(keys, keep="first"))
-        if dups:
-            problems.append(f"{dups} duplicate rows on key ({', '.join(keys)})")
+        if n == 1:
+            dups = df.duplicated(keys, keep="first")
+        else:  # the group is one more key column
+            keyed = df[keys].set_axis(range(len(keys)), axis=1)
+            keyed[len(keys)] = group
+            dups = keyed.duplicated(keep="first")
+        add(per_group(dups), lambda c, _: f"{c} duplicate rows on key ({', '.join(keys)})")
     for col, allowed in VALUE_RANGES.get(table, {}).items():
         if col not in df.columns:
             continue
         values = pd.to_numeric(df[col], errors="coerce").astype(float)
-        bad = df[col].notna() & allowed.outside(values)
-        if _count(bad):
-            example = df.loc[bad, col].iloc[0]
-            problems.append(f"{_count(bad)} {col} values outside {allowed} (e.g. {example!r})")
+        bad = np.asarray(df[col].notna() & allowed.outside(values), dtype=bool)
+        rows = np.flatnonzero(bad)
+        first = dict(zip(*np.unique(group[rows], return_index=True), strict=True))
+        add(
+            per_group(bad),
+            lambda c, g, col=col, allowed=allowed, rows=rows, first=first: (
+                f"{c} {col} values outside {allowed} (e.g. {df[col].iloc[rows[first[g]]]!r})"
+            ),
+        )
     for low, high in ORDERED.get(table, []):
         if low in df.columns and high in df.columns:
-            bad = _count(pd.to_numeric(df[low], errors="coerce") > pd.to_numeric(df[high], errors="coerce"))
-            if bad:
-                problems.append(f"{bad} rows with {low} > {high}")
-    return problems
+            bad = pd.to_numeric(df[low], errors="coerce") > pd.to_numeric(df[high], errors="coerce")
+            add(per_group(bad), lambda c, _, low=low, high=high: f"{c} rows with {low} > {high}")
+    return out
+
+
+def _file_problems(report: CheckReport, key: str, tables: list[pa.Table]) -> None:
+    for arrow in tables:
+        report.problems += [f"{key}: {p}" for p in schema_problems(report.table, arrow.schema)]
+        report.rows += arrow.num_rows
 
 
 def check_partitions(table: str, parts: dict[str, list[pa.Table]]) -> CheckReport:
     """Check the stored files of ``parts`` ({partition key: its part files as Arrow tables})."""
     report = CheckReport(table, sorted(parts))
-    frames = []
     for key, tables in sorted(parts.items()):
-        for arrow in tables:
-            report.problems += [f"{key}: {p}" for p in schema_problems(table, arrow.schema)]
-            report.rows += arrow.num_rows
-            if arrow.num_rows:
-                frames.append(arrow.to_pandas())
-    if frames:
+        _file_problems(report, key, tables)
+    frame = stacked([t for _, tables in sorted(parts.items()) for t in tables])
+    if frame is not None:
         # duplicates are per table: a key written into two days is as wrong as one written twice
-        report.problems += row_problems(table, pd.concat(frames, ignore_index=True))
+        report.problems += row_problems(table, frame)
     if not parts:
         report.problems.append("no partition written")
     return report
+
+
+def check_each_partition(table: str, parts: dict[str, list[pa.Table]]) -> dict[str, CheckReport]:
+    """``check_partitions(table, {key: files})`` of every key of ``parts`` on its own, the rows of each
+    run of files sharing a schema converted and checked at once (``stored_frames``)."""
+    reports = {}
+    for key, tables in sorted(parts.items()):
+        _file_problems(reports.setdefault(key, CheckReport(table, [key])), key, tables)
+    runs, split = keyed_runs(parts)
+    for run in runs:
+        for key, problems in zip(
+            run.keys, grouped_row_problems(table, run.frame, run.group, len(run.keys)), strict=True
+        ):
+            if key not in split:
+                reports[key].problems += problems
+    for key, tables in split.items():
+        reports[key].problems += row_problems(table, stacked(tables))
+    return reports

@@ -7,7 +7,8 @@ the settings, the range, and the content (not the timestamps) of every lake file
 ``<lake>/_manifest/`` (not a table: its name starts with ``_``). A re-materialization whose input key
 and output hash match what its partitions recorded can skip its work (``defs/skip.py``).
 
-File hashes are cached by (path, size, mtime), so a file is read once per process unless rewritten.
+File hashes are cached by (path, size, mtime), so a file is read once per process unless rewritten;
+folder listings by the folder's mtime, so listing an unchanged lake costs one stat per folder.
 Plain Python, no Dagster import.
 """
 
@@ -17,9 +18,10 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +34,9 @@ _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _PART = re.compile(r"^part-(.+)\.parquet$")
 _PROJECT = Path(__file__).resolve().parents[2]
 _HASH_CACHE: dict[str, tuple[int, int, str]] = {}
+# folder listings of the lake by path: (the folder's mtime_ns, what it held)
+_DIR_CACHE: dict[str, tuple[int, list]] = {}
+_RACY_NS = 1_000_000_000  # a listing is kept once its folder is older than this (coarse fs clocks)
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class LakeFile:
     part: str
     path: Path
 
-    @property
+    @cached_property
     def relpath(self) -> str:
         where = f"date={self.key}/" if self.key is not None else ""
         return f"{self.table}/{where}part-{self.part}.parquet"
@@ -81,27 +86,58 @@ def file_hash(path: Path) -> str:
 
 def lake_files(root: str | Path) -> list[LakeFile]:
     """Every Parquet part file of every table under ``root`` (day partitions and whole tables)."""
-    root = Path(root)
-    out: list[LakeFile] = []
+    root = Path(root).absolute()  # the listing cache is keyed by folder path: one path per folder
     if not root.is_dir():
-        return out
-    with os.scandir(root) as tables:
-        for t in tables:
-            if not (t.is_dir() and _TABLE_NAME.match(t.name)):
-                continue
-            with os.scandir(t.path) as entries:
-                for e in entries:
-                    if e.is_dir() and e.name.startswith("date="):
-                        with os.scandir(e.path) as parts:
-                            for f in parts:
-                                m = _PART.match(f.name)
-                                if m:
-                                    out.append(LakeFile(t.name, e.name[5:], m.group(1), Path(f.path)))
-                    else:
-                        m = _PART.match(e.name)
-                        if m and e.is_file():
-                            out.append(LakeFile(t.name, None, m.group(1), Path(e.path)))
+        return []
+    now = time.time_ns()
+    out: list[LakeFile] = []
+    for name, is_dir in _listing(str(root), now, _entries, ""):
+        if is_dir and _TABLE_NAME.match(name):
+            for entry in _listing(f"{root}/{name}", now, _table_entries, name):
+                if isinstance(entry, LakeFile):
+                    out.append(entry)
+                else:
+                    out += _listing(entry, now, _part_files, name)
     return sorted(out, key=lambda f: f.relpath)
+
+
+def _listing(folder: str, now_ns: int, scan: Callable[[str, str], list], table: str) -> list:
+    """``scan(folder, table)``, cached by the folder's mtime_ns (a file added, removed or renamed into
+    it changes it). A folder changed less than ``_RACY_NS`` before ``now_ns`` is scanned again next
+    time: file-system clocks tick coarsely, so a change within the same tick keeps the mtime."""
+    mtime = os.stat(folder).st_mtime_ns
+    cached = _DIR_CACHE.get(folder)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    found = scan(folder, table)
+    if now_ns - mtime > _RACY_NS:
+        _DIR_CACHE[folder] = (mtime, found)
+    else:
+        _DIR_CACHE.pop(folder, None)
+    return found
+
+
+def _entries(folder: str, _table: str) -> list[tuple[str, bool]]:
+    with os.scandir(folder) as entries:
+        return [(e.name, e.is_dir()) for e in entries]
+
+
+def _table_entries(folder: str, table: str) -> list:
+    """A table folder's whole-table files (LakeFile) and day folders (their paths)."""
+    out: list = []
+    with os.scandir(folder) as entries:
+        for e in entries:
+            if e.is_dir() and e.name.startswith("date="):
+                out.append(e.path)
+            elif (m := _PART.match(e.name)) and e.is_file():
+                out.append(LakeFile(table, None, m.group(1), Path(e.path)))
+    return out
+
+
+def _part_files(folder: str, table: str) -> list[LakeFile]:
+    key = os.path.basename(folder)[5:]
+    with os.scandir(folder) as parts:
+        return [LakeFile(table, key, m.group(1), Path(f.path)) for f in parts if (m := _PART.match(f.name))]
 
 
 def files_hash(files: Iterable[LakeFile]) -> str:
