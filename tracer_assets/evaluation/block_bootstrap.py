@@ -24,9 +24,15 @@ def block_ids(days: pd.Series, block_days: int) -> np.ndarray:
     """Block number of each row: consecutive ``block_days``-day stretches counted from the first day."""
     if len(days) == 0:
         return np.array([], dtype=np.int64)
-    d = pd.to_datetime(days, utc=True).dt.floor("D")
-    offset = ((d - d.min()) / pd.Timedelta(days=1)).to_numpy(dtype=float)
-    return (np.nan_to_num(offset) // int(block_days)).astype(np.int64)
+    d = days if isinstance(days.dtype, pd.DatetimeTZDtype) else pd.to_datetime(days, utc=True)
+    # whole UTC days since the epoch as integers (floored, as .dt.floor("D") does); NaT counts as day 0
+    day = d.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[D]")
+    missing = np.isnat(day)
+    if missing.all():
+        return np.zeros(len(day), dtype=np.int64)
+    number = day.astype(np.int64)
+    offset = np.where(missing, 0, number - number[~missing].min())
+    return (offset // int(block_days)).astype(np.int64)
 
 
 def _block_sums(values: np.ndarray, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -363,21 +363,39 @@ def skill_of_pairs(pairs: pd.DataFrame) -> tuple[float, int]:
 
 def market_pairs(internal: pd.DataFrame, market: pd.DataFrame) -> pd.DataFrame:
     """Internal and market predictions of the same question and lead time, side by side (``_int`` /
-    ``_mkt`` suffixes), with the internal row's ``cluster_day``."""
+    ``_mkt`` suffixes), with the internal row's ``cluster_day``: per (question_id, lead) the first row
+    of each side, in the internal side's order (what dropping duplicates and an inner merge give, found
+    with one dict per side instead: this runs per cohort group of every week)."""
     keys = ["question_id", "lead_key"]
     if internal.empty or market.empty:
         return pd.DataFrame(columns=[*keys, "predicted_prob_int", "outcome_int", "predicted_prob_mkt"])
+    firsts = [_first_positions(side) for side in (internal, market)]
+    paired = [(pos, firsts[1][key]) for key, pos in firsts[0].items() if key in firsts[1]]
+    i = [p for p, _ in paired]
+    m = [p for _, p in paired]
+    lead = internal["lead_label"].iloc[i].fillna("")
+    cols = {
+        "question_id": internal["question_id"].iloc[i],
+        "lead_key": lead,
+        "predicted_prob_int": internal["predicted_prob"].iloc[i],
+        "outcome_int": internal["outcome"].iloc[i],
+        "cluster_day": cluster_days(internal).iloc[i],
+        "predicted_prob_mkt": market["predicted_prob"].iloc[m],
+        "outcome_mkt": market["outcome"].iloc[m],
+    }
+    return pd.DataFrame({k: v.reset_index(drop=True) for k, v in cols.items()})
 
-    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame[frame["question_id"].notna()]
-        out = out.assign(lead_key=out["lead_label"].fillna(""))
-        out = out.assign(cluster_day=cluster_days(out))
-        return out.drop_duplicates(keys, keep="first")[[*keys, "predicted_prob", "outcome", "cluster_day"]]
 
-    pairs = keyed(internal).merge(
-        keyed(market).drop(columns="cluster_day"), on=keys, suffixes=("_int", "_mkt")
-    )
-    return pairs
+def _first_positions(frame: pd.DataFrame) -> dict[tuple, int]:
+    """Row position of the first row of each (question_id, lead label) with a question id, in row order."""
+    qid = frame["question_id"]
+    known = qid.notna().to_numpy()
+    keys = zip(qid.tolist(), frame["lead_label"].fillna("").tolist(), strict=True)
+    firsts: dict[tuple, int] = {}
+    for pos, key in enumerate(keys):
+        if known[pos] and key not in firsts:
+            firsts[key] = pos
+    return firsts
 
 
 # ---- cohort tables ---------------------------------------------------------------------------------
@@ -417,9 +435,10 @@ def cohort_groups(frame: pd.DataFrame):
             if col is None:
                 yield kind, predictor, dim, "all", g
                 continue
-            values = g[col].dropna()
-            for value in sorted(values.unique()):
-                yield kind, predictor, dim, str(value), g[g[col] == value]
+            # one split per dimension (rows in their order, values sorted, missing left out) instead
+            # of a mask per value
+            for value, rows in g.groupby(col, sort=True, dropna=True):
+                yield kind, predictor, dim, str(value), rows
 
 
 def _typed(
@@ -485,7 +504,7 @@ def metrics_table(
 ) -> pd.DataFrame:
     """The metrics of every cohort group of prepared observations, each group scored and resampled
     from scratch (multinomial bootstrap seeded per group): the weekly table."""
-    rows = []
+    rows, markets = [], {}
     frame = frame.assign(cluster_day=cluster_days(frame)) if len(frame) else frame
     for kind, predictor, dim, cohort, g in cohort_groups(frame):
         ok = g[g["scorable"]]
@@ -510,7 +529,11 @@ def metrics_table(
         skill, n_paired, skill_ci = float("nan"), 0, (float("nan"), float("nan"))
         if predictor == "internal":
             col = COHORT_DIMS[dim]
-            market = frame[(frame["kind"] == kind) & (frame["predictor"] == "market") & frame["scorable"]]
+            if kind not in markets:  # the same rows for every cohort group of the kind
+                markets[kind] = frame[
+                    (frame["kind"] == kind) & (frame["predictor"] == "market") & frame["scorable"]
+                ]
+            market = markets[kind]
             if col is not None:
                 market = market[market[col] == cohort]
             pairs = market_pairs(ok, market)

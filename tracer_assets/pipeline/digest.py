@@ -10,6 +10,7 @@ from tracer_assets.digest.build import Digest, build_digest
 from tracer_assets.execution.words import book_day
 from tracer_assets.lake import new_id
 from tracer_assets.monitoring.run_failures import RUN_FAILURE_PROVIDER
+from tracer_assets.pipeline.range_reads import range_reads, span
 from tracer_assets.pipeline.store import Store
 from tracer_assets.pipeline.window import DAY, clip_to_now
 from tracer_assets.providers.health import DELIVERY_ASSET, read_health
@@ -35,11 +36,21 @@ def digest_time(day: str, now: pd.Timestamp | None = None) -> pd.Timestamp:
     return clip_to_now(pd.Timestamp(day, tz="UTC") + DAY - pd.Timedelta(seconds=1), now=now)
 
 
+def _look_back_days(settings: TracerSettings) -> int:
+    return math.ceil(settings.digest.digest_window_hours / 24)
+
+
+def digest_reads(store: Store, settings: TracerSettings, days: list[str]) -> Store:
+    """The lake as the digests of ``days`` read it: each input table read once for the range (and the
+    ranking's look-back), each day's frames assembled from those files as a day read alone gives."""
+    return range_reads(store, *span(days, _look_back_days(settings)))
+
+
 def daily_digest(store: Store, settings: TracerSettings, day: str, now: pd.Timestamp | None = None) -> Digest:
     """The digest of ``day`` as of its end (clipped to now), with the paper book's day when it traded."""
     start = pd.Timestamp(day, tz="UTC")
     # the ranking looks back digest_window_hours, which reaches into earlier days' signals
-    sigs = store.read("signals", start - DAY * math.ceil(settings.digest.digest_window_hours / 24), day)
+    sigs = store.read("signals", start - DAY * _look_back_days(settings), day)
     markets = store.read("polymarket_markets", day, day)
     return build_digest(
         sigs,

@@ -9,6 +9,7 @@ from functools import partial
 import pandas as pd
 
 from tracer_assets.pipeline.fetch import read_guarded
+from tracer_assets.pipeline.range_reads import range_reads, span
 from tracer_assets.pipeline.store import Store
 from tracer_assets.pipeline.window import DAY, clip_to_now
 from tracer_assets.polymarket.internal_prob import snapshot_internal_probs
@@ -40,13 +41,17 @@ def market_board(
     s = settings
     if snap.empty:
         return snap, dict(EMPTY_GATE)
-    lookback = DAY * int(-(-s.polymarket.pm_max_feature_age_hours // 24))
-    feats = store.read("price_features", pd.Timestamp(day) - lookback, day)
+    feats = store.read("price_features", pd.Timestamp(day) - DAY * feature_look_back_days(s), day)
     classes = {i.symbol: i.asset_class for i in universe.instruments}
     priced = snapshot_internal_probs(
         snap, feats, as_of, classes, s.polymarket.pm_max_feature_age_hours, universe.calendar
     )
     return gate_snapshot(priced, s.polymarket, as_of)
+
+
+def feature_look_back_days(settings: TracerSettings) -> int:
+    """Whole days of price features a snapshot's pricing reads before its day."""
+    return int(-(-settings.polymarket.pm_max_feature_age_hours // 24))
 
 
 def add_gate(total: dict[str, int], day_gate: dict[str, int]) -> dict[str, int]:
@@ -86,6 +91,8 @@ def polymarket_markets(
     A snapshot that would shrink the stored one (empty, only quarantined rows, far fewer markets) is
     read again (``read_guarded``); one still short keeps the stored board and is marked degraded."""
     out = []
+    # the range's price features read once; each day's slice is the frame a read of that day gives
+    features = range_reads(store, *span(days, feature_look_back_days(settings))) if days else store
     for day in days:
         as_of = snapshot_time(day, now)
         read = partial(fetch_result, provider, "fetch_markets", list(universe.instruments), as_of)
@@ -93,6 +100,6 @@ def polymarket_markets(
         if keeps_earlier(store, TABLE, day, fetched):
             out.append(MarketDay(day, fetched, None, dict(EMPTY_GATE)))
             continue
-        board, gate = market_board(store, settings, universe, fetched.frame, day, as_of)
+        board, gate = market_board(features, settings, universe, fetched.frame, day, as_of)
         out.append(MarketDay(day, fetched, board, gate))
     return out

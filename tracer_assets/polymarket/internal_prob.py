@@ -132,9 +132,12 @@ def latest_features(features: pd.DataFrame, as_of: pd.Timestamp, max_age_hours: 
     cols = ["close", "realized_vol", "available_ts"]
     if features is None or features.empty:
         return pd.DataFrame(columns=cols, index=pd.Index([], name="symbol"))
-    f = features[["symbol", *cols]].copy()
-    f["available_ts"] = pd.to_datetime(f["available_ts"], utc=True)
-    f = f[(f["available_ts"] <= as_of) & (f["available_ts"] > as_of - pd.Timedelta(hours=max_age_hours))]
+    ts = features["available_ts"]
+    if not (isinstance(ts.dtype, pd.DatetimeTZDtype) and str(ts.dtype.tz) == "UTC"):  # as stored: as is
+        ts = pd.to_datetime(ts, utc=True)
+    known = ((ts <= as_of) & (ts > as_of - pd.Timedelta(hours=max_age_hours))).to_numpy()
+    # filtered before anything is copied: a range of days' features, of which few rows are kept
+    f = features.loc[known, ["symbol", *cols]].assign(available_ts=ts[known])
     f = f.sort_values(["symbol", "available_ts"], kind="stable").drop_duplicates("symbol", keep="last")
     return f.set_index("symbol")[cols]
 

@@ -13,7 +13,13 @@ from tracer_assets.defs.signals.assets import signals
 from tracer_assets.defs.skip import skip_unchanged
 from tracer_assets.monitoring.digest_checks import digest_problems
 from tracer_assets.ops.pause import pause_state
-from tracer_assets.pipeline.digest import daily_digest, delivery_key, digest_time, newly_delivered
+from tracer_assets.pipeline.digest import (
+    daily_digest,
+    delivery_key,
+    digest_reads,
+    digest_time,
+    newly_delivered,
+)
 from tracer_assets.pipeline.window import concat
 from tracer_assets.providers.health import carry_degraded, record_delivery
 from tracer_assets.providers.redact import Redactor
@@ -35,8 +41,9 @@ def digest(context: dg.AssetExecutionContext, tracer: TracerResource) -> dg.Mate
     frames, counts, deliveries, failures = [], {}, [], []
     now = pd.Timestamp.now(tz="UTC")
     paused = pause_state(tracer.lake)
+    reads = digest_reads(tracer.lake, s, partition_days(context))
     for day in partition_days(context):
-        built = daily_digest(tracer.lake, s, day, now)
+        built = daily_digest(reads, s, day, now)
         tracer.lake.write_partition("digest", day, built.rows)
         tracer.lake.write_text(
             f"artifacts/digest/{day}.json", json.dumps(built.artifact, indent=2, default=str)
