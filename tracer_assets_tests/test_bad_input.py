@@ -18,7 +18,7 @@ from tracer_assets.lake import Lake
 from tracer_assets.providers.alpaca_bars import parse_bar_records
 from tracer_assets.providers.alpaca_news import parse_news_records
 from tracer_assets.providers.raw_zone import RawZone
-from tracer_assets.providers.validation import Quarantine
+from tracer_assets.providers.validation import QUARANTINE_COLUMNS, Quarantine, empty_quarantine
 from tracer_assets.settings import TracerSettings, settings_error_line
 from tracer_assets.universe import UniverseError, load_universe
 from tracer_assets_tests.providers_helpers import AAPL, BTC
@@ -303,3 +303,13 @@ def test_bad_news_is_quarantined_with_its_reason(tmp_path, case):
 def test_the_suite_has_at_least_thirty_cases():
     total = len(UNIVERSE_CASES) + len(SETTINGS_CASES) + len(CLI_CASES) + len(BAR_CASES) + len(NEWS_CASES)
     assert total >= 30
+
+
+def test_empty_quarantine_frames_are_independent_and_typed():
+    """The empty frame is built once and handed out as copies: a caller's rows never reach the next."""
+    first = empty_quarantine()
+    first.drop(columns=["payload"], inplace=True)
+    first["extra"] = pd.Series(dtype="str")
+    second = empty_quarantine()
+    assert len(second) == 0 and list(second.columns) == QUARANTINE_COLUMNS
+    assert str(second["event_ts"].dtype) == "datetime64[us, UTC]" and str(second["provider"].dtype) == "str"

@@ -157,3 +157,39 @@ def test_lookback_covers_the_count_window_and_bounds_truncation_error():
         pressure_half_life_hours=6.0, pressure_lookback_half_lives=2.0, pressure_count_half_lives=4.0
     )
     assert pressure_lookback(wide.sentiment) == pd.Timedelta(hours=24)
+
+
+def test_windows_equal_separate_calls_on_their_rows():
+    """Each window computes exactly what a call on its own decision and score rows gives, LLM
+    corrections included, and rows come back in the order of the windows."""
+    rng = np.random.default_rng(7)
+    n = 60
+    sc = scores(
+        [
+            (s, float(h), float(p), 0.8, 1.0)
+            for s, h, p in zip(
+                rng.choice(["AAA", "BBB"], n), rng.uniform(0, 96, n), rng.normal(0, 1, n), strict=True
+            )
+        ]
+    )
+    sc["llm_polarity"] = rng.normal(0, 1, n)
+    sc["llm_obtained_ts"] = sc["available_ts"] + pd.to_timedelta(rng.uniform(-2, 6, n), unit="h")
+    sc["combined_polarity"] = (sc["polarity"] + sc["llm_polarity"]) / 2
+    dec = pd.concat([at("AAA", *range(0, 96, 5)), at("BBB", *range(1, 96, 7))], ignore_index=True)
+    settings = TracerSettings().sentiment
+    hours = (dec["decision_ts"] - T0) / pd.Timedelta(hours=1)
+    avail = (sc["available_ts"] - T0) / pd.Timedelta(hours=1)
+    windows = [
+        (
+            np.flatnonzero((hours >= lo) & (hours < lo + 48)),
+            np.flatnonzero((avail > lo - 24) & (avail < lo + 48)),
+        )
+        for lo in (48, 0)
+    ]
+    got = narrative_pressure(sc, dec, settings, windows=windows)
+    alone = pd.concat(
+        [narrative_pressure(sc.iloc[s], dec.iloc[d], settings) for d, s in windows], ignore_index=True
+    )
+    pd.testing.assert_frame_equal(got, alone, check_exact=True)
+    assert got["decision_ts"].iloc[0] == T0 + pd.Timedelta(hours=50)  # the first window's rows first
+    assert (got["pressure"] != 0).sum() > 10

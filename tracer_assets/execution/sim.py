@@ -104,14 +104,14 @@ class BarIndex:
         if not len(bars):
             return
         b = bars.sort_values(["symbol", "ts"]).drop_duplicates(["symbol", "ts"], keep="last")
-        ts = pd.to_datetime(b["ts"], utc=True)
-        for key, o, h, low, c in zip(
-            zip(b["symbol"], ts, strict=True), b["open"], b["high"], b["low"], b["close"], strict=True
-        ):
-            self.by_open[key] = (float(o), float(h), float(low), float(c))
-        avail = pd.to_datetime(b["available_ts"], utc=True)
-        for symbol, at, c in zip(b["symbol"], avail, b["close"], strict=True):
-            self.close_at.setdefault(at, []).append((symbol, float(c)))
+        # whole columns boxed at once (iterating a datetime Series boxes it chunk by chunk)
+        symbols = b["symbol"].tolist()
+        ts = pd.to_datetime(b["ts"], utc=True).tolist()
+        o, h, low, c = (b[col].to_numpy(float).tolist() for col in ("open", "high", "low", "close"))
+        self.by_open = dict(zip(zip(symbols, ts, strict=True), zip(o, h, low, c, strict=True), strict=True))
+        avail = pd.to_datetime(b["available_ts"], utc=True).tolist()
+        for symbol, at, close in zip(symbols, avail, c, strict=True):
+            self.close_at.setdefault(at, []).append((symbol, close))
         self.times = set(ts) | set(avail)
         for symbol, g in b.groupby("symbol", sort=False):
             self.arrays[symbol] = {

@@ -6,7 +6,7 @@ import pandas as pd
 
 from tracer_assets.market.price_features import price_features as compute_price_features
 from tracer_assets.pipeline.store import Store
-from tracer_assets.pipeline.window import DAY, days_of, last_day
+from tracer_assets.pipeline.window import DAY, StampIndex, days_of, last_day
 from tracer_assets.settings import TracerSettings
 
 
@@ -18,11 +18,11 @@ def features_by_day(
     they start)."""
     if bars_df.empty:
         return compute_price_features(bars_df, vol_window)
-    ts = bars_df["ts"]
+    stamps = StampIndex(bars_df["ts"])
     out = []
     for day in days:
         d0 = pd.Timestamp(day, tz="UTC")
-        feats = compute_price_features(bars_df[(ts >= d0 - lookback) & (ts < d0 + DAY)], vol_window)
+        feats = compute_price_features(bars_df.take(stamps.positions(d0 - lookback, d0 + DAY)), vol_window)
         out.append(feats[feats["ts"] >= d0])
     return pd.concat(out, ignore_index=True)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tracer_assets.pipeline.governed import governed_segments
 from tracer_assets.pipeline.store import Store
-from tracer_assets.pipeline.window import DAY, last_day
+from tracer_assets.pipeline.window import DAY, StampIndex, last_day
 from tracer_assets.sentiment import pressure as pressure_model
 from tracer_assets.settings import TracerSettings
 
@@ -66,19 +67,16 @@ def pressure_by_day(store: Store, settings: TracerSettings, decisions: pd.DataFr
     # scores are partitioned by publication day but counted by availability: one day earlier holds the
     # stories published before midnight and ingested after it
     scores = store.read("narrative_scores", (first - lookback).floor("D") - DAY, last)
-    out = []
-    for day, dec in decisions.groupby(days, sort=True):
-        window_scores = (
-            scores[(scores["available_ts"] > day - lookback) & (scores["available_ts"] < day + DAY)]
-            if len(scores)
-            else scores
-        )
-        out.append(
-            pressure_model.narrative_pressure(
-                window_scores, dec[["symbol", "decision_ts"]], settings.sentiment
-            )
-        )
-    pressure = pd.concat(out, ignore_index=True)
+    # each day sees only its own window of scores (identical inputs, identical floats), found by binary
+    # search; the per-row work on the scores is done once for the range
+    stamps = StampIndex(scores["available_ts"]) if len(scores) else None
+    windows = [
+        (rows, stamps.positions(day - lookback, day + DAY, lo_inclusive=False) if stamps else np.arange(0))
+        for day, rows in sorted(pd.Series(np.arange(len(days))).groupby(days.to_numpy()).indices.items())
+    ]
+    pressure = pressure_model.narrative_pressure(
+        scores, decisions[["symbol", "decision_ts"]], settings.sentiment, windows=windows
+    )
     pressure["narrative_ids"] = counted_narrative_ids(scores, pressure, settings)
     # LLM answers obtained after a decision time are left out of it (sentiment.pressure): count them
     pressure.attrs["llm"] = pressure_model.llm_exclusions(scores, decisions["decision_ts"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from tracer_assets.clock import utc
@@ -33,3 +34,25 @@ def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate the non-empty frames (an empty frame when none)."""
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+class StampIndex:
+    """Positions of the rows whose stamp lies in a window, in the rows' original order: what a boolean
+    filter on the stamp column keeps, found by binary search, so each day of a range costs its own
+    window rather than a pass over the whole range. NaT stamps are in no window."""
+
+    def __init__(self, stamps: pd.Series):
+        ns = pd.to_datetime(stamps, utc=True).to_numpy("datetime64[ns]")
+        known = np.flatnonzero(~np.isnat(ns))
+        self._order = known[np.argsort(ns[known], kind="stable")]
+        self._sorted = ns[self._order]
+
+    def positions(self, lo: pd.Timestamp, hi: pd.Timestamp, lo_inclusive: bool = True) -> np.ndarray:
+        """Row positions with lo <= stamp < hi (lo < stamp < hi when not ``lo_inclusive``)."""
+        a = self._sorted.searchsorted(_ns(lo), side="left" if lo_inclusive else "right")
+        b = self._sorted.searchsorted(_ns(hi), side="left")
+        return np.sort(self._order[a:b])
+
+
+def _ns(ts: pd.Timestamp) -> np.datetime64:
+    return utc(ts).tz_localize(None).to_datetime64().astype("datetime64[ns]")

@@ -14,6 +14,7 @@ window's start: a quarantine row always falls in the partitions being written),
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -39,6 +40,13 @@ QUARANTINE_COLUMNS = [
 
 
 def empty_quarantine() -> pd.DataFrame:
+    """A quarantine frame with no rows and the contract's dtypes (a copy: callers may add to it)."""
+    return _empty_quarantine().copy()
+
+
+@functools.cache
+def _empty_quarantine() -> pd.DataFrame:
+    # built once: a fetch writes an empty quarantine part for every good day of its range
     frame = pd.DataFrame({c: pd.Series(dtype="str") for c in QUARANTINE_COLUMNS})
     for col in ("event_ts", "available_ts"):
         frame[col] = pd.Series(dtype="datetime64[us, UTC]")

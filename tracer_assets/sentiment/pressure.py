@@ -24,6 +24,7 @@ a_k <= t.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -116,10 +117,23 @@ def _decayed_running_sum(times_h: np.ndarray, weights: np.ndarray, lam: float) -
     return out
 
 
-def _events(scores: pd.DataFrame, lam: float) -> pd.DataFrame:
-    """Weight events sorted by (symbol, hour): each narrative's entry at available_ts (model weight, or
-    the combined one when its LLM answer was already obtained), decayed from event_ts to then, and a
-    correction event where the LLM answer came later."""
+class _Events(NamedTuple):
+    """A score frame's weight events, unsorted: one entry per score row (row i is event i), then a
+    correction per row whose LLM answer came later (``row`` says which score row each came from)."""
+
+    names: np.ndarray  # the sorted distinct symbols; ``code`` indexes them
+    code: np.ndarray
+    a: np.ndarray  # hours since the epoch
+    w: np.ndarray
+    ts: np.ndarray  # datetime64[ns]
+    entry: np.ndarray
+    row: np.ndarray
+
+
+def _events(scores: pd.DataFrame, lam: float) -> _Events:
+    """Each narrative's entry at available_ts (model weight, or the combined one when its LLM answer was
+    already obtained), decayed from event_ts to then, and a correction event where the LLM answer came
+    later. Every value is per row, so the events of a subset of rows are the same subset of these."""
     available = pd.to_datetime(scores["available_ts"], utc=True)
     published = pd.to_datetime(scores["event_ts"], utc=True) if "event_ts" in scores.columns else available
     published = published.fillna(available)
@@ -129,29 +143,23 @@ def _events(scores: pd.DataFrame, lam: float) -> pd.DataFrame:
     use = llm_use_from(scores)
     llm_now = (use == available).fillna(False).to_numpy(bool)
     entry_w = np.where(llm_now, full_w, model_w) * np.exp(-lam * age_at_entry)
-    symbols = scores["symbol"].astype(str).to_numpy()
-    entries = pd.DataFrame(
-        {"symbol": symbols, "_a": a, "_w": entry_w, "_ts": available.reset_index(drop=True), "_entry": True}
-    )
+    names, code = np.unique(scores["symbol"].astype(str).to_numpy(), return_inverse=True)
+    code, ts, row = code.reshape(-1), available.to_numpy("datetime64[ns]"), np.arange(len(scores))
     later = (use > available).fillna(False).to_numpy(bool)
-    parts = [entries]
-    if later.any():
-        u = _to_hours(use[later])
-        age_at_use = np.clip(u - _to_hours(published[later]), 0.0, None)
-        delta = (full_w[later] - model_w[later]) * np.exp(-lam * age_at_use)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "symbol": symbols[later],
-                    "_a": u,
-                    "_w": delta,
-                    "_ts": use[later].reset_index(drop=True),
-                    "_entry": False,
-                }
-            )
-        )
-    events = pd.concat(parts, ignore_index=True) if len(parts) > 1 else entries
-    return events.sort_values(["symbol", "_a"], kind="stable").reset_index(drop=True)
+    if not later.any():
+        return _Events(names, code, a, entry_w, ts, np.ones(len(a), bool), row)
+    u = _to_hours(use[later])
+    age_at_use = np.clip(u - _to_hours(published[later]), 0.0, None)
+    delta = (full_w[later] - model_w[later]) * np.exp(-lam * age_at_use)
+    return _Events(
+        names,
+        np.concatenate([code, code[later]]),
+        np.concatenate([a, u]),
+        np.concatenate([entry_w, delta]),
+        np.concatenate([ts, use[later].to_numpy("datetime64[ns]")]),
+        np.concatenate([np.ones(len(a), bool), np.zeros(int(later.sum()), bool)]),
+        np.concatenate([row, row[later]]),
+    )
 
 
 def _decision_frame(decision_times: pd.DataFrame | pd.DatetimeIndex, scores: pd.DataFrame) -> pd.DataFrame:
@@ -179,48 +187,84 @@ def _to_hours(ts: pd.Series | pd.DatetimeIndex) -> np.ndarray:
 
 
 def narrative_pressure(
-    scores: pd.DataFrame, decision_times: pd.DataFrame | pd.DatetimeIndex, settings: SentimentSettings
+    scores: pd.DataFrame,
+    decision_times: pd.DataFrame | pd.DatetimeIndex,
+    settings: SentimentSettings,
+    windows: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     """Decayed narrative pressure per (symbol, decision_ts); see the module docstring.
 
     ``decision_times``: a frame with symbol and decision_ts, or a DatetimeIndex applied to every symbol
-    in ``scores``. Rows come back in the order of the decision frame.
+    in ``scores``. Rows come back in the order of the decision frame. ``windows``: (decision row
+    positions, score row positions) pairs, each computed as if those rows were the only ones given,
+    rows back in the order of the windows (None: one window of everything).
     """
     dec = _decision_frame(decision_times, scores)
+    if windows is None:
+        windows = [(np.arange(len(dec)), np.arange(len(scores)))]
     half_life = settings.pressure_half_life_hours
     lam = math.log(2) / half_life
-    count_window = settings.pressure_count_half_lives * half_life
-    pressure = np.zeros(len(dec))
-    counts = np.zeros(len(dec), dtype=np.int64)
-    last = np.full(len(dec), np.datetime64("NaT"), dtype="datetime64[ns]")
+    found = _Found(len(dec))
     if len(scores) and len(dec):
-        sc = _events(scores, lam)
+        events = _events(scores, lam)
+        dec_symbols = dec["symbol"].to_numpy()
         dec_hours = _to_hours(dec["decision_ts"])
-        dec_groups = dec.groupby("symbol", sort=False).indices
-        for symbol, rows in sc.groupby("symbol", sort=False).indices.items():
-            target = dec_groups.get(symbol)
-            if target is None:
-                continue
-            a = sc["_a"].to_numpy()[rows]
-            s = _decayed_running_sum(a, sc["_w"].to_numpy()[rows], lam)
-            t = dec_hours[target]
-            k = np.searchsorted(a, t, side="right") - 1
-            kk = np.maximum(k, 0)
-            pressure[target] = np.where(k >= 0, s[kk] * np.exp(-lam * (t - a[kk])), 0.0)
-            entry = sc["_entry"].to_numpy()[rows]
-            ea = a[entry]
-            ek = np.searchsorted(ea, t, side="right") - 1
-            counts[target] = (ek + 1) - np.searchsorted(ea, t - count_window, side="right")
-            stamps = sc["_ts"].to_numpy("datetime64[ns]")[rows][entry]
-            last[target] = np.where(ek >= 0, stamps[np.maximum(ek, 0)], np.datetime64("NaT"))
-    out = dec.assign(
-        pressure=pressure,
-        n_narratives=np.maximum(counts, 0),
-        last_narrative_available_ts=pd.to_datetime(last).tz_localize("UTC"),
+        for dec_rows, score_rows in windows:
+            targets = pd.Series(dec_rows).groupby(dec_symbols[dec_rows], sort=False).indices
+            idx = np.flatnonzero(np.isin(events.row, score_rows))  # entries first, then corrections
+            _fill(found, events, idx, {s: dec_rows[p] for s, p in targets.items()}, dec_hours, lam, settings)
+    order = np.concatenate([rows for rows, _ in windows]) if windows else np.arange(0)
+    out = dec.take(order).reset_index(drop=True)
+    out = out.assign(
+        pressure=found.pressure[order],
+        n_narratives=np.maximum(found.counts[order], 0),
+        last_narrative_available_ts=pd.to_datetime(found.last[order]).tz_localize("UTC"),
     )
     out["event_ts"] = out["decision_ts"]
     out["available_ts"] = out["decision_ts"]
     return out[PRESSURE_COLUMNS]
+
+
+class _Found:
+    """Pressure, narrative count and newest availability at each decision row."""
+
+    def __init__(self, n: int):
+        self.pressure = np.zeros(n)
+        self.counts = np.zeros(n, dtype=np.int64)
+        self.last = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+
+
+def _fill(
+    found: _Found,
+    events: _Events,
+    idx: np.ndarray,
+    targets: dict[str, np.ndarray],
+    dec_hours: np.ndarray,
+    lam: float,
+    settings: SentimentSettings,
+) -> None:
+    """Fills the decision rows in ``targets`` (by symbol) from the events ``idx``, sorted by (symbol,
+    time) with ties in their given order."""
+    count_window = settings.pressure_count_half_lives * settings.pressure_half_life_hours
+    idx = idx[np.lexsort((events.a[idx], events.code[idx]))]
+    codes = events.code[idx]
+    bounds = np.flatnonzero(np.diff(codes)) + 1
+    for rows in np.split(idx, bounds) if len(idx) else []:
+        target = targets.get(events.names[events.code[rows[0]]])
+        if target is None:
+            continue
+        a = events.a[rows]
+        s = _decayed_running_sum(a, events.w[rows], lam)
+        t = dec_hours[target]
+        k = np.searchsorted(a, t, side="right") - 1
+        kk = np.maximum(k, 0)
+        found.pressure[target] = np.where(k >= 0, s[kk] * np.exp(-lam * (t - a[kk])), 0.0)
+        entry = events.entry[rows]
+        ea = a[entry]
+        ek = np.searchsorted(ea, t, side="right") - 1
+        found.counts[target] = (ek + 1) - np.searchsorted(ea, t - count_window, side="right")
+        stamps = events.ts[rows][entry]
+        found.last[target] = np.where(ek >= 0, stamps[np.maximum(ek, 0)], np.datetime64("NaT"))
 
 
 def pressure_lookback(settings: SentimentSettings) -> pd.Timedelta:
