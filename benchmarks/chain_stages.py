@@ -11,11 +11,8 @@ versions computed is the same (values, dtypes, order; floats exact).
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import pickle
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +22,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from peer_worker import lake_peer_args, run_worker  # noqa: E402
 from replay import ROOT, export_ref  # noqa: E402
 
 STAGES = ["price_features", "narrative_pressure"]
@@ -72,16 +70,10 @@ def worker(lake_path: str, out: str, repeat: int) -> None:
 
 def run(code: Path, lake: str, repeat: int) -> tuple[dict, dict]:
     with tempfile.TemporaryDirectory(prefix="chain-stages-") as out:
-        done = subprocess.run(
-            [sys.executable, __file__, "--worker", "--lake", lake, "--out", out, "--repeat", str(repeat)],
-            env={**os.environ, "PYTHONPATH": str(code)},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        timings = run_worker(__file__, code, lake, out, repeat)
         with open(Path(out) / "frames.pkl", "rb") as fh:
             frames = pickle.load(fh)
-    return json.loads(done.stdout.strip().splitlines()[-1]), frames
+    return timings, frames
 
 
 def same(a: tuple[pd.DataFrame, dict], b: tuple[pd.DataFrame, dict]) -> bool:
@@ -94,13 +86,7 @@ def same(a: tuple[pd.DataFrame, dict], b: tuple[pd.DataFrame, dict]) -> bool:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lake", required=True, help="a lake `tracer demo` wrote")
-    ap.add_argument("--peer", default="main", help="git ref of the code to compare with")
-    ap.add_argument("--repeat", type=int, default=2, help="best of this many passes")
-    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--out", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = lake_peer_args(__doc__)
     if args.worker:
         worker(args.lake, args.out, args.repeat)
         return

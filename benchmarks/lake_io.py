@@ -11,11 +11,8 @@ versions wrote is the same bytes.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from peer_worker import lake_peer_args, run_worker  # noqa: E402
 from replay import ROOT, export_ref  # noqa: E402
 
 # daily tables and the column that keys their day, as the assets write them
@@ -65,24 +63,11 @@ def worker(lake_path: str, out: str, repeat: int) -> None:
 
 def run(code: Path, lake: str, repeat: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="lake-io-") as out:
-        done = subprocess.run(
-            [sys.executable, __file__, "--worker", "--lake", lake, "--out", out, "--repeat", str(repeat)],
-            env={**os.environ, "PYTHONPATH": str(code)},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        return run_worker(__file__, code, lake, out, repeat)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lake", required=True, help="a lake `tracer demo` wrote")
-    ap.add_argument("--peer", default="main", help="git ref of the code to compare with")
-    ap.add_argument("--repeat", type=int, default=2, help="best of this many passes")
-    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--out", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = lake_peer_args(__doc__)
     if args.worker:
         worker(args.lake, args.out, args.repeat)
         return
