@@ -4,7 +4,7 @@
 binarizing, parameter validation) on every call, which was most of a weekly metrics table's time over
 hundreds of small cohorts. Here: the same arithmetic on the two-column form scikit-learn builds
 (``[1 - y, y]`` against ``[1 - p, p]``), in the same order, so the results are the same floats
-(tests/test_evaluation_losses.py holds them to scikit-learn's on many inputs).
+(tracer_assets_tests/test_evaluation_losses.py holds them to scikit-learn's on many inputs).
 """
 
 from __future__ import annotations
