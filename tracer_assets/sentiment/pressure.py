@@ -119,7 +119,7 @@ def _decayed_running_sum(times_h: np.ndarray, weights: np.ndarray, lam: float) -
 
 class _Events(NamedTuple):
     """A score frame's weight events, unsorted: one entry per score row (row i is event i), then a
-    correction per row whose LLM answer came later (``row`` says which score row each came from)."""
+    correction per row whose LLM answer came later (``correction[i]``: row i's event, or -1)."""
 
     names: np.ndarray  # the sorted distinct symbols; ``code`` indexes them
     code: np.ndarray
@@ -127,7 +127,14 @@ class _Events(NamedTuple):
     w: np.ndarray
     ts: np.ndarray  # datetime64[ns]
     entry: np.ndarray
-    row: np.ndarray
+    correction: np.ndarray
+
+    def of_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The events of the score ``rows``: their entries, then their corrections, each in row order
+        (the order the events of those rows alone would have), found without a pass over all events."""
+        rows = np.sort(rows)
+        later = self.correction[rows]
+        return np.concatenate([rows, later[later >= 0]])
 
 
 def _events(scores: pd.DataFrame, lam: float) -> _Events:
@@ -144,10 +151,12 @@ def _events(scores: pd.DataFrame, lam: float) -> _Events:
     llm_now = (use == available).fillna(False).to_numpy(bool)
     entry_w = np.where(llm_now, full_w, model_w) * np.exp(-lam * age_at_entry)
     names, code = np.unique(scores["symbol"].astype(str).to_numpy(), return_inverse=True)
-    code, ts, row = code.reshape(-1), available.to_numpy("datetime64[ns]"), np.arange(len(scores))
+    code, ts = code.reshape(-1), available.to_numpy("datetime64[ns]")
     later = (use > available).fillna(False).to_numpy(bool)
+    correction = np.full(len(a), -1, dtype=np.int64)
+    correction[later] = len(a) + np.arange(int(later.sum()))
     if not later.any():
-        return _Events(names, code, a, entry_w, ts, np.ones(len(a), bool), row)
+        return _Events(names, code, a, entry_w, ts, np.ones(len(a), bool), correction)
     u = _to_hours(use[later])
     age_at_use = np.clip(u - _to_hours(published[later]), 0.0, None)
     delta = (full_w[later] - model_w[later]) * np.exp(-lam * age_at_use)
@@ -158,7 +167,7 @@ def _events(scores: pd.DataFrame, lam: float) -> _Events:
         np.concatenate([entry_w, delta]),
         np.concatenate([ts, use[later].to_numpy("datetime64[ns]")]),
         np.concatenate([np.ones(len(a), bool), np.zeros(int(later.sum()), bool)]),
-        np.concatenate([row, row[later]]),
+        correction,
     )
 
 
@@ -211,7 +220,7 @@ def narrative_pressure(
         dec_hours = _to_hours(dec["decision_ts"])
         for dec_rows, score_rows in windows:
             targets = pd.Series(dec_rows).groupby(dec_symbols[dec_rows], sort=False).indices
-            idx = np.flatnonzero(np.isin(events.row, score_rows))  # entries first, then corrections
+            idx = events.of_rows(score_rows)  # entries first, then corrections
             _fill(found, events, idx, {s: dec_rows[p] for s, p in targets.items()}, dec_hours, lam, settings)
     order = np.concatenate([rows for rows, _ in windows]) if windows else np.arange(0)
     out = dec.take(order).reset_index(drop=True)
