@@ -52,6 +52,34 @@ def test_file_reads_match_parquet_read_table_and_a_missing_column_is_an_error(tm
         lake.read("narratives", "2024-03-01", "2024-03-01", columns=["no_such_column"])
 
 
+def test_a_range_read_has_one_chunk_per_string_column_unless_it_cannot(tmp_path, monkeypatch):
+    import pyarrow as pa
+
+    from tracer_assets.lake import store
+
+    lake = Lake(tmp_path)
+    days = ["2024-03-01", "2024-03-02", "2024-03-04"]
+    for i, day in enumerate(days):
+        lake.write_partition("narratives", day, _narratives(day, 3 + i, tag=f"d{i}"))
+    expected = pd.concat([lake.read("narratives", d, d) for d in days], ignore_index=True)
+
+    def chunks(frame: pd.DataFrame, column: str) -> int:
+        return frame[column].array.__arrow_array__().num_chunks
+
+    whole = lake.read("narratives", days[0], days[-1])
+    # per-day slices of a long range cost the number of chunks each: strings come back in one
+    assert {chunks(whole, c) for c in ("narrative_id", "symbol", "headline")} == {1}
+    pd.testing.assert_frame_equal(whole, expected, check_exact=True)
+
+    def too_large(column):
+        raise pa.ArrowCapacityError("array cannot contain more than 2147483646 bytes")
+
+    monkeypatch.setattr(store, "_combine_chunks", too_large)
+    chunked = lake.read("narratives", days[0], days[-1])
+    assert chunks(chunked, "narrative_id") == len(days)  # left as it was read, nothing lost
+    pd.testing.assert_frame_equal(chunked, expected, check_exact=True)
+
+
 def test_failed_write_leaves_previous_partition_intact(tmp_path, monkeypatch):
     lake = Lake(tmp_path)
     lake.write_partition("narratives", "2024-03-01", _narratives("2024-03-01", 4, "old"))

@@ -175,7 +175,24 @@ def assemble(table: str, parts: list[pa.Table], columns: list[str] | None = None
     if not tables:
         cols = columns or [n for n, _ in CONTRACT.get(table, [])]
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    arrow = pa.concat_tables(tables, promote_options="permissive")
+    return _contiguous(arrow).to_pandas()
+
+
+_combine_chunks = pa.ChunkedArray.combine_chunks
+
+
+def _contiguous(arrow: pa.Table) -> pa.Table:
+    """``arrow`` with each string column in one chunk. pandas keeps Arrow-backed strings as they come, one
+    chunk per part file, and selecting rows (``take``) from a chunked column costs time in its number of
+    chunks, so per-day slices of a long range's read cost the square of its days. Other columns become
+    contiguous numpy arrays in ``to_pandas`` anyway. A column too large for one chunk stays chunked."""
+    columns = list(arrow.columns)
+    for i, col in enumerate(columns):
+        if col.num_chunks > 1 and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowCapacityError):  # over 2 GiB of strings
+                columns[i] = _combine_chunks(col)
+    return pa.Table.from_arrays(columns, schema=arrow.schema)
 
 
 class Lake:

@@ -11,6 +11,7 @@ go to the lake. Writes are not cached: a stage must not read back through this w
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import date
 
@@ -27,6 +28,7 @@ class RangeReads:
     def __init__(self, lake: Lake, lo: date | str, hi: date | str):
         self.lake, self.lo, self.hi = lake, _day_str(lo), _day_str(hi)
         self._days: dict[str, dict[str, list[pa.Table]] | None] = {}
+        self._keys: dict[str, list[str]] = {}  # each loaded table's day keys, sorted
 
     def _load(self, table: str) -> dict[str, list[pa.Table]] | None:
         """The span's part tables of ``table`` by day (None: a whole table, read from the lake)."""
@@ -44,6 +46,7 @@ class RangeReads:
             for day, arrow in zip(days, self.lake.read_arrow(rels), strict=True):
                 by_day.setdefault(day, []).append(arrow)
             self._days[table] = by_day
+            self._keys[table] = sorted(by_day)
         return self._days[table]
 
     def read(
@@ -62,7 +65,9 @@ class RangeReads:
         by_day = self._load(table)
         if by_day is None:
             return self.lake.read(table, start, end, columns)
-        return assemble(table, [t for day in sorted(by_day) if lo <= day <= hi for t in by_day[day]])
+        keys = self._keys[table]  # a day's slice by bisection: a loop of day reads stays linear in the days
+        days = keys[bisect_left(keys, lo) : bisect_right(keys, hi)]
+        return assemble(table, [t for day in days for t in by_day[day]])
 
     def partitions(self, table: str) -> list[str]:
         return self.lake.partitions(table)
