@@ -165,9 +165,37 @@ def demo(args, tmp: Path) -> None:
         print(
             five.line() + f"  per-day cost {ratio:.2f}x the year's (wall), {cpu_ratio:.2f}x (CPU)", flush=True
         )
+        print_step_costs(tmp / "this" / "dagster_home", args.days, tmp / "five" / "dagster_home", 1825)
     for run in runs:
         if not run.ok:
             print(f"{run.label} failed:\n{run.tail}")
+
+
+def step_seconds(dagster_home: Path) -> dict[str, float]:
+    """Seconds each step (asset or check) took, summed over the runs of the instance at ``dagster_home``,
+    from Dagster's own step statistics."""
+    import dagster as dg
+
+    out: dict[str, float] = {}
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        for run in instance.get_runs():
+            for stat in instance.get_run_step_stats(run.run_id):
+                if stat.start_time is not None and stat.end_time is not None:
+                    out[stat.step_key] = out.get(stat.step_key, 0.0) + stat.end_time - stat.start_time
+    return out
+
+
+def print_step_costs(home_a: Path, days_a: int, home_b: Path, days_b: int, top: int = 12) -> None:
+    """Where a longer range's cost per day differs from a shorter one's: each step's milliseconds per
+    simulated day in both, the steps whose cost per day grew most first, and all steps together."""
+    a, b = step_seconds(home_a), step_seconds(home_b)
+    grew = sorted(set(a) | set(b), key=lambda k: a.get(k, 0.0) / days_a - b.get(k, 0.0) / days_b)
+    print(f"{'step':<44} {f'ms/day @{days_a}':>12} {f'ms/day @{days_b}':>12} {'ratio':>6}")
+    for key in grew[:top]:
+        x, y = 1000 * a.get(key, 0.0) / days_a, 1000 * b.get(key, 0.0) / days_b
+        print(f"{key[:44]:<44} {x:12.1f} {y:12.1f} {y / x if x else float('nan'):6.2f}")
+    x, y = 1000 * sum(a.values()) / days_a, 1000 * sum(b.values()) / days_b
+    print(f"{'all steps':<44} {x:12.1f} {y:12.1f} {y / x:6.2f}")
 
 
 def effect(args, tmp: Path) -> None:
