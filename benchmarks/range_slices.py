@@ -40,14 +40,15 @@ def worker(lake_path: str, out: str, repeat: int) -> None:
     """Runs under the code version on PYTHONPATH; prints JSON: ms per day per loop and frame digests."""
     from tracer_assets.lake import Lake
     from tracer_assets.pipeline import market
-    from tracer_assets.pipeline.digest import digest_reads
+    from tracer_assets.pipeline.digest import _look_back_days, digest_reads
+    from tracer_assets.pipeline.window import DAY
     from tracer_assets.settings import TracerSettings
 
     settings = TracerSettings()
     lake = Lake(lake_path)
     days = lake.partitions("price_features")
     start, end = pd.Timestamp(days[0], tz="UTC"), pd.Timestamp(days[-1], tz="UTC") + pd.Timedelta(days=1)
-    look_back = pd.Timedelta(hours=settings.digest.digest_window_hours).ceil("D")
+    look_back = DAY * _look_back_days(settings)  # the digest's own reach into earlier days' signals
     best = {"price_features": float("inf"), "digest reads": float("inf")}
     hashes: dict[str, str] = {}
     for _ in range(repeat):
@@ -57,8 +58,7 @@ def worker(lake_path: str, out: str, repeat: int) -> None:
         reads = digest_reads(lake, settings, days)
         parts = []
         for day in days:
-            first = (pd.Timestamp(day) - look_back).strftime("%Y-%m-%d")
-            parts.append(reads.read("signals", first, day))
+            parts.append(reads.read("signals", pd.Timestamp(day, tz="UTC") - look_back, day))
             parts.extend(reads.read(table, day, day) for table in DIGEST_TABLES)
         t2 = time.process_time()
         best["price_features"] = min(best["price_features"], t1 - t0)
